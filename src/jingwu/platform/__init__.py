@@ -1,0 +1,1 @@
+"""Platform: settings, database, unit of work, event bus, outbox, auth, audit log."""
