@@ -1,0 +1,34 @@
+"""Routing: real road networks from OpenStreetMap, snapping, exact travel times, isochrones.
+
+Pure computation, no database. Public entry points: :class:`RoadGraph`
+(graph.py), the value objects and errors in domain.py, coordinate
+conversion in coords.py and the CLI verbs in cli.py.
+"""
+
+from jingwu.routing.domain import (
+    ImportReport,
+    InvalidCoordinate,
+    Metric,
+    NoDrivableRoads,
+    OffNetwork,
+    OsmCorrupt,
+    OsmEmpty,
+    Route,
+    RoutingError,
+    Snap,
+    Unreachable,
+)
+
+__all__ = [
+    "ImportReport",
+    "InvalidCoordinate",
+    "Metric",
+    "NoDrivableRoads",
+    "OffNetwork",
+    "OsmCorrupt",
+    "OsmEmpty",
+    "Route",
+    "RoutingError",
+    "Snap",
+    "Unreachable",
+]

@@ -1,0 +1,705 @@
+"""RoadGraph: the loaded road network and every query on it (snap, route, one-to-many,
+many-to-one, k fastest, matrix, isochrone, nearest-source partition, map layer).
+
+The graph is a set of numpy arrays (see :mod:`jingwu.routing.build`) cached on
+disk as one uncompressed ``.npz`` keyed by the SHA-256 of the source OSM file;
+loading is a handful of ``np.load`` reads. Queries translate snapped points
+into weighted seeds and goals and call the compiled kernel in
+:mod:`jingwu.routing.kernels`. A ``RoadGraph`` is safe to share between
+threads: each thread gets its own search workspace.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import math
+import os
+import tempfile
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from jingwu.routing import kernels
+from jingwu.routing.build import Arrays, build_arrays
+from jingwu.routing.domain import (
+    ImportReport,
+    Metric,
+    OffNetwork,
+    Route,
+    RoutingError,
+    Snap,
+    Unreachable,
+    check_lonlat,
+)
+from jingwu.routing.osm_import import HIGHWAY_CLASSES, PieceTable, read_osm
+
+FORMAT_VERSION = 3
+INF = math.inf
+_R = 6371008.8
+F64 = npt.NDArray[np.float64]
+I32 = npt.NDArray[np.int32]
+
+_Seeds = tuple[I32, F64]
+
+
+class _Workspace:
+    """Per-thread reusable search arrays (see kernels module docstring)."""
+
+    def __init__(self, n: int, heap_cap: int) -> None:
+        self.dist = np.empty(n, dtype=np.float64)
+        self.stamp = np.zeros(n, dtype=np.int64)
+        self.done = np.zeros(n, dtype=np.int64)
+        self.pred = np.empty(n, dtype=np.int32)
+        self.label = np.empty(n, dtype=np.int32)
+        self.gmark = np.zeros(n, dtype=np.int64)
+        self.gfirst = np.empty(n, dtype=np.int32)
+        self.hk = np.empty(heap_cap, dtype=np.float64)
+        self.hn = np.empty(heap_cap, dtype=np.int32)
+        self.cur = 0
+
+    def ensure_heap(self, cap: int) -> None:
+        if self.hk.shape[0] < cap:
+            self.hk = np.empty(cap, dtype=np.float64)
+            self.hn = np.empty(cap, dtype=np.int32)
+
+
+class RoadGraph:
+    """A directed drivable road graph with snapping and exact shortest-path queries."""
+
+    def __init__(self, arrays: Arrays, report: ImportReport) -> None:
+        a = arrays
+        self.a = a
+        self.report = report
+        self.node_lon: F64 = a["node_lon"]  # type: ignore[assignment]
+        self.node_lat: F64 = a["node_lat"]  # type: ignore[assignment]
+        self.piece_u: I32 = a["piece_u"]  # type: ignore[assignment]
+        self.piece_v: I32 = a["piece_v"]  # type: ignore[assignment]
+        self.piece_len: F64 = a["piece_len"]  # type: ignore[assignment]
+        self.piece_edge: I32 = a["piece_edge"]  # type: ignore[assignment]
+        self.shape_ptr: npt.NDArray[np.int64] = a["shape_ptr"]  # type: ignore[assignment]
+        self.shape_lon: F64 = a["shape_lon"]  # type: ignore[assignment]
+        self.shape_lat: F64 = a["shape_lat"]  # type: ignore[assignment]
+        self.shape_cum: F64 = a["shape_cum"]  # type: ignore[assignment]
+        self.seg_piece: I32 = a["seg_piece"]  # type: ignore[assignment]
+        self.edge_len: F64 = a["edge_len"]  # type: ignore[assignment]
+        self.edge_time: F64 = a["edge_time"]  # type: ignore[assignment]
+        self.edge_piece: I32 = a["edge_piece"]  # type: ignore[assignment]
+        self.edge_dir: npt.NDArray[np.int8] = a["edge_dir"]  # type: ignore[assignment]
+        self.edge_hs: I32 = a["edge_hs"]  # type: ignore[assignment]
+        self.et_ptr: npt.NDArray[np.int64] = a["et_ptr"]  # type: ignore[assignment]
+        self.et_node: I32 = a["et_node"]  # type: ignore[assignment]
+        self.copy_ptr: npt.NDArray[np.int64] = a["copy_ptr"]  # type: ignore[assignment]
+        self.copy_node: I32 = a["copy_node"]  # type: ignore[assignment]
+        self.s_orig: I32 = a["s_orig"]  # type: ignore[assignment]
+        g = a["grid"]
+        self._grid = (float(g[0]), float(g[1]), float(g[2]), float(g[3]), int(g[4]), int(g[5]))
+        self.n_search = int(self.s_orig.shape[0])
+        self._heap_base = int(a["fadj"].shape[0]) + 64
+        self._tls = threading.local()
+        self._names: list[str] = [str(x) for x in a["names"]]
+
+    # ------------------------------------------------------------------ build / load
+    @classmethod
+    def from_pieces(cls, table: PieceTable, progress: bool = False) -> RoadGraph:
+        arrays, report = build_arrays(table, progress=progress)
+        return cls(arrays, report)
+
+    @classmethod
+    def build(cls, osm_path: Path, progress: bool = False) -> RoadGraph:
+        """Read and assemble an OSM file without touching any cache."""
+        return cls.from_pieces(read_osm(Path(osm_path), progress=progress), progress=progress)
+
+    @staticmethod
+    def cache_path(osm_path: Path, cache_dir: Path) -> Path:
+        """Cache file for this exact source content (SHA-256) and on-disk format version."""
+        with open(osm_path, "rb") as fh:
+            digest = hashlib.file_digest(fh, "sha256").hexdigest()
+        stem = Path(osm_path).name.split(".")[0]
+        return Path(cache_dir) / f"{stem}-{digest[:24]}.v{FORMAT_VERSION}.npz"
+
+    @classmethod
+    def load_or_build(cls, osm_path: Path, cache_dir: Path, progress: bool = False) -> RoadGraph:
+        """Load the cached graph for ``osm_path`` or build and cache it (atomic write)."""
+        osm_path = Path(osm_path)
+        if not osm_path.is_file():
+            from jingwu.routing.domain import OsmCorrupt
+
+            raise OsmCorrupt(f"OSM file not found: {osm_path}")
+        path = cls.cache_path(osm_path, cache_dir)
+        if path.exists():
+            with contextlib.suppress(Exception):
+                return cls.load(path)
+        graph = cls.build(osm_path, progress=progress)
+        graph.save(path)
+        return graph
+
+    def save(self, path: Path) -> None:
+        """Write the graph atomically: a temp file in the same directory, then ``os.replace``."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        meta = np.asarray(json.dumps(asdict(self.report), ensure_ascii=False))
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                np.savez(fh, __meta__=meta, **self.a)  # type: ignore[arg-type]
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+
+    @classmethod
+    def load(cls, path: Path) -> RoadGraph:
+        with np.load(path, allow_pickle=False) as z:
+            arrays: Arrays = {k: z[k] for k in z.files if k != "__meta__"}
+            meta = json.loads(str(z["__meta__"]))
+        return cls(arrays, ImportReport(**meta))
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def n_nodes(self) -> int:
+        return int(self.node_lon.shape[0])
+
+    @property
+    def n_edges(self) -> int:
+        return int(self.edge_piece.shape[0])
+
+    @property
+    def n_pieces(self) -> int:
+        return int(self.piece_u.shape[0])
+
+    @property
+    def bbox(self) -> tuple[float, float, float, float]:
+        """(min lon, min lat, max lon, max lat) of the kept road geometry."""
+        return (
+            float(self.shape_lon.min()),
+            float(self.shape_lat.min()),
+            float(self.shape_lon.max()),
+            float(self.shape_lat.max()),
+        )
+
+    @property
+    def dropped(self) -> ImportReport:
+        """The import report (what was kept and what was dropped, and why)."""
+        return self.report
+
+    def node_coords(self) -> F64:
+        """(n, 2) array of lon, lat of the graph nodes (intersections and way ends)."""
+        return np.column_stack([self.node_lon, self.node_lat])
+
+    # ------------------------------------------------------------------ snapping
+    def snap(self, lon: float, lat: float, max_distance_m: float = 500.0) -> Snap:
+        """Project a point onto the nearest road piece; ``off_network`` if none within the limit."""
+        lon, lat = float(lon), float(lat)
+        check_lonlat(lon, lat)
+        lon0, lat0, dlon, dlat, nx, ny = self._grid
+        s, t, _ = kernels.snap_nearest(
+            lon,
+            lat,
+            float(max_distance_m),
+            self.shape_lon,
+            self.shape_lat,
+            self.a["cell_ptr"],
+            self.a["cell_seg"],
+            lon0,
+            lat0,
+            dlon,
+            dlat,
+            nx,
+            ny,
+        )
+        if s < 0:
+            raise OffNetwork(self._off_network_message(lon, lat, max_distance_m))
+        p = int(self.seg_piece[s])
+        slon = float(self.shape_lon[s] + t * (self.shape_lon[s + 1] - self.shape_lon[s]))
+        slat = float(self.shape_lat[s] + t * (self.shape_lat[s + 1] - self.shape_lat[s]))
+        seg = float(self.shape_cum[s + 1] - self.shape_cum[s])
+        offset = float(self.shape_cum[s] + t * seg)
+        if t >= 1.0:
+            offset = float(self.shape_cum[s + 1])
+        plen = float(self.piece_len[p])
+        offset = min(max(offset, 0.0), plen)
+        dist = _haversine(lon, lat, slon, slat)
+        return Snap(lon, lat, p, offset, slon, slat, dist, plen)
+
+    def _off_network_message(self, lon: float, lat: float, max_distance_m: float) -> str:
+        x0, y0, x1, y1 = self.bbox
+        msg = f"no road within {max_distance_m:g} m of lon={lon}, lat={lat}"
+        if not (x0 <= lon <= x1 and y0 <= lat <= y1):
+            msg += f" (outside the loaded area {x0:.4f},{y0:.4f} – {x1:.4f},{y1:.4f})"
+            if x0 <= lat <= x1 and y0 <= lon <= y1:
+                msg += "; the point looks like LAT,LON — give LON,LAT"
+        return msg
+
+    # ------------------------------------------------------------------ seeds / goals
+    def _w(self, metric: Metric) -> F64:
+        return self.edge_time if Metric(metric) == Metric.TIME else self.edge_len
+
+    def _exits(self, s: Snap, w: F64) -> tuple[list[int], list[float], list[int]]:
+        """Where a vehicle standing at ``s`` enters the search graph: (nodes, costs, edge or -1)."""
+        p, o, length = s.edge, s.offset_m, float(self.piece_len[s.edge])
+        nodes: list[int] = []
+        costs: list[float] = []
+        via: list[int] = []
+        for d in (0, 1):
+            e = int(self.piece_edge[p, d])
+            if e < 0:
+                continue
+            rem = (length - o) if d == 0 else o
+            nodes.append(int(self.edge_hs[e]))
+            costs.append(float(w[e]) * rem / length if length > 0 else 0.0)
+            via.append(e)
+        for at, node in ((0.0, int(self.piece_u[p])), (length, int(self.piece_v[p]))):
+            if o == at:
+                for c in self.copy_node[self.copy_ptr[node] : self.copy_ptr[node + 1]]:
+                    nodes.append(int(c))
+                    costs.append(0.0)
+                    via.append(-1)
+        return nodes, costs, via
+
+    def _entries(self, s: Snap, w: F64) -> tuple[list[int], list[float], list[int]]:
+        """Where the search graph reaches the point ``s``: (search nodes, added cost, edge or -1)."""
+        p, o, length = s.edge, s.offset_m, float(self.piece_len[s.edge])
+        nodes: list[int] = []
+        costs: list[float] = []
+        via: list[int] = []
+        for d in (0, 1):
+            e = int(self.piece_edge[p, d])
+            if e < 0:
+                continue
+            trav = o if d == 0 else (length - o)
+            c = float(w[e]) * trav / length if length > 0 else 0.0
+            for tnode in self.et_node[self.et_ptr[e] : self.et_ptr[e + 1]]:
+                nodes.append(int(tnode))
+                costs.append(c)
+                via.append(e)
+        for at, node in ((0.0, int(self.piece_u[p])), (length, int(self.piece_v[p]))):
+            if o == at:
+                for c2 in self.copy_node[self.copy_ptr[node] : self.copy_ptr[node + 1]]:
+                    nodes.append(int(c2))
+                    costs.append(0.0)
+                    via.append(-1)
+        return nodes, costs, via
+
+    def _direct(self, a: Snap, b: Snap, w: F64) -> tuple[float, int]:
+        """Cost of driving from ``a`` to ``b`` along their common piece without leaving it."""
+        if a.edge != b.edge:
+            return INF, -1
+        p, length = a.edge, float(self.piece_len[a.edge])
+        best, best_e = INF, -1
+        fe, be = int(self.piece_edge[p, 0]), int(self.piece_edge[p, 1])
+        if fe >= 0 and b.offset_m >= a.offset_m:
+            c = float(w[fe]) * (b.offset_m - a.offset_m) / length if length > 0 else 0.0
+            if c < best:
+                best, best_e = c, fe
+        if be >= 0 and b.offset_m <= a.offset_m:
+            c = float(w[be]) * (a.offset_m - b.offset_m) / length if length > 0 else 0.0
+            if c < best:
+                best, best_e = c, be
+        return best, best_e
+
+    # ------------------------------------------------------------------ kernel driver
+    def _ws(self) -> _Workspace:
+        ws: _Workspace | None = getattr(self._tls, "ws", None)
+        if ws is None:
+            ws = _Workspace(self.n_search, self._heap_base)
+            self._tls.ws = ws
+        return ws
+
+    def _run(
+        self,
+        forward: bool,
+        metric: Metric,
+        seeds: tuple[list[int], list[float], list[int]] | tuple[I32, F64, I32],
+        goals: tuple[I32, F64, I32] | None,
+        best: F64,
+        k: int = 0,
+        limit: float = INF,
+    ) -> tuple[_Workspace, I32, F64, int]:
+        ws = self._ws()
+        ws.cur += 1
+        sn = np.asarray(seeds[0], dtype=np.int32)
+        sc = np.asarray(seeds[1], dtype=np.float64)
+        sl = np.asarray(seeds[2], dtype=np.int32)
+        ws.ensure_heap(self._heap_base + sn.shape[0])
+        if goals is None:
+            gn, gc, go = np.empty(0, np.int32), np.empty(0, np.float64), np.empty(0, np.int32)
+        else:
+            gn, gc, go = goals
+        a = self.a
+        if forward:
+            ptr, adj, w = a["fptr"], a["fadj"], a["ftime"] if metric == Metric.TIME else a["flen"]
+        else:
+            ptr, adj, w = a["rptr"], a["radj"], a["rtime"] if metric == Metric.TIME else a["rlen"]
+        tk_owner = np.full(max(k, 1), -1, dtype=np.int32)
+        tk_cost = np.full(max(k, 1), INF, dtype=np.float64)
+        _, kc = kernels.dijkstra(
+            ptr, adj, w, sn, sc, sl, gn, gc, go, best, k, tk_owner, tk_cost, float(limit),
+            ws.dist, ws.stamp, ws.done, ws.pred, ws.label, ws.gmark, ws.gfirst, ws.hk, ws.hn, ws.cur,
+        )  # fmt: skip
+        return ws, tk_owner, tk_cost, int(kc)
+
+    def _goal_arrays(self, snaps: Sequence[Snap], w: F64, exits: bool) -> tuple[I32, F64, I32]:
+        gn: list[int] = []
+        gc: list[float] = []
+        go: list[int] = []
+        for i, s in enumerate(snaps):
+            nodes, costs, _ = self._exits(s, w) if exits else self._entries(s, w)
+            gn.extend(nodes)
+            gc.extend(costs)
+            go.extend([i] * len(nodes))
+        return np.asarray(gn, np.int32), np.asarray(gc, np.float64), np.asarray(go, np.int32)
+
+    # ------------------------------------------------------------------ queries
+    def one_to_many(self, source: Snap, targets: Sequence[Snap], metric: Metric = Metric.TIME) -> F64:
+        """Cost from ``source`` to each target (seconds or metres); ``inf`` if unreachable."""
+        metric = Metric(metric)
+        w = self._w(metric)
+        best = np.array([self._direct(source, t, w)[0] for t in targets], dtype=np.float64)
+        if len(targets) == 0:
+            return best
+        nodes, costs, _ = self._exits(source, w)
+        self._run(True, metric, (nodes, costs, [0] * len(nodes)), self._goal_arrays(targets, w, False), best)
+        return best
+
+    def many_to_one(self, sources: Sequence[Snap], target: Snap, metric: Metric = Metric.TIME) -> F64:
+        """Cost from each source to ``target``; ``inf`` if unreachable."""
+        metric = Metric(metric)
+        w = self._w(metric)
+        best = np.array([self._direct(s, target, w)[0] for s in sources], dtype=np.float64)
+        if len(sources) == 0:
+            return best
+        nodes, costs, _ = self._entries(target, w)
+        self._run(False, metric, (nodes, costs, [0] * len(nodes)), self._goal_arrays(sources, w, True), best)
+        return best
+
+    def k_fastest(
+        self, sources: Sequence[Snap], target: Snap, k: int, metric: Metric = Metric.TIME
+    ) -> list[tuple[int, float]]:
+        """The ``k`` sources with least cost to ``target`` as (source index, cost), best first.
+
+        Exact: a reverse search from the target that stops as soon as the k-th
+        best cost found is no larger than the next unsettled key. Unreachable
+        sources are never returned (fewer than k results if fewer are reachable).
+        """
+        metric = Metric(metric)
+        if k <= 0 or len(sources) == 0:
+            return []
+        k = min(k, len(sources))
+        w = self._w(metric)
+        best = np.array([self._direct(s, target, w)[0] for s in sources], dtype=np.float64)
+        nodes, costs, _ = self._entries(target, w)
+        _, tk_owner, tk_cost, kc = self._run(
+            False, metric, (nodes, costs, [0] * len(nodes)), self._goal_arrays(sources, w, True), best, k=k
+        )
+        return [(int(tk_owner[i]), float(tk_cost[i])) for i in range(kc)]
+
+    def matrix(
+        self,
+        sources: Sequence[Snap],
+        targets: Sequence[Snap],
+        metric: Metric = Metric.TIME,
+        threads: int | None = None,
+    ) -> F64:
+        """(len(sources), len(targets)) cost matrix; one early-stopping search per source, threaded."""
+        metric = Metric(metric)
+        w = self._w(metric)
+        out = np.full((len(sources), len(targets)), INF, dtype=np.float64)
+        if len(sources) == 0 or len(targets) == 0:
+            return out
+        goals = self._goal_arrays(targets, w, False)
+        target_pieces = np.array([t.edge for t in targets])
+
+        def row(i: int) -> None:
+            s = sources[i]
+            best = np.full(len(targets), INF, dtype=np.float64)
+            for j in np.flatnonzero(target_pieces == s.edge):
+                best[j] = self._direct(s, targets[int(j)], w)[0]
+            nodes, costs, _ = self._exits(s, w)
+            self._run(True, metric, (nodes, costs, [0] * len(nodes)), goals, best)
+            out[i] = best
+
+        n_threads = threads or min(len(sources), os.cpu_count() or 1)
+        if n_threads <= 1:
+            for i in range(len(sources)):
+                row(i)
+        else:
+            with ThreadPoolExecutor(max_workers=n_threads) as pool:
+                list(pool.map(row, range(len(sources))))
+        return out
+
+    def route(self, a: Snap, b: Snap, metric: Metric = Metric.TIME) -> Route:
+        """Least-cost route from ``a`` to ``b``: seconds, metres and a GeoJSON LineString."""
+        metric = Metric(metric)
+        w = self._w(metric)
+        direct, direct_e = self._direct(a, b, w)
+        best = np.array([direct], dtype=np.float64)
+        xn, xc, xv = self._exits(a, w)
+        en, ec, ev = self._entries(b, w)
+        goals = (np.asarray(en, np.int32), np.asarray(ec, np.float64), np.zeros(len(en), np.int32))
+        ws, _, _, _ = self._run(True, metric, (xn, xc, list(range(len(xn)))), goals, best)
+        if not math.isfinite(best[0]):
+            raise Unreachable(
+                f"no drivable path from ({a.lon:.6f}, {a.lat:.6f}) to ({b.lon:.6f}, {b.lat:.6f})"
+            )
+        if direct <= best[0] and direct_e >= 0:
+            return self._route_on_piece(a, b, direct_e)
+        # which entry produced the best cost
+        j_best, c_best = -1, INF
+        for j, (node, cost) in enumerate(zip(en, ec, strict=True)):
+            if ws.done[node] == ws.cur and ws.dist[node] + cost < c_best:
+                j_best, c_best = j, ws.dist[node] + cost
+        arcs: list[int] = []
+        x = en[j_best]
+        while ws.pred[x] >= 0:
+            arc = int(ws.pred[x])
+            arcs.append(arc)
+            x = int(self.a["ftail"][arc])
+        arcs.reverse()
+        exit_j = int(ws.label[x])  # seed label = index of the exit used
+        fedge = self.a["fedge"]
+        edges = [int(fedge[arc]) for arc in arcs]
+        seconds = float(self.edge_time[edges].sum()) if edges else 0.0
+        meters = float(self.edge_len[edges].sum()) if edges else 0.0
+        coords: list[tuple[float, float]] = [(a.snapped_lon, a.snapped_lat)]
+        e0 = xv[exit_j]
+        if e0 >= 0:  # partial first edge from the snapped point to its head
+            s_m, s_t, part = self._partial(e0, a.offset_m, from_point=True)
+            seconds += s_t
+            meters += s_m
+            coords.extend(part)
+        for e in edges:
+            coords.extend(self._edge_coords(e))
+        e1 = ev[j_best]
+        if e1 >= 0:
+            s_m, s_t, part = self._partial(e1, b.offset_m, from_point=False)
+            seconds += s_t
+            meters += s_m
+            coords.extend(part)
+        coords.append((b.snapped_lon, b.snapped_lat))
+        return Route(seconds, meters, _linestring(coords))
+
+    def _partial(self, e: int, offset: float, from_point: bool) -> tuple[float, float, list[tuple[float, float]]]:
+        """Length, time and coordinates of the part of edge ``e`` after (or before) a point at ``offset``."""
+        p = int(self.edge_piece[e])
+        length = float(self.piece_len[p])
+        fwd = int(self.edge_dir[e]) == 0
+        if from_point:
+            lo, hi = (offset, length) if fwd else (0.0, offset)
+        else:
+            lo, hi = (0.0, offset) if fwd else (offset, length)
+        frac = (hi - lo) / length if length > 0 else 0.0
+        pts = self._piece_between(p, lo, hi)
+        if not fwd:
+            pts.reverse()
+        # include the graph node where the partial edge meets the rest of the route
+        node = int(self.piece_v[p]) if fwd else int(self.piece_u[p])
+        if not from_point:
+            node = int(self.piece_u[p]) if fwd else int(self.piece_v[p])
+        xy = (float(self.node_lon[node]), float(self.node_lat[node]))
+        pts = [*pts, xy] if from_point else [xy, *pts]
+        return frac * float(self.edge_len[e]), frac * float(self.edge_time[e]), pts
+
+    def _piece_between(self, p: int, lo: float, hi: float) -> list[tuple[float, float]]:
+        """Interior shape points of piece ``p`` strictly between offsets ``lo`` and ``hi`` (piece order)."""
+        s0, s1 = int(self.shape_ptr[p]), int(self.shape_ptr[p + 1])
+        cum = self.shape_cum[s0:s1]
+        idx = np.flatnonzero((cum > lo) & (cum < hi)) + s0
+        return [(float(self.shape_lon[i]), float(self.shape_lat[i])) for i in idx]
+
+    def _edge_coords(self, e: int) -> list[tuple[float, float]]:
+        p = int(self.edge_piece[e])
+        s0, s1 = int(self.shape_ptr[p]), int(self.shape_ptr[p + 1])
+        pts = list(zip(self.shape_lon[s0:s1].tolist(), self.shape_lat[s0:s1].tolist(), strict=True))
+        if int(self.edge_dir[e]) == 1:
+            pts.reverse()
+        return pts
+
+    def _route_on_piece(self, a: Snap, b: Snap, e: int) -> Route:
+        p = a.edge
+        length = float(self.piece_len[p])
+        lo, hi = sorted((a.offset_m, b.offset_m))
+        frac = (hi - lo) / length if length > 0 else 0.0
+        pts = self._piece_between(p, lo, hi)
+        if int(self.edge_dir[e]) == 1:
+            pts.reverse()
+        coords = [(a.snapped_lon, a.snapped_lat), *pts, (b.snapped_lon, b.snapped_lat)]
+        return Route(frac * float(self.edge_time[e]), frac * float(self.edge_len[e]), _linestring(coords))
+
+    # ------------------------------------------------------------------ area queries
+    def nearest_source_partition(self, sources: Sequence[Snap], metric: Metric = Metric.TIME) -> I32:
+        """For each graph node, the index of the source with least cost *to* it (-1 if unreachable)."""
+        metric = Metric(metric)
+        w = self._w(metric)
+        sn: list[int] = []
+        sc: list[float] = []
+        sl: list[int] = []
+        for i, s in enumerate(sources):
+            nodes, costs, _ = self._exits(s, w)
+            sn.extend(nodes)
+            sc.extend(costs)
+            sl.extend([i] * len(nodes))
+        if not sn:
+            return np.full(self.n_nodes, -1, dtype=np.int32)
+        ws, _, _, _ = self._run(True, metric, (sn, sc, sl), None, np.empty(0, np.float64))
+        return self._per_node(ws)[1]
+
+    def _per_node(self, ws: _Workspace) -> tuple[F64, I32]:
+        """Collapse search-node results to graph nodes (min over copies)."""
+        reached = ws.done == ws.cur
+        dist = np.where(reached, ws.dist, INF)
+        label = np.where(reached, ws.label, -1).astype(np.int32)
+        n = self.n_nodes
+        d_out = dist[:n].copy()
+        l_out = label[:n].copy()
+        for c in range(n, self.n_search):
+            o = int(self.s_orig[c])
+            if dist[c] < d_out[o]:
+                d_out[o] = dist[c]
+                l_out[o] = label[c]
+        return d_out, l_out
+
+    def isochrone(self, at: Snap, minutes: float, buffer_m: float = 60.0) -> dict[str, Any]:
+        """Area reachable from ``at`` within ``minutes`` by car, as a GeoJSON (Multi)Polygon.
+
+        The reached road lines (fully or partly driven within the budget) are
+        buffered by ``buffer_m`` metres; holes smaller than 0.25 km² (blocks
+        ringed by reached roads) are filled.
+        """
+        from jingwu.routing.isochrone import polygon_from_lines
+
+        if not (minutes >= 0 and math.isfinite(minutes)):
+            raise RoutingError(f"minutes must be a finite number ≥ 0, got {minutes}")
+        budget = float(minutes) * 60.0
+        w = self.edge_time
+        nodes, costs, via = self._exits(at, w)
+        ws, _, _, _ = self._run(True, Metric.TIME, (nodes, costs, [0] * len(nodes)), None, np.empty(0), limit=budget)
+        lines: list[list[tuple[float, float]]] = []
+        # the snapped piece itself, in each allowed direction
+        for e, c in zip(via, costs, strict=True):
+            if e < 0:
+                continue
+            p = int(self.edge_piece[e])
+            length = float(self.piece_len[p])
+            fwd = int(self.edge_dir[e]) == 0
+            speed_frac = min(1.0, budget / c) if c > 0 else 1.0
+            rem = (length - at.offset_m) if fwd else at.offset_m
+            reach = rem * speed_frac
+            lo, hi = (at.offset_m, at.offset_m + reach) if fwd else (at.offset_m - reach, at.offset_m)
+            lines.append(self._piece_cut(p, lo, hi))
+        done = np.flatnonzero(ws.done[: self.n_search] == ws.cur)
+        fptr = self.a["fptr"]
+        fedge = self.a["fedge"]
+        ftime = self.a["ftime"]
+        seen: dict[int, float] = {}
+        for v in done:
+            dv = float(ws.dist[v])
+            for arc in range(int(fptr[v]), int(fptr[v + 1])):
+                t_arc = float(ftime[arc])
+                frac = 1.0 if t_arc <= 0 else min(1.0, (budget - dv) / t_arc)
+                e = int(fedge[arc])
+                if frac > seen.get(e, 0.0):
+                    seen[e] = frac
+        for e, frac in seen.items():
+            p = int(self.edge_piece[e])
+            length = float(self.piece_len[p])
+            if int(self.edge_dir[e]) == 0:
+                lines.append(self._piece_cut(p, 0.0, frac * length))
+            else:
+                lines.append(self._piece_cut(p, length - frac * length, length))
+        if not lines:
+            lines.append([(at.snapped_lon, at.snapped_lat)])
+        return polygon_from_lines(lines, (at.snapped_lon, at.snapped_lat), buffer_m)
+
+    def _piece_cut(self, p: int, lo: float, hi: float) -> list[tuple[float, float]]:
+        """Coordinates of piece ``p`` between offsets ``lo`` ≤ ``hi`` (interpolated ends)."""
+        return [self._point_at(p, lo), *self._piece_between(p, lo, hi), self._point_at(p, hi)]
+
+    def _point_at(self, p: int, offset: float) -> tuple[float, float]:
+        s0, s1 = int(self.shape_ptr[p]), int(self.shape_ptr[p + 1])
+        cum = self.shape_cum[s0:s1]
+        i = int(np.searchsorted(cum, offset, side="right")) - 1
+        i = min(max(i, 0), s1 - s0 - 2)
+        seg = float(cum[i + 1] - cum[i])
+        t = 0.0 if seg <= 0 else min(max((offset - float(cum[i])) / seg, 0.0), 1.0)
+        j = s0 + i
+        return (
+            float(self.shape_lon[j] + t * (self.shape_lon[j + 1] - self.shape_lon[j])),
+            float(self.shape_lat[j] + t * (self.shape_lat[j + 1] - self.shape_lat[j])),
+        )
+
+    # ------------------------------------------------------------------ map layer
+    def roads_geojson(self) -> dict[str, Any]:
+        """FeatureCollection of road LineStrings (consecutive pieces of a way merged), 6-dp coordinates.
+
+        Properties: ``highway``, ``name``, ``oneway`` (true: drivable only in the
+        direction of the coordinates).
+        """
+        features: list[dict[str, Any]] = []
+        way = self.a["piece_way"]
+        pdir = self.a["piece_dir"]
+        hw = self.a["piece_highway"]
+        nm = self.a["piece_name"]
+        lon = np.round(self.shape_lon, 6)
+        lat = np.round(self.shape_lat, 6)
+        p = 0
+        n = self.n_pieces
+        while p < n:
+            q = p
+            while (
+                q + 1 < n
+                and way[q + 1] == way[p]
+                and self.piece_v[q] == self.piece_u[q + 1]
+                and pdir[q + 1] == pdir[p]
+            ):
+                q += 1
+            s0, s1 = int(self.shape_ptr[p]), int(self.shape_ptr[q + 1])
+            keep = np.ones(s1 - s0, dtype=bool)
+            # drop the duplicated joint points between merged pieces
+            joints = self.shape_ptr[p + 1 : q + 1] - s0
+            keep[joints] = False
+            xs = lon[s0:s1][keep]
+            ys = lat[s0:s1][keep]
+            coords = np.column_stack([xs, ys])
+            direction = int(pdir[p])
+            if direction == 2:
+                coords = coords[::-1]
+            features.append(
+                {
+                    "type": "Feature",
+                    "geometry": {"type": "LineString", "coordinates": coords.tolist()},
+                    "properties": {
+                        "highway": HIGHWAY_CLASSES[int(hw[p])],
+                        "name": self._names[int(nm[p])],
+                        "oneway": direction != 3,
+                    },
+                }
+            )
+            p = q + 1
+        return {"type": "FeatureCollection", "features": features}
+
+
+def _haversine(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    f = math.pi / 180.0
+    p1, p2 = lat1 * f, lat2 * f
+    h = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin((lon2 - lon1) * f / 2) ** 2
+    return 2.0 * _R * math.asin(min(1.0, math.sqrt(h)))
+
+
+def _linestring(coords: list[tuple[float, float]]) -> dict[str, Any]:
+    out: list[list[float]] = []
+    for x, y in coords:
+        pt = [round(x, 7), round(y, 7)]
+        if not out or out[-1] != pt:
+            out.append(pt)
+    if len(out) == 1:
+        out.append(list(out[0]))
+    return {"type": "LineString", "coordinates": out}
