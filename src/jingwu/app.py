@@ -1,0 +1,67 @@
+"""The FastAPI application: wiring of every feature router, the web pages,
+static assets, error shape, metrics and the start-up checks.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from jingwu import __version__
+from jingwu.platform import api as platform_api
+from jingwu.platform.container import Container, build_container
+from jingwu.platform.http import install_error_handlers, install_metrics
+from jingwu.platform.settings import Settings, get_settings
+from jingwu.web import ui
+
+log = logging.getLogger("jingwu")
+
+
+class InsecureConfiguration(RuntimeError):
+    pass
+
+
+def check_settings(settings: Settings) -> None:
+    if settings.uses_default_secret() and not settings.demo_mode:
+        raise InsecureConfiguration(
+            "Refusing to start with the default secret: set JINGWU_SECRET_KEY (or run the demo: jingwu demo)."
+        )
+
+
+def create_app(settings: Settings | None = None, container: Container | None = None) -> FastAPI:
+    settings = settings or (container.settings if container else get_settings())
+    check_settings(settings)
+    c = container or build_container(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await c.bus.start()
+        if c.relay is not None:
+            c.relay.start()
+        log.info("jingwu started", extra={"version": __version__, "db": c.engine.url.get_backend_name(),
+                                          "bus": type(c.bus).__name__})
+        try:
+            yield
+        finally:
+            if c.relay is not None:
+                await c.relay.stop()
+            await c.bus.close()
+
+    app = FastAPI(
+        title="Jingwu 警务 API",
+        version=__version__,
+        description="Open-source public-safety operations platform. Errors: {\"error\": {\"code\", \"message\"}}.",
+        lifespan=lifespan,
+    )
+    app.state.container = c
+    install_error_handlers(app)
+    install_metrics(app)
+    app.include_router(platform_api.public_router)
+    app.include_router(platform_api.router)
+    app.include_router(ui.router)
+    app.mount("/static", StaticFiles(directory=str(ui.STATIC_DIR)), name="static")
+    return app

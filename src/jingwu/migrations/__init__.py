@@ -1,0 +1,1 @@
+"""Alembic migrations of the Jingwu database (batch mode on SQLite)."""

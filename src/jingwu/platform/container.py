@@ -1,0 +1,71 @@
+"""The application's wiring: settings, engine, unit-of-work factory, clock, bus,
+outbox relay and the road graph (loaded once, lazily). Built once per process.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from jingwu.platform.bus import EventBus, OutboxRelay, make_bus
+from jingwu.platform.clock import Clock, SystemClock
+from jingwu.platform.settings import Settings
+from jingwu.platform.store import SqlUnitOfWork, make_engine, make_session_factory
+
+if TYPE_CHECKING:
+    from jingwu.routing.graph import RoadGraph
+
+
+@dataclass
+class Container:
+    settings: Settings
+    engine: Engine
+    session_factory: sessionmaker[Session]
+    clock: Clock
+    bus: EventBus
+    relay: OutboxRelay | None = None
+    _graph: Any = None
+    _graph_lock: threading.Lock = field(default_factory=threading.Lock)
+    _cache: dict[str, Any] = field(default_factory=dict)
+
+    def uow(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.session_factory, self.clock,
+                             after_commit=self.relay.kick if self.relay else None)
+
+    def graph(self) -> RoadGraph:
+        if self._graph is None:
+            with self._graph_lock:
+                if self._graph is None:
+                    from jingwu.routing.graph import RoadGraph
+
+                    self._graph = RoadGraph.load_or_build(self.settings.osm_file, self.settings.graph_cache_dir)
+        return self._graph  # type: ignore[no-any-return]
+
+    def cached(self, key: str, make: Any) -> Any:
+        if key not in self._cache:
+            self._cache[key] = make()
+        return self._cache[key]
+
+    # outbox plumbing for the relay (runs in a worker thread)
+    def _fetch_outbox(self, limit: int) -> list[tuple[int, str, dict[str, Any]]]:
+        with self.uow() as uow:
+            return uow.outbox.pending(limit)
+
+    def _mark_outbox(self, ids: list[int]) -> None:
+        with self.uow() as uow:
+            uow.outbox.mark_published(ids, datetime.now(UTC))
+            uow.commit()
+
+
+def build_container(settings: Settings, *, clock: Clock | None = None) -> Container:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.db_url)
+    c = Container(settings=settings, engine=engine, session_factory=make_session_factory(engine),
+                  clock=clock or SystemClock(), bus=make_bus(settings.nats_url, settings.nats_stream))
+    c.relay = OutboxRelay(c.bus, c._fetch_outbox, c._mark_outbox)
+    return c

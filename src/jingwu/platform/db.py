@@ -1,0 +1,52 @@
+"""Database wiring: the shared metadata of every feature store, engines,
+Alembic configuration and the ``upgrade`` / drift check used by the CLI and tests.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from sqlalchemy import MetaData
+from sqlalchemy.engine import Engine
+
+from jingwu.platform.store import make_engine, metadata
+
+# Every feature store that defines tables on the shared metadata.
+STORE_MODULES: tuple[str, ...] = ("jingwu.platform.store",)
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+__all__ = ["alembic_config", "all_metadata", "drift", "make_engine", "upgrade"]
+
+
+def all_metadata() -> MetaData:
+    for mod in STORE_MODULES:
+        importlib.import_module(mod)
+    return metadata
+
+
+def alembic_config(url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    cfg = alembic_config(str(engine.url.render_as_string(hide_password=False)))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+
+
+def drift(engine: Engine) -> list[Any]:
+    """Differences between the models and the migrated database (empty when in step)."""
+    with engine.connect() as conn:
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        return list(compare_metadata(ctx, all_metadata()))

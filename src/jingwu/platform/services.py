@@ -1,0 +1,216 @@
+"""Platform use cases: log in, resolve a token, create users and agencies,
+read the organisation within scope, verify the audit chain.
+
+Each use case owns its transaction through the unit of work it is given.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Protocol
+
+from jingwu.platform.clock import Clock
+from jingwu.platform.domain import (
+    AGENCY_PARENT,
+    AgencyKind,
+    ChainBreak,
+    Permission,
+    Principal,
+    Role,
+    agency_path,
+    verify_chain,
+)
+from jingwu.platform.errors import Conflict, Forbidden, InvalidCredentials, InvalidInput, NotAuthenticated
+from jingwu.platform.security import hash_password, issue_token, read_token, verify_password
+from jingwu.platform.store import (
+    AgencyRow,
+    SqlUnitOfWork,
+    TownRow,
+    UnitRow,
+    UserRow,
+    new_id,
+)
+
+USERNAME_RE = re.compile(r"^[a-z0-9_.-]{3,64}$")
+MIN_PASSWORD = 8
+
+
+class UowFactory(Protocol):
+    def __call__(self) -> SqlUnitOfWork: ...
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    access_token: str
+    expires_in: int
+    user: UserRow
+
+
+def login(username: str, password: str, *, uow: SqlUnitOfWork, clock: Clock, secret: str,
+          ttl: timedelta, kind: str = "api") -> IssuedToken:
+    with uow:
+        user = uow.users.by_username(username)
+        if user is None or not user.active or not verify_password(user.password_hash, password):
+            uow.audit.write(actor=username[:200], action="login_failed", object_type="user",
+                            object_id=user.id if user else None, agency_id=user.agency_id if user else None)
+            uow.commit()
+            raise InvalidCredentials("Wrong username or password.")
+        token = issue_token(secret, user_id=user.id, now=clock.now(), ttl=ttl, kind=kind)
+        uow.audit.write(actor=user.username, action="login", object_type="user", object_id=user.id,
+                        agency_id=user.agency_id, detail={"kind": kind})
+        uow.commit()
+        return IssuedToken(token, int(ttl.total_seconds()), user)
+
+
+def principal_from_token(token: str, *, uow: SqlUnitOfWork, clock: Clock, secret: str) -> Principal:
+    user_id, _issued = read_token(secret, token, now=clock.now())
+    with uow:
+        user = uow.users.get(user_id)
+    if user is None or not user.active:
+        raise NotAuthenticated("The account of this token no longer exists or is disabled.",
+                               code="invalid_token")
+    return user.principal()
+
+
+@dataclass(frozen=True)
+class CreateUser:
+    username: str
+    display_name: str
+    password: str
+    agency_code: str
+    roles: tuple[str, ...]
+
+
+def create_user(cmd: CreateUser, *, uow: SqlUnitOfWork, actor: Principal | None,
+                reason: str | None = None) -> str:
+    """Create a user. ``actor`` None means the command line (an operator on the server)."""
+    if not USERNAME_RE.match(cmd.username):
+        raise InvalidInput("Username: 3-64 characters of a-z, 0-9, '_', '.', '-'.", code="invalid_username")
+    if len(cmd.password) < MIN_PASSWORD:
+        raise InvalidInput(f"Password: at least {MIN_PASSWORD} characters.", code="weak_password")
+    try:
+        roles = frozenset(Role(r) for r in cmd.roles)
+    except ValueError:
+        raise InvalidInput(f"Unknown role in {list(cmd.roles)}; known: {[r.value for r in Role]}.",
+                           code="unknown_role")
+    if not roles:
+        raise InvalidInput("A user needs at least one role.", code="unknown_role")
+    with uow:
+        agency = uow.agencies.by_code(cmd.agency_code)
+        if agency is None:
+            raise InvalidInput(f"No agency with code '{cmd.agency_code}'.", code="unknown_agency")
+        if actor is not None:
+            actor.require(Permission.MANAGE_USERS, agency.path)
+            if Role.ADMIN in roles and Role.ADMIN not in actor.roles:
+                raise Forbidden("Only an admin may create an admin.", code="missing_role")
+        if uow.users.by_username(cmd.username) is not None:
+            raise Conflict(f"Username '{cmd.username}' is taken.", code="username_taken")
+        uid = uow.users.add(username=cmd.username, display_name=cmd.display_name,
+                            password_hash=hash_password(cmd.password), agency_id=agency.id, roles=roles,
+                            at=uow.clock.now())
+        uow.audit.write(actor=actor.username if actor else "cli", action="user_created", object_type="user",
+                        object_id=uid, agency_id=agency.id, reason=reason,
+                        detail={"username": cmd.username, "roles": sorted(r.value for r in roles)})
+        uow.emit("jingwu.platform.user_created", {"user_id": uid, "agency_id": agency.id})
+        uow.commit()
+    return uid
+
+
+@dataclass(frozen=True)
+class CreateAgency:
+    code: str
+    name: str
+    kind: str
+    parent_code: str | None = None
+    name_en: str | None = None
+    lon: float | None = None
+    lat: float | None = None
+    jurisdiction: dict[str, Any] | None = None
+    source: str | None = None
+
+
+def create_agency(cmd: CreateAgency, *, uow: SqlUnitOfWork, actor: Principal | None) -> str:
+    try:
+        kind = AgencyKind(cmd.kind)
+    except ValueError:
+        raise InvalidInput(f"Unknown agency kind '{cmd.kind}'.", code="unknown_agency_kind")
+    with uow:
+        parent = uow.agencies.by_code(cmd.parent_code) if cmd.parent_code else None
+        if cmd.parent_code and parent is None:
+            raise InvalidInput(f"No parent agency with code '{cmd.parent_code}'.", code="unknown_agency")
+        parent_kind = AgencyKind(parent.kind) if parent else None
+        if parent_kind not in AGENCY_PARENT[kind]:
+            raise InvalidInput(f"A {kind.value} cannot sit under {parent_kind or 'nothing'}.",
+                               code="invalid_agency_tree")
+        if actor is not None:
+            actor.require(Permission.MANAGE_ORG, parent.path if parent else "/")
+        if uow.agencies.by_code(cmd.code) is not None:
+            raise Conflict(f"Agency code '{cmd.code}' exists.", code="agency_code_taken")
+        aid = new_id()
+        uow.agencies.add(id=aid, parent_id=parent.id if parent else None, kind=kind.value, code=cmd.code,
+                         name=cmd.name, name_en=cmd.name_en, path=agency_path(parent.path if parent else None, aid),
+                         lon=cmd.lon, lat=cmd.lat, jurisdiction=cmd.jurisdiction, source=cmd.source,
+                         at=uow.clock.now())
+        uow.audit.write(actor=actor.username if actor else "cli", action="agency_created",
+                        object_type="agency", object_id=aid, agency_id=aid,
+                        detail={"code": cmd.code, "kind": kind.value})
+        uow.commit()
+    return aid
+
+
+# ------------------------------------------------------------- scoped reads
+
+def list_agencies(p: Principal, *, uow: SqlUnitOfWork, kind: str | None = None) -> list[AgencyRow]:
+    p.require(Permission.READ_ORG)
+    with uow:
+        return uow.agencies.in_subtree(p.agency_path, kind)
+
+
+def get_agency(p: Principal, agency_id: str, *, uow: SqlUnitOfWork) -> AgencyRow:
+    p.require(Permission.READ_ORG)
+    with uow:
+        a = uow.agencies.get(agency_id)
+    p.require(Permission.READ_ORG, a.path)
+    return a
+
+
+def list_units(p: Principal, *, uow: SqlUnitOfWork) -> list[UnitRow]:
+    p.require(Permission.READ_ORG)
+    with uow:
+        return uow.units.in_subtree(p.agency_path)
+
+
+def get_unit(p: Principal, unit_id: str, *, uow: SqlUnitOfWork) -> UnitRow:
+    p.require(Permission.READ_ORG)
+    with uow:
+        u = uow.units.get(unit_id)
+    p.require(Permission.READ_ORG, u.agency_path)
+    return u
+
+
+def list_towns(p: Principal, *, uow: SqlUnitOfWork) -> list[TownRow]:
+    """Towns are public geography: every signed-in user sees all of them."""
+    p.require(Permission.READ_ORG)
+    with uow:
+        return uow.towns.all()
+
+
+def list_users(p: Principal, *, uow: SqlUnitOfWork) -> list[UserRow]:
+    p.require(Permission.MANAGE_USERS)
+    with uow:
+        rows = uow.users.in_subtree(p.agency_path)
+        uow.audit.write(actor=p.username, action="users_listed", object_type="user", agency_id=p.agency_id,
+                        detail={"count": len(rows)})
+        uow.commit()
+    return rows
+
+
+# ------------------------------------------------------------- audit
+
+def verify_audit(*, uow: SqlUnitOfWork) -> tuple[int, ChainBreak | None]:
+    """(entries checked, first break or None)."""
+    with uow:
+        head = uow.audit_head()
+        return head[0], verify_chain(uow.audit_entries(), head=head)

@@ -1,0 +1,139 @@
+"""HTML pages: login, the module shell with navigation, the overview map,
+"coming" pages for modules not built yet, and the audit page.
+
+Server-rendered with Jinja2 (ADR 0002); the map is Leaflet drawing our own road
+GeoJSON (no tile server).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from jingwu.platform import services
+from jingwu.platform.domain import ROLE_LABELS_ZH, Permission, Principal
+from jingwu.platform.errors import AppError
+from jingwu.platform.http import ContainerDep, optional_principal
+from jingwu.web.i18n import pick_lang, translate
+
+HERE = Path(__file__).resolve().parent
+STATIC_DIR = HERE / "static"
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+
+router = APIRouter(include_in_schema=False)
+
+MODULES: list[tuple[str, str, str]] = [
+    # (slug, translation key, status)
+    ("map", "nav_map", "ready"),
+    ("dispatch", "nav_dispatch", "coming"),
+    ("incidents", "nav_incidents", "coming"),
+    ("safety-index", "nav_safety_index", "coming"),
+    ("cases", "nav_cases", "coming"),
+    ("exchange", "nav_exchange", "coming"),
+    ("planning", "nav_planning", "coming"),
+    ("simulation", "nav_simulation", "coming"),
+]
+
+OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
+
+
+def _ctx(request: Request, principal: Principal | None, **extra: Any) -> dict[str, Any]:
+    lang = pick_lang(request.query_params.get("lang"), request.cookies.get("lang"))
+    return {
+        "request": request,
+        "lang": lang,
+        "t": lambda key: translate(lang, key),
+        "principal": principal,
+        "modules": MODULES,
+        "can_audit": bool(principal and principal.can(Permission.READ_AUDIT)),
+        "role_label": (lambda r: ROLE_LABELS_ZH[r] if lang == "zh-CN" else r.value.replace("_", " ")),
+        **extra,
+    }
+
+
+def _login_redirect(request: Request) -> RedirectResponse:
+    nxt = quote(request.url.path)
+    return RedirectResponse(f"/login?next={nxt}", status_code=303)
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, p: OptionalPrincipal, next: str = "/") -> Response:
+    return templates.TemplateResponse(request, "login.html", _ctx(request, None, next=_safe_next(next), error=None))
+
+
+def _safe_next(nxt: str) -> str:
+    return nxt if nxt.startswith("/") and not nxt.startswith("//") else "/"
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login_submit(request: Request, c: ContainerDep, username: Annotated[str, Form()],
+                 password: Annotated[str, Form()], next: Annotated[str, Form()] = "/") -> Response:
+    try:
+        issued = services.login(username, password, uow=c.uow(), clock=c.clock, secret=c.settings.secret_key,
+                                ttl=timedelta(minutes=c.settings.token_ttl_minutes), kind="session")
+    except AppError:
+        ctx = _ctx(request, None, next=_safe_next(next), error="login_failed", username=username)
+        return templates.TemplateResponse(request, "login.html", ctx, status_code=401)
+    resp = RedirectResponse(_safe_next(next), status_code=303)
+    resp.set_cookie(c.settings.session_cookie, issued.access_token, max_age=issued.expires_in, httponly=True,
+                    samesite="strict", secure=request.url.scheme == "https")
+    return resp
+
+
+@router.get("/logout")
+def logout(c: ContainerDep) -> Response:
+    resp = RedirectResponse("/login", status_code=303)
+    resp.delete_cookie(c.settings.session_cookie)
+    return resp
+
+
+@router.get("/lang/{code}")
+def set_lang(code: str, request: Request) -> Response:
+    back = request.headers.get("referer") or "/"
+    resp = RedirectResponse(back if back.startswith(str(request.base_url)) else "/", status_code=303)
+    if code in ("zh-CN", "en"):
+        resp.set_cookie("lang", code, max_age=3600 * 24 * 365, samesite="lax")
+    return resp
+
+
+@router.get("/")
+def home(p: OptionalPrincipal) -> Response:
+    return RedirectResponse("/map" if p else "/login", status_code=303)
+
+
+@router.get("/map", response_class=HTMLResponse)
+def map_page(request: Request, p: OptionalPrincipal) -> Response:
+    if p is None:
+        return _login_redirect(request)
+    return templates.TemplateResponse(request, "map.html", _ctx(request, p, active="map"))
+
+
+@router.get("/m/{slug}", response_class=HTMLResponse)
+def module_page(slug: str, request: Request, p: OptionalPrincipal) -> Response:
+    if p is None:
+        return _login_redirect(request)
+    match = next((m for m in MODULES if m[0] == slug), None)
+    if match is None:
+        return templates.TemplateResponse(request, "coming.html", _ctx(request, p, active=slug, title_key=None),
+                                          status_code=404)
+    return templates.TemplateResponse(request, "coming.html", _ctx(request, p, active=slug, title_key=match[1]))
+
+
+@router.get("/admin/audit", response_class=HTMLResponse)
+def audit_page(request: Request, p: OptionalPrincipal, c: ContainerDep) -> Response:
+    if p is None:
+        return _login_redirect(request)
+    if not p.can(Permission.READ_AUDIT):
+        return templates.TemplateResponse(request, "forbidden.html", _ctx(request, p, active="audit"),
+                                          status_code=403)
+    n, brk = services.verify_audit(uow=c.uow())
+    with c.uow() as uow:
+        rows = uow.recent_audit(limit=200, agency_path=p.agency_path)
+    return templates.TemplateResponse(request, "audit.html",
+                                      _ctx(request, p, active="audit", rows=rows, entries=n, brk=brk))

@@ -1,0 +1,50 @@
+"""Shared fixtures: settings, a migrated container, an HTTP client, a small organisation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from support import Org, StepClock, build_org, make_settings
+
+from jingwu.app import create_app
+from jingwu.platform.container import Container, build_container
+from jingwu.platform.db import upgrade
+from jingwu.platform.settings import Settings
+
+
+@pytest.fixture(params=["sqlite"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, backend: str) -> Settings:
+    return make_settings(tmp_path, backend)
+
+
+@pytest.fixture
+def clock() -> StepClock:
+    return StepClock()
+
+
+@pytest.fixture
+def container(settings: Settings, clock: StepClock) -> Iterator[Container]:
+    c = build_container(settings, clock=clock)
+    upgrade(c.engine)
+    yield c
+    c.engine.dispose()
+
+
+@pytest.fixture
+def org(container: Container) -> Org:
+    return build_org(container)
+
+
+@pytest.fixture
+def client(container: Container) -> Iterator[TestClient]:
+    app = create_app(container.settings, container)
+    with TestClient(app) as tc:
+        yield tc
