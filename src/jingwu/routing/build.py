@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -26,7 +27,7 @@ from jingwu.routing.domain import ImportReport, NoDrivableRoads
 from jingwu.routing.kernels import grid_fill, haversine_m
 from jingwu.routing.osm_import import BWD, FWD, PieceTable
 
-Arrays = dict[str, npt.NDArray[np.generic]]
+Arrays = dict[str, npt.NDArray[Any]]
 GRID_CELL_M = 150.0
 MAX_GRID_CELLS = 4_000_000
 
@@ -203,9 +204,7 @@ def _resolve_restrictions(
         else:
             if via not in out_edges:
                 for p in np.flatnonzero((piece_u == via) | (piece_v == via)):
-                    out_edges[via].extend(
-                        _edges_at([int(p)], via, piece_u, piece_v, piece_edge, incoming=False)
-                    )
+                    out_edges[via].extend(_edges_at([int(p)], via, piece_u, piece_v, piece_edge, incoming=False))
             allowed = set(outs)
             banned.update((i, o) for i in ins for o in out_edges[via] if o not in allowed)
         applied += 1
@@ -256,13 +255,13 @@ def _search_graph(
         for e in np.flatnonzero(np.isin(edge_head, np.asarray(split_nodes, dtype=np.int32))):
             in_edges[int(edge_head[e])].append(int(e))
         for v in split_nodes:
-            lst = []
-            for j, e in enumerate(in_edges[v]):
-                sid = v if j == 0 else len(s_orig)
+            lst: list[tuple[int, int]] = []
+            for j, e_in in enumerate(in_edges[v]):
+                sid: int = v if j == 0 else len(s_orig)
                 if j > 0:
                     s_orig.append(v)
-                lst.append((e, sid))
-                edge_hs[e] = sid
+                lst.append((e_in, sid))
+                edge_hs[e_in] = sid
             copies[v] = lst
         plain = ~np.isin(edge_tail, np.asarray(split_nodes, dtype=np.int32))
         a_tail = [edge_tail[plain].astype(np.int64)]

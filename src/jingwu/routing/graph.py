@@ -46,6 +46,7 @@ INF = math.inf
 _R = 6371008.8
 F64 = npt.NDArray[np.float64]
 I32 = npt.NDArray[np.int32]
+I64 = npt.NDArray[np.int64]
 
 _Seeds = tuple[I32, F64]
 
@@ -78,27 +79,27 @@ class RoadGraph:
         a = arrays
         self.a = a
         self.report = report
-        self.node_lon: F64 = a["node_lon"]  # type: ignore[assignment]
-        self.node_lat: F64 = a["node_lat"]  # type: ignore[assignment]
-        self.piece_u: I32 = a["piece_u"]  # type: ignore[assignment]
-        self.piece_v: I32 = a["piece_v"]  # type: ignore[assignment]
-        self.piece_len: F64 = a["piece_len"]  # type: ignore[assignment]
-        self.piece_edge: I32 = a["piece_edge"]  # type: ignore[assignment]
-        self.shape_ptr: npt.NDArray[np.int64] = a["shape_ptr"]  # type: ignore[assignment]
-        self.shape_lon: F64 = a["shape_lon"]  # type: ignore[assignment]
-        self.shape_lat: F64 = a["shape_lat"]  # type: ignore[assignment]
-        self.shape_cum: F64 = a["shape_cum"]  # type: ignore[assignment]
-        self.seg_piece: I32 = a["seg_piece"]  # type: ignore[assignment]
-        self.edge_len: F64 = a["edge_len"]  # type: ignore[assignment]
-        self.edge_time: F64 = a["edge_time"]  # type: ignore[assignment]
-        self.edge_piece: I32 = a["edge_piece"]  # type: ignore[assignment]
-        self.edge_dir: npt.NDArray[np.int8] = a["edge_dir"]  # type: ignore[assignment]
-        self.edge_hs: I32 = a["edge_hs"]  # type: ignore[assignment]
-        self.et_ptr: npt.NDArray[np.int64] = a["et_ptr"]  # type: ignore[assignment]
-        self.et_node: I32 = a["et_node"]  # type: ignore[assignment]
-        self.copy_ptr: npt.NDArray[np.int64] = a["copy_ptr"]  # type: ignore[assignment]
-        self.copy_node: I32 = a["copy_node"]  # type: ignore[assignment]
-        self.s_orig: I32 = a["s_orig"]  # type: ignore[assignment]
+        self.node_lon: F64 = a["node_lon"]
+        self.node_lat: F64 = a["node_lat"]
+        self.piece_u: I32 = a["piece_u"]
+        self.piece_v: I32 = a["piece_v"]
+        self.piece_len: F64 = a["piece_len"]
+        self.piece_edge: I32 = a["piece_edge"]
+        self.shape_ptr: npt.NDArray[np.int64] = a["shape_ptr"]
+        self.shape_lon: F64 = a["shape_lon"]
+        self.shape_lat: F64 = a["shape_lat"]
+        self.shape_cum: F64 = a["shape_cum"]
+        self.seg_piece: I32 = a["seg_piece"]
+        self.edge_len: F64 = a["edge_len"]
+        self.edge_time: F64 = a["edge_time"]
+        self.edge_piece: I32 = a["edge_piece"]
+        self.edge_dir: npt.NDArray[np.int8] = a["edge_dir"]
+        self.edge_hs: I32 = a["edge_hs"]
+        self.et_ptr: npt.NDArray[np.int64] = a["et_ptr"]
+        self.et_node: I32 = a["et_node"]
+        self.copy_ptr: npt.NDArray[np.int64] = a["copy_ptr"]
+        self.copy_node: I32 = a["copy_node"]
+        self.s_orig: I32 = a["s_orig"]
         g = a["grid"]
         self._grid = (float(g[0]), float(g[1]), float(g[2]), float(g[3]), int(g[4]), int(g[5]))
         self.n_search = int(self.s_orig.shape[0])
@@ -243,68 +244,100 @@ class RoadGraph:
     def _w(self, metric: Metric) -> F64:
         return self.edge_time if Metric(metric) == Metric.TIME else self.edge_len
 
-    def _exits(self, s: Snap, w: F64) -> tuple[list[int], list[float], list[int]]:
-        """Where a vehicle standing at ``s`` enters the search graph: (nodes, costs, edge or -1)."""
-        p, o, length = s.edge, s.offset_m, float(self.piece_len[s.edge])
-        nodes: list[int] = []
-        costs: list[float] = []
-        via: list[int] = []
-        for d in (0, 1):
-            e = int(self.piece_edge[p, d])
-            if e < 0:
-                continue
-            rem = (length - o) if d == 0 else o
-            nodes.append(int(self.edge_hs[e]))
-            costs.append(float(w[e]) * rem / length if length > 0 else 0.0)
-            via.append(e)
-        for at, node in ((0.0, int(self.piece_u[p])), (length, int(self.piece_v[p]))):
-            if o == at:
-                for c in self.copy_node[self.copy_ptr[node] : self.copy_ptr[node + 1]]:
-                    nodes.append(int(c))
-                    costs.append(0.0)
-                    via.append(-1)
-        return nodes, costs, via
+    @staticmethod
+    def _arrays(snaps: Sequence[Snap]) -> tuple[npt.NDArray[np.int64], F64]:
+        n = len(snaps)
+        p = np.fromiter((s.edge for s in snaps), dtype=np.int64, count=n)
+        o = np.fromiter((s.offset_m for s in snaps), dtype=np.float64, count=n)
+        return p, o
 
-    def _entries(self, s: Snap, w: F64) -> tuple[list[int], list[float], list[int]]:
-        """Where the search graph reaches the point ``s``: (search nodes, added cost, edge or -1)."""
-        p, o, length = s.edge, s.offset_m, float(self.piece_len[s.edge])
-        nodes: list[int] = []
-        costs: list[float] = []
-        via: list[int] = []
+    @staticmethod
+    def _expand(
+        ptr: npt.NDArray[np.int64], keys: npt.NDArray[np.int64]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """Flat CSR positions of all entries of ``keys`` and, for each, which key it came from."""
+        cnt = ptr[keys + 1] - ptr[keys]
+        owner = np.repeat(np.arange(keys.size), cnt)
+        if owner.size == 0:
+            return owner, owner
+        first = np.cumsum(cnt) - cnt
+        pos = np.repeat(ptr[keys], cnt) + (np.arange(owner.size) - np.repeat(first, cnt))
+        return pos, owner
+
+    def _ends(self, p: npt.NDArray[np.int64], o: F64, w: F64, leaving: bool) -> tuple[I32, F64, I32, I32]:
+        """Seeds where snapped points leave (``leaving``) or goals where they are reached.
+
+        Returns (search nodes, added cost, owner = index of the snap, edge used or -1).
+        Leaving: the vehicle drives the rest of its piece to the head of each
+        allowed direction. Reached: from the tail(s) of each allowed direction
+        plus the part of the piece up to the point. A point exactly at a graph
+        node also connects to that node directly (all its copies) at cost 0.
+        """
+        length = self.piece_len[p]
+        idx = np.arange(p.size)
+        nodes: list[npt.NDArray[np.int64]] = []
+        costs: list[F64] = []
+        owners: list[npt.NDArray[np.int64]] = []
+        via: list[npt.NDArray[np.int64]] = []
         for d in (0, 1):
-            e = int(self.piece_edge[p, d])
-            if e < 0:
-                continue
-            trav = o if d == 0 else (length - o)
-            c = float(w[e]) * trav / length if length > 0 else 0.0
-            for tnode in self.et_node[self.et_ptr[e] : self.et_ptr[e + 1]]:
-                nodes.append(int(tnode))
+            e = self.piece_edge[p, d].astype(np.int64)
+            m = e >= 0
+            em, lm, om = e[m], length[m], o[m]
+            part = (lm - om) if (d == 0) == leaving else om
+            frac = np.divide(part, lm, out=np.zeros_like(part), where=lm > 0)
+            c = w[em] * frac
+            if leaving:
+                nodes.append(self.edge_hs[em].astype(np.int64))
                 costs.append(c)
-                via.append(e)
-        for at, node in ((0.0, int(self.piece_u[p])), (length, int(self.piece_v[p]))):
-            if o == at:
-                for c2 in self.copy_node[self.copy_ptr[node] : self.copy_ptr[node + 1]]:
-                    nodes.append(int(c2))
-                    costs.append(0.0)
-                    via.append(-1)
-        return nodes, costs, via
+                owners.append(idx[m])
+                via.append(em)
+            else:
+                pos, k = self._expand(self.et_ptr, em)
+                nodes.append(self.et_node[pos].astype(np.int64))
+                costs.append(c[k])
+                owners.append(idx[m][k])
+                via.append(em[k])
+        for at_end in (False, True):
+            m = (o == length) if at_end else (o == 0.0)
+            if m.any():
+                node = (self.piece_v if at_end else self.piece_u)[p[m]].astype(np.int64)
+                pos, k = self._expand(self.copy_ptr, node)
+                nodes.append(self.copy_node[pos].astype(np.int64))
+                costs.append(np.zeros(pos.size))
+                owners.append(idx[m][k])
+                via.append(np.full(pos.size, -1, dtype=np.int64))
+        return (
+            np.concatenate(nodes).astype(np.int32),
+            np.concatenate(costs).astype(np.float64),
+            np.concatenate(owners).astype(np.int32),
+            np.concatenate(via).astype(np.int32),
+        )
 
-    def _direct(self, a: Snap, b: Snap, w: F64) -> tuple[float, int]:
-        """Cost of driving from ``a`` to ``b`` along their common piece without leaving it."""
-        if a.edge != b.edge:
-            return INF, -1
-        p, length = a.edge, float(self.piece_len[a.edge])
-        best, best_e = INF, -1
-        fe, be = int(self.piece_edge[p, 0]), int(self.piece_edge[p, 1])
-        if fe >= 0 and b.offset_m >= a.offset_m:
-            c = float(w[fe]) * (b.offset_m - a.offset_m) / length if length > 0 else 0.0
-            if c < best:
-                best, best_e = c, fe
-        if be >= 0 and b.offset_m <= a.offset_m:
-            c = float(w[be]) * (a.offset_m - b.offset_m) / length if length > 0 else 0.0
-            if c < best:
-                best, best_e = c, be
-        return best, best_e
+    def _direct(
+        self, ap: npt.NDArray[np.int64], ao: F64, bp: npt.NDArray[np.int64], bo: F64, w: F64
+    ) -> tuple[F64, I32]:
+        """Cost of driving from a to b along their common piece without leaving it (inf if not possible).
+
+        Element-wise with numpy broadcasting; also returns the directed edge used (-1 if none).
+        """
+        ap, ao, bp, bo = np.broadcast_arrays(ap, ao, bp, bo)
+        cost = np.full(ap.shape, INF)
+        edge = np.full(ap.shape, -1, dtype=np.int32)
+        same = np.flatnonzero(ap == bp)
+        if same.size == 0:
+            return cost, edge
+        p = ap[same]
+        length = self.piece_len[p]
+        for d in (0, 1):
+            e = self.piece_edge[p, d]
+            delta = (bo[same] - ao[same]) if d == 0 else (ao[same] - bo[same])
+            ok = (e >= 0) & (delta >= 0)
+            frac = np.divide(delta, length, out=np.zeros_like(delta), where=length > 0)
+            c = np.where(ok, w[np.maximum(e, 0)] * frac, INF)
+            better = c < cost[same]
+            cost[same[better]] = c[better]
+            edge[same[better]] = e[better]
+        return cost, edge
 
     # ------------------------------------------------------------------ kernel driver
     def _ws(self) -> _Workspace:
@@ -318,7 +351,7 @@ class RoadGraph:
         self,
         forward: bool,
         metric: Metric,
-        seeds: tuple[list[int], list[float], list[int]] | tuple[I32, F64, I32],
+        seeds: tuple[I32, F64, I32],
         goals: tuple[I32, F64, I32] | None,
         best: F64,
         k: int = 0,
@@ -347,38 +380,33 @@ class RoadGraph:
         )  # fmt: skip
         return ws, tk_owner, tk_cost, int(kc)
 
-    def _goal_arrays(self, snaps: Sequence[Snap], w: F64, exits: bool) -> tuple[I32, F64, I32]:
-        gn: list[int] = []
-        gc: list[float] = []
-        go: list[int] = []
-        for i, s in enumerate(snaps):
-            nodes, costs, _ = self._exits(s, w) if exits else self._entries(s, w)
-            gn.extend(nodes)
-            gc.extend(costs)
-            go.extend([i] * len(nodes))
-        return np.asarray(gn, np.int32), np.asarray(gc, np.float64), np.asarray(go, np.int32)
-
     # ------------------------------------------------------------------ queries
     def one_to_many(self, source: Snap, targets: Sequence[Snap], metric: Metric = Metric.TIME) -> F64:
         """Cost from ``source`` to each target (seconds or metres); ``inf`` if unreachable."""
         metric = Metric(metric)
         w = self._w(metric)
-        best = np.array([self._direct(source, t, w)[0] for t in targets], dtype=np.float64)
+        sp, so = self._arrays([source])
+        tp, to = self._arrays(targets)
+        best, _ = self._direct(sp, so, tp, to, w)
         if len(targets) == 0:
             return best
-        nodes, costs, _ = self._exits(source, w)
-        self._run(True, metric, (nodes, costs, [0] * len(nodes)), self._goal_arrays(targets, w, False), best)
+        xn, xc, _, _ = self._ends(sp, so, w, leaving=True)
+        gn, gc, go, _ = self._ends(tp, to, w, leaving=False)
+        self._run(True, metric, (xn, xc, np.zeros_like(xn)), (gn, gc, go), best)
         return best
 
     def many_to_one(self, sources: Sequence[Snap], target: Snap, metric: Metric = Metric.TIME) -> F64:
         """Cost from each source to ``target``; ``inf`` if unreachable."""
         metric = Metric(metric)
         w = self._w(metric)
-        best = np.array([self._direct(s, target, w)[0] for s in sources], dtype=np.float64)
+        sp, so = self._arrays(sources)
+        tp, to = self._arrays([target])
+        best, _ = self._direct(sp, so, tp, to, w)
         if len(sources) == 0:
             return best
-        nodes, costs, _ = self._entries(target, w)
-        self._run(False, metric, (nodes, costs, [0] * len(nodes)), self._goal_arrays(sources, w, True), best)
+        en, ec, _, _ = self._ends(tp, to, w, leaving=False)
+        gn, gc, go, _ = self._ends(sp, so, w, leaving=True)
+        self._run(False, metric, (en, ec, np.zeros_like(en)), (gn, gc, go), best)
         return best
 
     def k_fastest(
@@ -395,11 +423,12 @@ class RoadGraph:
             return []
         k = min(k, len(sources))
         w = self._w(metric)
-        best = np.array([self._direct(s, target, w)[0] for s in sources], dtype=np.float64)
-        nodes, costs, _ = self._entries(target, w)
-        _, tk_owner, tk_cost, kc = self._run(
-            False, metric, (nodes, costs, [0] * len(nodes)), self._goal_arrays(sources, w, True), best, k=k
-        )
+        sp, so = self._arrays(sources)
+        tp, to = self._arrays([target])
+        best, _ = self._direct(sp, so, tp, to, w)
+        en, ec, _, _ = self._ends(tp, to, w, leaving=False)
+        gn, gc, go, _ = self._ends(sp, so, w, leaving=True)
+        _, tk_owner, tk_cost, kc = self._run(False, metric, (en, ec, np.zeros_like(en)), (gn, gc, go), best, k=k)
         return [(int(tk_owner[i]), float(tk_cost[i])) for i in range(kc)]
 
     def matrix(
@@ -415,16 +444,17 @@ class RoadGraph:
         out = np.full((len(sources), len(targets)), INF, dtype=np.float64)
         if len(sources) == 0 or len(targets) == 0:
             return out
-        goals = self._goal_arrays(targets, w, False)
-        target_pieces = np.array([t.edge for t in targets])
+        sp, so = self._arrays(sources)
+        tp, to = self._arrays(targets)
+        goals = self._ends(tp, to, w, leaving=False)[:3]
+        xn, xc, xo, _ = self._ends(sp, so, w, leaving=True)
+        order = np.argsort(xo, kind="stable")
+        xptr = np.searchsorted(xo[order], np.arange(len(sources) + 1))
 
         def row(i: int) -> None:
-            s = sources[i]
-            best = np.full(len(targets), INF, dtype=np.float64)
-            for j in np.flatnonzero(target_pieces == s.edge):
-                best[j] = self._direct(s, targets[int(j)], w)[0]
-            nodes, costs, _ = self._exits(s, w)
-            self._run(True, metric, (nodes, costs, [0] * len(nodes)), goals, best)
+            best, _ = self._direct(sp[i : i + 1], so[i : i + 1], tp, to, w)
+            sel = order[xptr[i] : xptr[i + 1]]
+            self._run(True, metric, (xn[sel], xc[sel], np.zeros(sel.size, np.int32)), goals, best)
             out[i] = best
 
         n_threads = threads or min(len(sources), os.cpu_count() or 1)
@@ -440,29 +470,32 @@ class RoadGraph:
         """Least-cost route from ``a`` to ``b``: seconds, metres and a GeoJSON LineString."""
         metric = Metric(metric)
         w = self._w(metric)
-        direct, direct_e = self._direct(a, b, w)
+        ap, ao = self._arrays([a])
+        bp, bo = self._arrays([b])
+        d_cost, d_edge = self._direct(ap, ao, bp, bo, w)
+        direct, direct_e = float(d_cost[0]), int(d_edge[0])
         best = np.array([direct], dtype=np.float64)
-        xn, xc, xv = self._exits(a, w)
-        en, ec, ev = self._entries(b, w)
-        goals = (np.asarray(en, np.int32), np.asarray(ec, np.float64), np.zeros(len(en), np.int32))
-        ws, _, _, _ = self._run(True, metric, (xn, xc, list(range(len(xn)))), goals, best)
+        xn, xc, _, xv = self._ends(ap, ao, w, leaving=True)
+        en, ec, eo, ev = self._ends(bp, bo, w, leaving=False)
+        labels = np.arange(xn.size, dtype=np.int32)
+        ws, _, _, _ = self._run(True, metric, (xn, xc, labels), (en, ec, eo), best)
         if not math.isfinite(best[0]):
-            raise Unreachable(
-                f"no drivable path from ({a.lon:.6f}, {a.lat:.6f}) to ({b.lon:.6f}, {b.lat:.6f})"
-            )
+            raise Unreachable(f"no drivable path from ({a.lon:.6f}, {a.lat:.6f}) to ({b.lon:.6f}, {b.lat:.6f})")
         if direct <= best[0] and direct_e >= 0:
             return self._route_on_piece(a, b, direct_e)
         # which entry produced the best cost
         j_best, c_best = -1, INF
-        for j, (node, cost) in enumerate(zip(en, ec, strict=True)):
-            if ws.done[node] == ws.cur and ws.dist[node] + cost < c_best:
-                j_best, c_best = j, ws.dist[node] + cost
+        for j in range(en.size):
+            node = int(en[j])
+            if ws.done[node] == ws.cur and ws.dist[node] + ec[j] < c_best:
+                j_best, c_best = j, float(ws.dist[node] + ec[j])
         arcs: list[int] = []
-        x = en[j_best]
+        x = int(en[j_best])
+        ftail = self.a["ftail"]
         while ws.pred[x] >= 0:
             arc = int(ws.pred[x])
             arcs.append(arc)
-            x = int(self.a["ftail"][arc])
+            x = int(ftail[arc])
         arcs.reverse()
         exit_j = int(ws.label[x])  # seed label = index of the exit used
         fedge = self.a["fedge"]
@@ -470,7 +503,7 @@ class RoadGraph:
         seconds = float(self.edge_time[edges].sum()) if edges else 0.0
         meters = float(self.edge_len[edges].sum()) if edges else 0.0
         coords: list[tuple[float, float]] = [(a.snapped_lon, a.snapped_lat)]
-        e0 = xv[exit_j]
+        e0 = int(xv[exit_j])
         if e0 >= 0:  # partial first edge from the snapped point to its head
             s_m, s_t, part = self._partial(e0, a.offset_m, from_point=True)
             seconds += s_t
@@ -478,7 +511,7 @@ class RoadGraph:
             coords.extend(part)
         for e in edges:
             coords.extend(self._edge_coords(e))
-        e1 = ev[j_best]
+        e1 = int(ev[j_best])
         if e1 >= 0:
             s_m, s_t, part = self._partial(e1, b.offset_m, from_point=False)
             seconds += s_t
@@ -539,16 +572,9 @@ class RoadGraph:
         """For each graph node, the index of the source with least cost *to* it (-1 if unreachable)."""
         metric = Metric(metric)
         w = self._w(metric)
-        sn: list[int] = []
-        sc: list[float] = []
-        sl: list[int] = []
-        for i, s in enumerate(sources):
-            nodes, costs, _ = self._exits(s, w)
-            sn.extend(nodes)
-            sc.extend(costs)
-            sl.extend([i] * len(nodes))
-        if not sn:
+        if len(sources) == 0:
             return np.full(self.n_nodes, -1, dtype=np.int32)
+        sn, sc, sl, _ = self._ends(*self._arrays(sources), w, leaving=True)
         ws, _, _, _ = self._run(True, metric, (sn, sc, sl), None, np.empty(0, np.float64))
         return self._per_node(ws)[1]
 
@@ -580,11 +606,14 @@ class RoadGraph:
             raise RoutingError(f"minutes must be a finite number ≥ 0, got {minutes}")
         budget = float(minutes) * 60.0
         w = self.edge_time
-        nodes, costs, via = self._exits(at, w)
-        ws, _, _, _ = self._run(True, Metric.TIME, (nodes, costs, [0] * len(nodes)), None, np.empty(0), limit=budget)
+        nodes, costs, _, via = self._ends(*self._arrays([at]), w, leaving=True)
+        ws, _, _, _ = self._run(
+            True, Metric.TIME, (nodes, costs, np.zeros_like(nodes)), None, np.empty(0), limit=budget
+        )
         lines: list[list[tuple[float, float]]] = []
         # the snapped piece itself, in each allowed direction
-        for e, c in zip(via, costs, strict=True):
+        for e_, c_ in zip(via, costs, strict=True):
+            e, c = int(e_), float(c_)
             if e < 0:
                 continue
             p = int(self.edge_piece[e])
@@ -655,10 +684,7 @@ class RoadGraph:
         while p < n:
             q = p
             while (
-                q + 1 < n
-                and way[q + 1] == way[p]
-                and self.piece_v[q] == self.piece_u[q + 1]
-                and pdir[q + 1] == pdir[p]
+                q + 1 < n and way[q + 1] == way[p] and self.piece_v[q] == self.piece_u[q + 1] and pdir[q + 1] == pdir[p]
             ):
                 q += 1
             s0, s1 = int(self.shape_ptr[p]), int(self.shape_ptr[q + 1])

@@ -92,9 +92,7 @@ def _topk_offer(tk_owner: I32, tk_cost: F64, kc: int, k: int, owner: int, cost: 
     elif cost >= tk_cost[pos]:
         return kc
     # bubble towards the front
-    while pos > 0 and (
-        tk_cost[pos - 1] > cost or (tk_cost[pos - 1] == cost and tk_owner[pos - 1] > owner)
-    ):
+    while pos > 0 and (tk_cost[pos - 1] > cost or (tk_cost[pos - 1] == cost and tk_owner[pos - 1] > owner)):
         tk_cost[pos] = tk_cost[pos - 1]
         tk_owner[pos] = tk_owner[pos - 1]
         pos -= 1
@@ -195,9 +193,7 @@ def dijkstra(
 
 
 @njit(cache=True, nogil=True)
-def grid_fill(
-    ix0: I64, ix1: I64, iy0: I64, iy1: I64, nx: int, total: int
-) -> tuple[I64, I32]:
+def grid_fill(ix0: I64, ix1: I64, iy0: I64, iy1: I64, nx: int, total: int) -> tuple[I64, I32]:
     """Expand segment bounding boxes to (cell id, segment) pairs for the snapping grid."""
     cells = np.empty(total, dtype=np.int64)
     segs = np.empty(total, dtype=np.int32)
@@ -238,10 +234,10 @@ def snap_nearest(
     kx = ky * math.cos(lat * math.pi / 180.0)
     rlon = radius_m / max(kx, 1e-9)
     rlat = radius_m / ky
-    ix0 = int(math.floor((lon - rlon - lon0) / dlon))
-    ix1 = int(math.floor((lon + rlon - lon0) / dlon))
-    iy0 = int(math.floor((lat - rlat - lat0) / dlat))
-    iy1 = int(math.floor((lat + rlat - lat0) / dlat))
+    ix0 = int(np.floor((lon - rlon - lon0) / dlon))
+    ix1 = int(np.floor((lon + rlon - lon0) / dlon))
+    iy0 = int(np.floor((lat - rlat - lat0) / dlat))
+    iy1 = int(np.floor((lat + rlat - lat0) / dlat))
     ix0 = max(ix0, 0)
     iy0 = max(iy0, 0)
     ix1 = min(ix1, nx - 1)

@@ -197,20 +197,16 @@ def read_osm(path: Path, progress: bool = False) -> PieceTable:
     counts = {"objects": 0, "ways": 0, "reversible": 0, "denied": 0}
     bar = tqdm(desc="reading OSM", unit=" obj", disable=not progress, leave=False)
     try:
-        fp = (
-            osmium.FileProcessor(str(path))
-            .with_locations()
-            .with_filter(osmium.filter.KeyFilter("highway", "type"))
-        )
+        fp = osmium.FileProcessor(str(path)).with_locations().with_filter(osmium.filter.KeyFilter("highway", "type"))
         n_seen = 0
         for obj in fp:
             n_seen += 1
             if n_seen % 5000 == 0:
                 bar.update(5000)
-            if obj.is_way():
+            if isinstance(obj, osmium.osm.Way):
                 counts["ways"] += 1
                 _take_way(obj, ways, counts)
-            elif obj.is_relation():
+            elif isinstance(obj, osmium.osm.Relation):
                 tags = {t.k: t.v for t in obj.tags}
                 value = _is_restriction(tags)
                 if value is None:
@@ -288,9 +284,7 @@ def _take_way(obj: osmium.osm.Way, ways: list[_Way], counts: dict[str, int]) -> 
         )
 
 
-def _take_restriction(
-    obj: osmium.osm.Relation, value: str, out: list[Restriction], skipped: dict[str, int]
-) -> None:
+def _take_restriction(obj: osmium.osm.Relation, value: str, out: list[Restriction], skipped: dict[str, int]) -> None:
     if not (value.startswith("no_") or value.startswith("only_")):
         skipped[f"unknown type {value}"] = skipped.get(f"unknown type {value}", 0) + 1
         return

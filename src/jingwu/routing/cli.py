@@ -1,0 +1,119 @@
+"""Routing CLI verbs (``jingwu route``, ``jingwu isochrone``, ``jingwu import osm``) as plain functions.
+
+The main CLI (``jingwu.cli``) registers these with typer. Defaults come from
+settings: the road network is ``osm_file``, compiled graphs live in
+``graph_cache_dir``. Every routing error is printed to stderr as
+``error [code]: message`` and exits with status 2; nothing partial is cached.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+from rich.console import Console
+
+from jingwu.routing.domain import Metric, RoutingError, parse_lonlat
+
+if TYPE_CHECKING:
+    from jingwu.routing.graph import RoadGraph
+
+_err = Console(stderr=True)
+_out = Console(highlight=False)
+
+
+def _fail(exc: Exception, code: str | None = None) -> typer.Exit:
+    code = code or getattr(exc, "code", "error")
+    message = getattr(exc, "message", str(exc))
+    _err.print(f"error [{code}]: {message}", markup=False, highlight=False)
+    return typer.Exit(2)
+
+
+def _load(osm: Path | None, progress: bool = False) -> RoadGraph:
+    from jingwu.platform.settings import get_settings
+    from jingwu.routing.graph import RoadGraph
+
+    settings = get_settings()
+    return RoadGraph.load_or_build(osm or settings.osm_file, settings.graph_cache_dir, progress=progress)
+
+
+def route(
+    from_: str = typer.Option(..., "--from", help="start as LON,LAT (WGS84)"),
+    to: str = typer.Option(..., "--to", help="destination as LON,LAT (WGS84)"),
+    metric: str = typer.Option("time", "--metric", help="time | distance"),
+    json_: bool = typer.Option(False, "--json", help="print JSON with seconds, meters, geometry"),
+    osm: Path | None = typer.Option(None, "--osm", help="road network file (default: settings.osm_file)"),
+) -> None:
+    """Drive from one point to another on the road network."""
+    try:
+        try:
+            m = Metric(metric)
+        except ValueError:
+            raise _fail(ValueError(f"--metric must be time or distance, got {metric!r}"), "invalid_metric")
+        a_lonlat = parse_lonlat(from_)
+        b_lonlat = parse_lonlat(to)
+        graph = _load(osm)
+        a = graph.snap(*a_lonlat)
+        b = graph.snap(*b_lonlat)
+        r = graph.route(a, b, m)
+    except RoutingError as exc:
+        raise _fail(exc)
+    except OSError as exc:
+        raise _fail(exc, "io_error")
+    if json_:
+        payload = {"seconds": round(r.seconds, 3), "meters": round(r.meters, 3), "geometry": r.geometry}
+        typer.echo(json.dumps(payload, ensure_ascii=False))
+        return
+    _out.print(
+        f"{r.seconds / 60:.1f} min, {r.meters / 1000:.2f} km "
+        f"({len(r.geometry['coordinates'])} points; start snapped {a.distance_m:.0f} m, "
+        f"end snapped {b.distance_m:.0f} m)"
+    )
+
+
+def isochrone(
+    at: str = typer.Option(..., "--at", help="centre as LON,LAT (WGS84)"),
+    minutes: float = typer.Option(..., "--minutes", help="driving time budget in minutes"),
+    osm: Path | None = typer.Option(None, "--osm", help="road network file (default: settings.osm_file)"),
+) -> None:
+    """Print the area reachable within N minutes as a GeoJSON Feature."""
+    try:
+        if not (0 <= minutes <= 24 * 60):
+            raise _fail(ValueError(f"--minutes must be between 0 and 1440, got {minutes}"), "invalid_minutes")
+        lonlat = parse_lonlat(at)
+        graph = _load(osm)
+        poly = graph.isochrone(graph.snap(*lonlat), minutes)
+    except RoutingError as exc:
+        raise _fail(exc)
+    except OSError as exc:
+        raise _fail(exc, "io_error")
+    feature = {"type": "Feature", "properties": {"minutes": minutes, "at": list(lonlat)}, "geometry": poly}
+    typer.echo(json.dumps(feature, ensure_ascii=False))
+
+
+def import_osm(file: Path = typer.Argument(..., help="OpenStreetMap file (.osm or .osm.pbf)")) -> None:
+    """Build (or confirm the cache of) the road graph of an OSM file and report what was kept and dropped."""
+    from jingwu.platform.settings import get_settings
+    from jingwu.routing.graph import RoadGraph
+
+    cache_dir = get_settings().graph_cache_dir
+    t0 = time.perf_counter()
+    try:
+        if not file.is_file():
+            from jingwu.routing.domain import OsmCorrupt
+
+            raise OsmCorrupt(f"OSM file not found: {file}")
+        cached = RoadGraph.cache_path(file, cache_dir).exists()
+        graph = RoadGraph.load_or_build(file, cache_dir, progress=True)
+    except RoutingError as exc:
+        raise _fail(exc)
+    except OSError as exc:
+        raise _fail(exc, "io_error")
+    took = time.perf_counter() - t0
+    state = "loaded from cache" if cached else "built and cached"
+    _out.print(f"[bold]road graph {state}[/bold] in {took:.2f} s → {RoadGraph.cache_path(file, cache_dir)}")
+    for line in graph.report.lines():
+        _out.print("  " + line, markup=False)
