@@ -295,3 +295,30 @@ def test_off_network(chengdu: RoadGraph) -> None:
         chengdu.snap((x0 + x1) / 2, lat)
     s = chengdu.snap((x0 + x1) / 2, lat, max_distance_m=2000)
     assert 1000 < s.distance_m < 2000
+
+
+def test_points_exactly_at_nodes_of_oneway_pieces(tmp_path: Path) -> None:
+    """A point at the start/end node of a one-way piece still connects to every road at that node."""
+    nodes = {1: (104.000, 30.6), 2: (104.001, 30.6), 3: (104.002, 30.6), 4: (104.001, 30.601)}
+    ways = [
+        (1, [2, 3], {"highway": "residential", "oneway": "yes"}),  # first: wins snapping ties
+        (2, [1, 2], {"highway": "residential"}),
+        (3, [3, 4, 1], {"highway": "residential"}),
+    ]
+    g = RoadGraph.build(write_osm(tmp_path / "n.osm", nodes, ways))
+    at2 = g.snap(*nodes[2])
+    assert at2.distance_m == 0 and at2.offset_m == 0.0  # start of the one-way piece 2→3
+    at1 = g.snap(*nodes[1])
+    assert g.route(at2, at1, Metric.DISTANCE).meters == pytest.approx(hav(*nodes[2], *nodes[1]), rel=1e-9)
+    assert float(g.one_to_many(at2, [at1], Metric.DISTANCE)[0]) == pytest.approx(hav(*nodes[2], *nodes[1]))
+    at3 = g.snap(*nodes[3])
+    assert at3.offset_m == pytest.approx(at3.edge_length_m)  # end of the one-way piece 2→3
+    at4 = g.snap(*nodes[4])
+    d43 = hav(*nodes[4], *nodes[3])
+    assert g.route(at4, at3, Metric.DISTANCE).meters == pytest.approx(d43, rel=1e-9)
+    assert float(g.many_to_one([at4], at3, Metric.DISTANCE)[0]) == pytest.approx(d43, rel=1e-9)
+    d23 = hav(*nodes[2], *nodes[3])
+    assert g.k_fastest([at4, at2], at3, 2, Metric.DISTANCE) == [
+        (1, pytest.approx(d23, rel=1e-9)),
+        (0, pytest.approx(d43, rel=1e-9)),
+    ]
