@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from routing.routing_reference import Reference, parse
 
 from jingwu.routing.graph import RoadGraph
+from routing.routing_reference import Reference, parse
 
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 CITIES = {

@@ -30,6 +30,8 @@ def write_osm(
     return path
 
 
-def grid_nodes(n: int, spacing_deg: float = 0.001, lon0: float = 104.0, lat0: float = 30.6) -> dict[int, tuple[float, float]]:
+def grid_nodes(
+    n: int, spacing_deg: float = 0.001, lon0: float = 104.0, lat0: float = 30.6
+) -> dict[int, tuple[float, float]]:
     """Node id r*100+c+1 at row r, column c."""
     return {r * 100 + c + 1: (lon0 + c * spacing_deg, lat0 + r * spacing_deg) for r in range(n) for c in range(n)}

@@ -162,4 +162,4 @@ class Reference:
         return g, node_of
 
 
-__all__ = ["BOTH", "Reference", "RefNet", "RefWay", "hav", "parse"]
+__all__ = ["BOTH", "RefNet", "RefWay", "Reference", "hav", "parse"]

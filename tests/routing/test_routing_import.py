@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from pathlib import Path
 
 import numpy as np
 import pytest
-from routing.osm_builder import grid_nodes, write_osm
-from routing.routing_reference import hav
 
 from jingwu.routing.domain import (
     InvalidCoordinate,
@@ -21,6 +20,8 @@ from jingwu.routing.domain import (
 )
 from jingwu.routing.graph import RoadGraph
 from jingwu.routing.osm_import import BOTH, BWD, FWD, SPEED_KMH, motor_access, parse_maxspeed, way_direction
+from routing.osm_builder import grid_nodes, write_osm
+from routing.routing_reference import hav
 
 
 @pytest.mark.parametrize(
@@ -92,7 +93,7 @@ def _plus_grid(
 
 
 def _path_len(nodes: dict, seq: list[int]) -> float:
-    return sum(hav(*nodes[a], *nodes[b]) for a, b in zip(seq[:-1], seq[1:], strict=True))
+    return sum(hav(*nodes[a], *nodes[b]) for a, b in itertools.pairwise(seq))
 
 
 def _restriction(rid: int, tag: str, frm: int, via: int, to: int) -> tuple:
@@ -158,7 +159,7 @@ def test_oneway_reverse_and_component_pruning(tmp_path: Path) -> None:
         (2002, [901, 902], {"highway": "service"}),
         (2003, [3, 103], {"highway": "footway"}),  # not drivable
     ]
-    path, ids = _plus_grid(tmp_path, extra_ways=extra, extra_nodes={k: nodes[k] for k in (901, 902)})
+    path, _ids = _plus_grid(tmp_path, extra_ways=extra, extra_nodes={k: nodes[k] for k in (901, 902)})
     g = RoadGraph.build(path)
     rep = g.report
     assert rep.dropped_nodes == 2
@@ -288,7 +289,7 @@ def test_off_network(chengdu: RoadGraph) -> None:
         chengdu.snap(0.5, 0.5)
     assert info.value.code == "off_network"
     assert "outside the loaded area" in info.value.message
-    x0, y0, x1, y1 = chengdu.bbox
+    x0, y0, x1, _y1 = chengdu.bbox
     # a point ~1.1 km south of the network: refused at 500 m, accepted at 2 km
     lat = y0 - 0.01
     with pytest.raises(OffNetwork):

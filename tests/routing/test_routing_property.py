@@ -9,20 +9,18 @@ import networkx as nx
 import numpy as np
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from routing.osm_builder import write_osm
-from routing.routing_reference import Reference, parse
 
 from jingwu.routing.domain import Metric, NoDrivableRoads
 from jingwu.routing.graph import RoadGraph
+from routing.osm_builder import write_osm
+from routing.routing_reference import Reference, parse
 
 CLASSES = ["primary", "secondary", "residential", "service", "trunk"]
 
 
 def _random_network(path: Path, seed: int, n_nodes: int, n_ways: int) -> Path:
     rng = np.random.default_rng(seed)
-    nodes = {
-        i + 1: (104.0 + float(rng.uniform(0, 0.01)), 30.6 + float(rng.uniform(0, 0.01))) for i in range(n_nodes)
-    }
+    nodes = {i + 1: (104.0 + float(rng.uniform(0, 0.01)), 30.6 + float(rng.uniform(0, 0.01))) for i in range(n_nodes)}
     used: set[tuple[int, int]] = set()
     ways = []
     for w in range(n_ways):
@@ -70,7 +68,10 @@ def test_random_networks_match_networkx(
     assume(set(graph.a["node_osm"].tolist()) <= set(ref.g.nodes))
     rng = np.random.default_rng(seed + 1)
     x0, y0, x1, y1 = graph.bbox
-    pts = [(float(rng.uniform(x0 - 0.001, x1 + 0.001)), float(rng.uniform(y0 - 0.001, y1 + 0.001))) for _ in range(n_points)]
+    pts = [
+        (float(rng.uniform(x0 - 0.001, x1 + 0.001)), float(rng.uniform(y0 - 0.001, y1 + 0.001)))
+        for _ in range(n_points)
+    ]
     snaps = [graph.snap(lon, lat, max_distance_m=1e6) for lon, lat in pts]
     g, nodes = ref.insert_points(pts)
     for metric, weight in ((Metric.TIME, "time"), (Metric.DISTANCE, "length")):

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import networkx as nx
 import numpy as np
 import pytest
-from routing.routing_reference import R, Reference, hav
 from shapely.geometry import Point, shape
 
 from jingwu.routing.domain import Metric, OffNetwork, Snap
 from jingwu.routing.graph import RoadGraph
+from routing.routing_reference import R, Reference, hav
 
 City = tuple[str, RoadGraph, Reference]
 REL = 1e-9
@@ -47,7 +48,7 @@ def test_graph_matches_reference_segments(city: City) -> None:
     eng = set()
     for e in range(graph.n_edges):
         pts = graph._edge_coords(e)
-        eng.update(zip(pts[:-1], pts[1:], strict=True))
+        eng.update(itertools.pairwise(pts))
     want = {(ref.coords[u], ref.coords[v]) for u, v in ref.g.edges}
     assert eng == want
     assert set(graph.a["node_osm"].tolist()) <= set(ref.g.nodes)
