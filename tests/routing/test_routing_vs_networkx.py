@@ -201,3 +201,22 @@ def test_isochrone_covers_reached_roads(city: City) -> None:
     assert inside > 0
     # a few far nodes may fall into the 60 m buffer or a filled hole, not many
     assert outside <= 0.02 * len(d)
+
+
+def test_snap_batch_gives_identical_answers(city: City) -> None:
+    _, graph, _ = city
+    pts = [s for s, _ in _points(graph, 60, seed=9)]
+    units, targets = pts[:50], pts[50:]
+    batch = graph.prepare(units)
+    assert len(batch) == 50 and batch[3] == units[3]
+    for metric in Metric:
+        for t in targets:
+            assert graph.k_fastest(batch, t, 5, metric) == graph.k_fastest(units, t, 5, metric)
+            assert np.array_equal(graph.many_to_one(batch, t, metric), graph.many_to_one(units, t, metric))
+        assert np.array_equal(graph.matrix(batch, targets, metric), graph.matrix(units, targets, metric))
+        assert np.array_equal(
+            graph.one_to_many(targets[0], batch, metric), graph.one_to_many(targets[0], units, metric)
+        )
+        assert np.array_equal(
+            graph.nearest_source_partition(batch[:5], metric), graph.nearest_source_partition(units[:5], metric)
+        )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import math
 import os
@@ -21,8 +22,9 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
+from operator import attrgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -72,6 +74,41 @@ class _Workspace:
             self.hn = np.empty(cap, dtype=np.int32)
 
 
+def _snap_arrays(snaps: Sequence[Snap]) -> tuple[I64, F64]:
+    n = len(snaps)
+    p = np.fromiter(map(_get_edge, snaps), dtype=np.int64, count=n)
+    o = np.fromiter(map(_get_offset, snaps), dtype=np.float64, count=n)
+    return p, o
+
+
+_TOKENS = itertools.count()
+_get_edge = attrgetter("edge")
+_get_offset = attrgetter("offset_m")
+
+
+class SnapBatch(Sequence[Snap]):
+    """An immutable sequence of snaps with their arrays (and per-graph seeds) computed once.
+
+    Dispatch keeps its units as a batch and asks many ``k_fastest`` questions
+    against it; each query then costs only the search itself.
+    """
+
+    def __init__(self, snaps: Sequence[Snap]) -> None:
+        self._snaps: tuple[Snap, ...] = tuple(snaps)
+        self.pieces, self.offsets = _snap_arrays(self._snaps)
+        self._cache: dict[tuple[int, Metric, bool], tuple[I32, F64, I32, I32]] = {}
+
+    def __len__(self) -> int:
+        return len(self._snaps)
+
+    @overload
+    def __getitem__(self, i: int) -> Snap: ...
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[Snap]: ...
+    def __getitem__(self, i: int | slice) -> Snap | Sequence[Snap]:
+        return self._snaps[i]
+
+
 class RoadGraph:
     """A directed drivable road graph with snapping and exact shortest-path queries."""
 
@@ -105,6 +142,7 @@ class RoadGraph:
         self.n_search = int(self.s_orig.shape[0])
         self._heap_base = int(a["fadj"].shape[0]) + 64
         self._tls = threading.local()
+        self._token = next(_TOKENS)  # identifies this graph in SnapBatch caches
         self._names: list[str] = [str(x) for x in a["names"]]
 
     # ------------------------------------------------------------------ build / load
@@ -245,11 +283,27 @@ class RoadGraph:
         return self.edge_time if Metric(metric) == Metric.TIME else self.edge_len
 
     @staticmethod
-    def _arrays(snaps: Sequence[Snap]) -> tuple[npt.NDArray[np.int64], F64]:
-        n = len(snaps)
-        p = np.fromiter((s.edge for s in snaps), dtype=np.int64, count=n)
-        o = np.fromiter((s.offset_m for s in snaps), dtype=np.float64, count=n)
-        return p, o
+    def _arrays(snaps: Sequence[Snap]) -> tuple[I64, F64]:
+        if isinstance(snaps, SnapBatch):
+            return snaps.pieces, snaps.offsets
+        return _snap_arrays(snaps)
+
+    def prepare(self, snaps: Sequence[Snap]) -> SnapBatch:
+        """Prepare snaps (e.g. the units) once for many queries; accepted wherever a sequence of snaps is."""
+        return SnapBatch(snaps)
+
+    def _ends_of(
+        self, snaps: Sequence[Snap], metric: Metric, leaving: bool, arrays: tuple[I64, F64] | None = None
+    ) -> tuple[I32, F64, I32, I32]:
+        if isinstance(snaps, SnapBatch):
+            key = (self._token, metric, leaving)
+            hit = snaps._cache.get(key)
+            if hit is None:
+                hit = self._ends(snaps.pieces, snaps.offsets, self._w(metric), leaving)
+                snaps._cache[key] = hit
+            return hit
+        p, o = arrays if arrays is not None else self._arrays(snaps)
+        return self._ends(p, o, self._w(metric), leaving)
 
     @staticmethod
     def _expand(
@@ -391,7 +445,7 @@ class RoadGraph:
         if len(targets) == 0:
             return best
         xn, xc, _, _ = self._ends(sp, so, w, leaving=True)
-        gn, gc, go, _ = self._ends(tp, to, w, leaving=False)
+        gn, gc, go, _ = self._ends_of(targets, metric, False, (tp, to))
         self._run(True, metric, (xn, xc, np.zeros_like(xn)), (gn, gc, go), best)
         return best
 
@@ -405,7 +459,7 @@ class RoadGraph:
         if len(sources) == 0:
             return best
         en, ec, _, _ = self._ends(tp, to, w, leaving=False)
-        gn, gc, go, _ = self._ends(sp, so, w, leaving=True)
+        gn, gc, go, _ = self._ends_of(sources, metric, True, (sp, so))
         self._run(False, metric, (en, ec, np.zeros_like(en)), (gn, gc, go), best)
         return best
 
@@ -427,7 +481,7 @@ class RoadGraph:
         tp, to = self._arrays([target])
         best, _ = self._direct(sp, so, tp, to, w)
         en, ec, _, _ = self._ends(tp, to, w, leaving=False)
-        gn, gc, go, _ = self._ends(sp, so, w, leaving=True)
+        gn, gc, go, _ = self._ends_of(sources, metric, True, (sp, so))
         _, tk_owner, tk_cost, kc = self._run(False, metric, (en, ec, np.zeros_like(en)), (gn, gc, go), best, k=k)
         return [(int(tk_owner[i]), float(tk_cost[i])) for i in range(kc)]
 
@@ -446,8 +500,8 @@ class RoadGraph:
             return out
         sp, so = self._arrays(sources)
         tp, to = self._arrays(targets)
-        goals = self._ends(tp, to, w, leaving=False)[:3]
-        xn, xc, xo, _ = self._ends(sp, so, w, leaving=True)
+        goals = self._ends_of(targets, metric, False, (tp, to))[:3]
+        xn, xc, xo, _ = self._ends_of(sources, metric, True, (sp, so))
         order = np.argsort(xo, kind="stable")
         xptr = np.searchsorted(xo[order], np.arange(len(sources) + 1))
 
@@ -571,10 +625,9 @@ class RoadGraph:
     def nearest_source_partition(self, sources: Sequence[Snap], metric: Metric = Metric.TIME) -> I32:
         """For each graph node, the index of the source with least cost *to* it (-1 if unreachable)."""
         metric = Metric(metric)
-        w = self._w(metric)
         if len(sources) == 0:
             return np.full(self.n_nodes, -1, dtype=np.int32)
-        sn, sc, sl, _ = self._ends(*self._arrays(sources), w, leaving=True)
+        sn, sc, sl, _ = self._ends_of(sources, metric, True)
         ws, _, _, _ = self._run(True, metric, (sn, sc, sl), None, np.empty(0, np.float64))
         return self._per_node(ws)[1]
 

@@ -140,12 +140,15 @@ def dijkstra(
             label[v] = seed_label[s]
             size = _push(hk, hn, size, c, v)
     ng = goal_node.shape[0]
-    order = np.argsort(goal_node, kind="mergesort")
-    for j in range(ng):
-        v = goal_node[order[j]]
+    # goal entries per node as linked lists: gfirst[v] -> gnext[idx] -> ... -> -1
+    gnext = np.empty(ng, dtype=np.int32)
+    for idx in range(ng):
+        v = goal_node[idx]
         if gmark[v] != cur:
             gmark[v] = cur
-            gfirst[v] = j
+            gfirst[v] = -1
+        gnext[idx] = gfirst[v]
+        gfirst[v] = idx
     remaining = ng
     kc = 0
     if k > 0:
@@ -166,9 +169,8 @@ def dijkstra(
         done[v] = cur
         settled += 1
         if gmark[v] == cur:
-            j = gfirst[v]
-            while j < ng and goal_node[order[j]] == v:
-                idx = order[j]
+            idx = gfirst[v]
+            while idx >= 0:
                 o = goal_owner[idx]
                 c = d + goal_cost[idx]
                 if c < best[o]:
@@ -176,7 +178,7 @@ def dijkstra(
                     if k > 0:
                         kc = _topk_offer(tk_owner, tk_cost, kc, k, o, c)
                 remaining -= 1
-                j += 1
+                idx = gnext[idx]
             if k == 0 and remaining == 0:
                 break
         lab = label[v]
