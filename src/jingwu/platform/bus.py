@@ -168,11 +168,13 @@ class OutboxRelay:
         self._loop = asyncio.get_running_loop()
         self._task = asyncio.create_task(self._run())
 
-    async def stop(self) -> None:
+    async def stop(self, timeout: float = 5.0) -> None:
+        """Stop the loop, then one last bounded drain (rows left behind are sent at the next start)."""
         if self._task is not None:
             self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-        await self.drain_once()
+            await asyncio.wait({self._task}, timeout=timeout)
+            self._task = None
+        try:
+            await asyncio.wait_for(self.drain_once(), timeout=timeout)
+        except Exception:
+            log.warning("outbox relay: final drain incomplete", exc_info=True)
