@@ -58,8 +58,7 @@ class _Workspace:
 
     def __init__(self, n: int, heap_cap: int) -> None:
         self.dist = np.empty(n, dtype=np.float64)
-        self.stamp = np.zeros(n, dtype=np.int64)
-        self.done = np.zeros(n, dtype=np.int64)
+        self.state = np.zeros(n, dtype=np.int64)
         self.pred = np.empty(n, dtype=np.int32)
         self.label = np.empty(n, dtype=np.int32)
         self.gmark = np.zeros(n, dtype=np.int64)
@@ -67,6 +66,11 @@ class _Workspace:
         self.hk = np.empty(heap_cap, dtype=np.float64)
         self.hn = np.empty(heap_cap, dtype=np.int32)
         self.cur = 0
+
+    @property
+    def settled(self) -> int:
+        """``state`` value of nodes settled by the latest query."""
+        return 2 * self.cur + 1
 
     def ensure_heap(self, cap: int) -> None:
         if self.hk.shape[0] < cap:
@@ -410,6 +414,7 @@ class RoadGraph:
         best: F64,
         k: int = 0,
         limit: float = INF,
+        track: bool = False,
     ) -> tuple[_Workspace, I32, F64, int]:
         ws = self._ws()
         ws.cur += 1
@@ -430,7 +435,7 @@ class RoadGraph:
         tk_cost = np.full(max(k, 1), INF, dtype=np.float64)
         _, kc = kernels.dijkstra(
             ptr, adj, w, sn, sc, sl, gn, gc, go, best, k, tk_owner, tk_cost, float(limit),
-            ws.dist, ws.stamp, ws.done, ws.pred, ws.label, ws.gmark, ws.gfirst, ws.hk, ws.hn, ws.cur,
+            ws.dist, ws.state, ws.pred, ws.label, ws.gmark, ws.gfirst, ws.hk, ws.hn, ws.cur, track,
         )  # fmt: skip
         return ws, tk_owner, tk_cost, int(kc)
 
@@ -532,7 +537,7 @@ class RoadGraph:
         xn, xc, _, xv = self._ends(ap, ao, w, leaving=True)
         en, ec, eo, ev = self._ends(bp, bo, w, leaving=False)
         labels = np.arange(xn.size, dtype=np.int32)
-        ws, _, _, _ = self._run(True, metric, (xn, xc, labels), (en, ec, eo), best)
+        ws, _, _, _ = self._run(True, metric, (xn, xc, labels), (en, ec, eo), best, track=True)
         if not math.isfinite(best[0]):
             raise Unreachable(f"no drivable path from ({a.lon:.6f}, {a.lat:.6f}) to ({b.lon:.6f}, {b.lat:.6f})")
         if direct <= best[0] and direct_e >= 0:
@@ -541,7 +546,7 @@ class RoadGraph:
         j_best, c_best = -1, INF
         for j in range(en.size):
             node = int(en[j])
-            if ws.done[node] == ws.cur and ws.dist[node] + ec[j] < c_best:
+            if ws.state[node] == ws.settled and ws.dist[node] + ec[j] < c_best:
                 j_best, c_best = j, float(ws.dist[node] + ec[j])
         arcs: list[int] = []
         x = int(en[j_best])
@@ -628,12 +633,12 @@ class RoadGraph:
         if len(sources) == 0:
             return np.full(self.n_nodes, -1, dtype=np.int32)
         sn, sc, sl, _ = self._ends_of(sources, metric, True)
-        ws, _, _, _ = self._run(True, metric, (sn, sc, sl), None, np.empty(0, np.float64))
+        ws, _, _, _ = self._run(True, metric, (sn, sc, sl), None, np.empty(0, np.float64), track=True)
         return self._per_node(ws)[1]
 
     def _per_node(self, ws: _Workspace) -> tuple[F64, I32]:
         """Collapse search-node results to graph nodes (min over copies)."""
-        reached = ws.done == ws.cur
+        reached = ws.state == ws.settled
         dist = np.where(reached, ws.dist, INF)
         label = np.where(reached, ws.label, -1).astype(np.int32)
         n = self.n_nodes
@@ -677,7 +682,7 @@ class RoadGraph:
             reach = rem * speed_frac
             lo, hi = (at.offset_m, at.offset_m + reach) if fwd else (at.offset_m - reach, at.offset_m)
             lines.append(self._piece_cut(p, lo, hi))
-        done = np.flatnonzero(ws.done[: self.n_search] == ws.cur)
+        done = np.flatnonzero(ws.state[: self.n_search] == ws.settled)
         fptr = self.a["fptr"]
         fedge = self.a["fedge"]
         ftime = self.a["ftime"]

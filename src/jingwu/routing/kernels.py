@@ -12,8 +12,9 @@ three stopping rules:
   for "k fastest of N" (see docs/methods/routing.md for the proof);
 * ``limit``: never settle beyond this cost (isochrones).
 
-Workspaces are reused between queries with *stamps* (an entry is valid only
-if its stamp equals the current query number) so a query costs time in
+Workspaces are reused between queries with *stamps* (``state[v]`` is
+``2·q`` when node v was reached in query q and ``2·q + 1`` once settled; any
+smaller value means untouched in this query) so a query costs time in
 proportion to what it explores, never O(n) for resetting arrays. Kernels are
 ``nogil`` so several threads (each with its own workspace) can run at once.
 ``cache=True`` keeps compilation off the start-up path after the first run.
@@ -118,8 +119,7 @@ def dijkstra(
     tk_cost: F64,
     limit: float,
     dist: F64,
-    stamp: I64,
-    done: I64,
+    state: I64,
     pred: I32,
     label: I32,
     gmark: I64,
@@ -127,14 +127,17 @@ def dijkstra(
     hk: F64,
     hn: I32,
     cur: int,
+    track: bool,
 ) -> tuple[int, int]:
     """Multi-seed Dijkstra; updates ``best`` (per owner) in place; returns (settled, top-k count)."""
+    reached = 2 * cur  # state[v] == reached: dist[v] valid; == reached + 1: settled
+    settled_mark = reached + 1
     size = 0
     for s in range(seed_node.shape[0]):
         v = seed_node[s]
         c = seed_cost[s]
-        if stamp[v] != cur or c < dist[v]:
-            stamp[v] = cur
+        if state[v] < reached or c < dist[v]:
+            state[v] = reached
             dist[v] = c
             pred[v] = -1
             label[v] = seed_label[s]
@@ -160,13 +163,13 @@ def dijkstra(
         d = hk[0]
         v = hn[0]
         size = _pop(hk, hn, size)
-        if done[v] == cur or d > dist[v]:
+        if state[v] == settled_mark or d > dist[v]:
             continue
         if d > limit:
             break
         if k > 0 and kc == k and tk_cost[k - 1] <= d:
             break
-        done[v] = cur
+        state[v] = settled_mark
         settled += 1
         if gmark[v] == cur:
             idx = gfirst[v]
@@ -185,11 +188,13 @@ def dijkstra(
         for a in range(ptr[v], ptr[v + 1]):
             u = adj[a]
             nd = d + w[a]
-            if stamp[u] != cur or nd < dist[u]:
-                stamp[u] = cur
+            su = state[u]
+            if su < reached or (su == reached and nd < dist[u]):
+                state[u] = reached
                 dist[u] = nd
-                pred[u] = a
-                label[u] = lab
+                if track:
+                    pred[u] = a
+                    label[u] = lab
                 size = _push(hk, hn, size, nd, u)
     return settled, kc
 
