@@ -243,7 +243,12 @@ def _search_graph(
     edge_time: npt.NDArray[np.float64],
     banned: set[tuple[int, int]],
 ) -> Arrays:
-    """Search graph CSR (forward and reverse) with node splitting at restricted via nodes."""
+    """Search graph CSR (forward and reverse) with node splitting at restricted via nodes.
+
+    A restricted via node v gets one copy per incoming edge (holding the turns allowed after that
+    edge) plus one start copy (all outgoing edges, no incoming): points exactly at v leave from all
+    copies and are reached at any copy.
+    """
     n_edges = edge_tail.size
     split_nodes = sorted({int(edge_head[i]) for i, _ in banned})
     edge_hs = edge_head.astype(np.int32).copy()
@@ -262,6 +267,10 @@ def _search_graph(
                     s_orig.append(v)
                 lst.append((e_in, sid))
                 edge_hs[e_in] = sid
+            # a "standing start" copy with every outgoing edge and no incoming one: a vehicle that
+            # starts at the via node has made no turn yet
+            lst.append((-1, len(s_orig)))
+            s_orig.append(v)
             copies[v] = lst
         plain = ~np.isin(edge_tail, np.asarray(split_nodes, dtype=np.int32))
         a_tail = [edge_tail[plain].astype(np.int64)]
