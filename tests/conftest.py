@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from support import Org, StepClock, build_org, make_settings
 
 from jingwu.app import create_app
 from jingwu.platform.container import Container, build_container
 from jingwu.platform.db import upgrade
 from jingwu.platform.settings import Settings
+from support import Org, StepClock, build_org, make_settings
 
 
 @pytest.fixture(params=["sqlite"])

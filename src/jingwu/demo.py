@@ -102,6 +102,45 @@ def jurisdiction_polygons(node_lonlat: np.ndarray, owner: np.ndarray, n_sources:
     return out
 
 
+def contiguous_jurisdictions(polys: list[Any], seats: list[tuple[float, float]]) -> list[Any]:
+    """Make each jurisdiction one piece around its station.
+
+    Nearest-by-road leaves enclaves (an elevated ring road reaches far nodes
+    first). Each fragment not containing its station joins the neighbouring
+    jurisdiction with which it shares the longest border.
+    """
+    def parts(g: Any) -> list[Any]:
+        return [] if g is None or g.is_empty else list(getattr(g, "geoms", [g]))
+
+    home: list[Any] = []
+    orphans: list[Any] = []
+    for g, (lon, lat) in zip(polys, seats, strict=True):
+        ps = parts(g)
+        if not ps:
+            home.append(None)
+            continue
+        seat = Point(lon, lat)
+        keep = min(ps, key=lambda q: q.distance(seat))
+        home.append(keep)
+        orphans.extend(q for q in ps if q is not keep)
+    # largest fragments first so that small ones can attach to them in later rounds
+    pending = sorted(orphans, key=lambda q: -q.area)
+    for _ in range(5):
+        left = []
+        for frag in pending:
+            border = [(h.boundary.intersection(frag.boundary.buffer(1e-7)).length if h is not None else 0.0)
+                      for h in home]
+            best = int(np.argmax(border))
+            if border[best] <= 0:
+                left.append(frag)
+                continue
+            home[best] = unary_union([home[best], frag]).buffer(0)
+        if not left:
+            break
+        pending = left
+    return home
+
+
 def _road_name_near(graph: Any, lon: float, lat: float) -> str | None:
     roads = graph.roads_geojson()["features"]
     p = Point(lon, lat)
@@ -146,6 +185,7 @@ def load_demo_city(c: Container, *, progress: Callable[[str], None] = lambda _m:
     west, south, east, north = graph.bbox
     frame = box(west, south, east, north)
     polys = jurisdiction_polygons(coords[owner >= 0], owner[owner >= 0], len(police), frame)
+    polys = contiguous_jurisdictions(polys, [(s.lon, s.lat) for s in police])
     progress("jurisdictions")
 
     station_codes: list[str] = []

@@ -9,9 +9,9 @@ import uuid
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
-from support import Org, both_databases, login
 
 from jingwu.platform.container import Container
+from support import Org, both_databases, login
 
 pytestmark = both_databases
 

@@ -62,8 +62,8 @@ def chain(n: int) -> list[AuditRecord]:
     prev = GENESIS_HASH
     t0 = datetime(2026, 1, 1, tzinfo=UTC)
     for i in range(1, n + 1):
-        fields = dict(seq=i, at=t0 + timedelta(seconds=i), actor=f"user{i}", agency_id=None, action="x",
-                      object_type="thing", object_id=str(i), reason=None, detail="{}", prev_hash=prev)
+        fields = {"seq": i, "at": t0 + timedelta(seconds=i), "actor": f"user{i}", "agency_id": None, "action": "x",
+                  "object_type": "thing", "object_id": str(i), "reason": None, "detail": "{}", "prev_hash": prev}
         h = audit_hash(**fields)  # type: ignore[arg-type]
         out.append(AuditRecord(**fields, hash=h))  # type: ignore[arg-type]
         prev = h

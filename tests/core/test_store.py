@@ -9,12 +9,12 @@ import threading
 
 import pytest
 from sqlalchemy import text
-from support import both_databases
 
 from jingwu.platform import services
 from jingwu.platform.container import Container
 from jingwu.platform.db import drift
 from jingwu.platform.errors import Conflict
+from support import both_databases
 
 pytestmark = both_databases
 

@@ -13,7 +13,7 @@ config = context.config
 target_metadata = all_metadata()
 
 
-def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+def _render_item(type_: str, obj: Any, autogen_context: Any) -> Any:
     """Render our UTCDateTime as a plain timezone-aware DateTime: migrations never import models."""
     if type_ == "type" and type(obj).__name__ == "UTCDateTime":
         return "sa.DateTime(timezone=True)"

@@ -44,7 +44,7 @@ class Container:
                     from jingwu.routing.graph import RoadGraph
 
                     self._graph = RoadGraph.load_or_build(self.settings.osm_file, self.settings.graph_cache_dir)
-        return self._graph  # type: ignore[no-any-return]
+        return self._graph
 
     def cached(self, key: str, make: Any) -> Any:
         if key not in self._cache:

@@ -121,7 +121,8 @@ def install_metrics(app: FastAPI) -> CollectorRegistry:
 # ------------------------------------------------------------------ auth deps
 
 def get_container(request: Request) -> Container:
-    return request.app.state.container  # type: ignore[no-any-return]
+    c: Container = request.app.state.container
+    return c
 
 
 ContainerDep = Annotated[Container, Depends(get_container)]
@@ -139,7 +140,7 @@ def token_from_request(request: Request, cookie_name: str) -> tuple[str | None, 
 
 
 def optional_principal(request: Request, c: ContainerDep) -> Principal | None:
-    token, from_cookie = token_from_request(request, c.settings.session_cookie)
+    token, _from_cookie = token_from_request(request, c.settings.session_cookie)
     if not token:
         return None
     try:

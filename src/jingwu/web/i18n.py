@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 LANGS = ("zh-CN", "en")
@@ -11,7 +11,7 @@ DEFAULT_LANG = "zh-CN"
 _DIR = Path(__file__).resolve().parent / "translations"
 
 
-@lru_cache(maxsize=None)
+@cache
 def catalog(lang: str) -> dict[str, str]:
     data: dict[str, str] = json.loads((_DIR / f"{lang}.json").read_text(encoding="utf-8"))
     return data

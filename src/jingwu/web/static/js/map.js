@@ -5,7 +5,7 @@
   const el = document.getElementById("map");
   const T = JSON.parse(el.dataset.i18n);
   const zh = T.lang === "zh-CN";
-  const map = L.map(el, { preferCanvas: true, zoomControl: true, attributionControl: true });
+  const map = L.map(el, { preferCanvas: true, zoomControl: true, attributionControl: true, zoomSnap: 0.25 });
   map.attributionControl.setPrefix(false).addAttribution(T.attribution);
   L.control.scale({ imperial: false }).addTo(map);
   const canvas = L.canvas({ padding: 0.3 });

@@ -1,0 +1,77 @@
+# Jingwu (警务) — the two set-up commands are `make demo` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+VENDOR := src/jingwu/web/static/vendor
+PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+.PHONY: help install assets system-deps services demo serve test lint bench clean
+
+help:
+	@echo "make demo   - install everything, load the Chengdu demo city, serve http://127.0.0.1:8000"
+	@echo "make test   - install everything, start local services, run lint, types, contracts and the whole suite"
+	@echo "make bench  - run the benchmarks under bench/ (figures printed with their baselines)"
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP) assets
+
+# Front-end libraries come from npm and are served locally (no CDN).
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch node_modules/.package-lock.json
+
+$(VENDOR)/.stamp: node_modules/.package-lock.json
+	mkdir -p $(VENDOR)/leaflet $(VENDOR)/htmx
+	cp -r node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css node_modules/leaflet/dist/images $(VENDOR)/leaflet/
+	cp node_modules/leaflet/LICENSE $(VENDOR)/leaflet/LICENSE
+	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/htmx/
+	cp node_modules/htmx.org/LICENSE $(VENDOR)/htmx/LICENSE
+	touch $(VENDOR)/.stamp
+
+assets: $(VENDOR)/.stamp
+
+# Debian packages the browser tests need (headless Chromium for Playwright).
+system-deps:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null && fc-list :lang=zh | grep -q . || \
+	  { apt-get update && apt-get install -y chromium chromium-driver fonts-noto-cjk; }
+
+# Local services the integration tests talk to; each start is idempotent.
+services:
+	@pg_lsclusters -h 2>/dev/null | grep -q online || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
+	@for i in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done; pg_isready -h 127.0.0.1 -p 5432
+	@psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='test'" | grep -q 1 || createdb -h 127.0.0.1 -U postgres test
+	@start-stop-daemon --start --oknodo --background --exec /usr/sbin/nats-server -- -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server -l /var/log/nats-server.log
+	@pgrep -x mosquitto >/dev/null || mosquitto -d -c /etc/mosquitto/mosquitto.conf
+	@for i in $$(seq 1 30); do (echo > /dev/tcp/127.0.0.1/4222) 2>/dev/null && break; sleep 1; done
+	@(echo > /dev/tcp/127.0.0.1/4222) 2>/dev/null && echo "nats: up" || { echo "nats: DOWN"; exit 1; }
+	@for i in $$(seq 1 30); do (echo > /dev/tcp/127.0.0.1/1883) 2>/dev/null && break; sleep 1; done
+	@(echo > /dev/tcp/127.0.0.1/1883) 2>/dev/null && echo "mosquitto: up" || { echo "mosquitto: DOWN"; exit 1; }
+
+demo: install
+	$(VENV)/bin/jingwu demo
+
+serve: install
+	$(VENV)/bin/jingwu serve
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
+test: install system-deps services lint
+	JINGWU_TEST_PG_URL=$(PG_URL) $(VENV)/bin/pytest --timeout 600 -p no:cacheprovider
+
+bench: install
+	@for f in bench/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+
+clean:
+	rm -rf var $(VENDOR) node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,113 @@
+"""The real thing in real Chromium: a demo server in a subprocess, a user logs
+in, sees the roads and the 9 stations, switches to English, opens a module."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from support import REPO
+
+pytestmark = pytest.mark.browser
+CHROMIUM = "/usr/bin/chromium"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
+    data = tmp_path_factory.mktemp("demo")
+    port = free_port()
+    env = {**os.environ, "JINGWU_DATA_DIR": str(data), "JINGWU_PORT": str(port), "JINGWU_LOG_JSON": "0"}
+    jingwu = str(Path(sys.executable).parent / "jingwu")
+    proc = subprocess.Popen([jingwu, "demo"], env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(240):
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None:
+                raise RuntimeError(proc.stdout.read().decode() if proc.stdout else "demo exited")
+            time.sleep(0.5)
+        else:
+            raise RuntimeError("demo server did not come up in 120 s")
+        passwords = json.loads((data / "demo-passwords.json").read_text())
+        yield base, passwords
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        yield b
+        b.close()
+
+
+def test_login_map_roads_and_nine_stations(demo_server, browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    base, passwords = demo_server
+    page = browser.new_page(viewport={"width": 1400, "height": 900})  # type: ignore[attr-defined]
+    page.goto(f"{base}/map")
+    assert "/login" in page.url  # pages need a session
+    assert page.locator("button[type=submit]").inner_text() == "登录"  # Chinese by default
+    page.fill("input[name=username]", "dispatcher")
+    page.fill("input[name=password]", "wrong-password")
+    page.click("button[type=submit]")
+    assert page.locator(".error").inner_text() == "用户名或密码错误。"
+    page.fill("input[name=username]", "dispatcher")
+    page.fill("input[name=password]", passwords["dispatcher"])
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/map")
+    page.wait_for_selector("#map[data-status=ready]", timeout=30_000)
+    roads = int(page.get_attribute("#map", "data-roads") or 0)
+    assert roads > 1000
+    assert page.get_attribute("#map", "data-stations") == "9"
+    assert page.locator("#station-list li").count() == 9
+    assert page.locator(".station-label").count() == 9
+    assert page.locator("#station-list").inner_text().count("跳蹬河派出所") == 1
+    # no tile server: every image/script came from our own origin
+    page.screenshot(path=str(tmp_path / "map.png"))
+    for module in ["dispatch", "safety-index", "cases", "exchange", "planning", "simulation", "incidents"]:
+        assert page.locator(f"nav a[data-module={module}]").count() == 1
+    page.click("#lang-switch")
+    page.wait_for_selector("#map[data-status=ready]", timeout=30_000)
+    assert "Overview map" in page.locator("nav").inner_text()
+    page.click("nav a[data-module=cases]")
+    assert page.locator("h1").inner_text() == "Cases"
+    assert "coming" in page.locator("main").inner_text().lower()
+    page.close()
+
+
+def test_no_request_leaves_our_origin(demo_server, browser) -> None:  # type: ignore[no-untyped-def]
+    base, passwords = demo_server
+    page = browser.new_page()  # type: ignore[attr-defined]
+    foreign: list[str] = []
+    page.on("request", lambda req: None if req.url.startswith(base) else foreign.append(req.url))
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", "analyst")
+    page.fill("input[name=password]", passwords["analyst"])
+    page.click("button[type=submit]")
+    page.wait_for_selector("#map[data-status=ready]", timeout=30_000)
+    assert foreign == []
+    page.close()
