@@ -323,3 +323,21 @@ def test_points_exactly_at_nodes_of_oneway_pieces(tmp_path: Path) -> None:
         (1, pytest.approx(d23, rel=1e-9)),
         (0, pytest.approx(d43, rel=1e-9)),
     ]
+
+
+def test_pbf_gives_the_same_graph(tmp_path: Path) -> None:
+    """The same network read from .osm.pbf (written here with pyosmium) equals the XML import."""
+    import osmium
+
+    src = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "shenzhen" / "nanshan_osm_2021-03-17.osm"
+    if not src.exists():
+        pytest.skip("test data missing")
+    pbf = tmp_path / "nanshan.osm.pbf"
+    with osmium.SimpleWriter(str(pbf)) as writer:
+        for obj in osmium.FileProcessor(str(src)):
+            writer.add(obj)
+    a = RoadGraph.build(src)
+    b = RoadGraph.build(pbf)
+    assert (a.n_nodes, a.n_edges, a.n_pieces) == (b.n_nodes, b.n_edges, b.n_pieces)
+    np.testing.assert_allclose(a.edge_time, b.edge_time, rtol=1e-12)
+    assert np.array_equal(a.a["fadj"], b.a["fadj"])

@@ -7,6 +7,7 @@ conversion in coords.py and the CLI verbs in cli.py.
 
 from jingwu.routing.domain import (
     ImportReport,
+    InvalidArgument,
     InvalidCoordinate,
     Metric,
     NoDrivableRoads,
@@ -21,6 +22,7 @@ from jingwu.routing.domain import (
 
 __all__ = [
     "ImportReport",
+    "InvalidArgument",
     "InvalidCoordinate",
     "Metric",
     "NoDrivableRoads",

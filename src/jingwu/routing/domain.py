@@ -62,6 +62,12 @@ class NoDrivableRoads(RoutingError):
     code = "no_drivable_roads"
 
 
+class InvalidArgument(RoutingError):
+    """A query parameter is out of range (e.g. negative minutes, unknown metric)."""
+
+    code = "invalid_argument"
+
+
 class Unreachable(RoutingError):
     """No path exists between the points (e.g. turn restrictions or a one-way trap)."""
 

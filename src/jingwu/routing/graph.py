@@ -33,10 +33,10 @@ from jingwu.routing import kernels
 from jingwu.routing.build import Arrays, build_arrays
 from jingwu.routing.domain import (
     ImportReport,
+    InvalidArgument,
     Metric,
     OffNetwork,
     Route,
-    RoutingError,
     Snap,
     Unreachable,
     check_lonlat,
@@ -661,7 +661,7 @@ class RoadGraph:
         from jingwu.routing.isochrone import polygon_from_lines
 
         if not (minutes >= 0 and math.isfinite(minutes)):
-            raise RoutingError(f"minutes must be a finite number ≥ 0, got {minutes}")
+            raise InvalidArgument(f"minutes must be a finite number ≥ 0, got {minutes}")
         budget = float(minutes) * 60.0
         w = self.edge_time
         nodes, costs, _, via = self._ends(*self._arrays([at]), w, leaving=True)
