@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 from sqlalchemy import text
-from support import Org
 
 from jingwu.platform.container import Container
+from support import Org
 
 
 def page_login(client: TestClient, user: str, pw: str) -> None:
