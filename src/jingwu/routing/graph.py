@@ -147,6 +147,9 @@ class RoadGraph:
         self._heap_base = int(a["fadj"].shape[0]) + 64
         self._tls = threading.local()
         self._token = next(_TOKENS)  # identifies this graph in SnapBatch caches
+        with np.errstate(divide="ignore", invalid="ignore"):
+            speeds = np.where(self.edge_time > 0, self.edge_len / self.edge_time, 0.0)
+        self._vmax = float(max(speeds.max(initial=0.0), 1e-6))  # fastest edge, m/s (A* bound)
         self._names: list[str] = [str(x) for x in a["names"]]
 
     # ------------------------------------------------------------------ build / load
@@ -439,6 +442,42 @@ class RoadGraph:
         )  # fmt: skip
         return ws, tk_owner, tk_cost, int(kc)
 
+    def _xyz(self) -> F64:
+        """Earth-radius-scaled unit-sphere coordinates of every search node (for A*), computed once."""
+        xyz: F64 | None = getattr(self, "_xyz_cache", None)
+        if xyz is None:
+            lon = np.radians(self.node_lon[self.s_orig])
+            lat = np.radians(self.node_lat[self.s_orig])
+            xyz = np.ascontiguousarray(
+                _R * np.column_stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)])
+            )
+            self._xyz_cache = xyz
+        return xyz
+
+    def _astar(
+        self,
+        metric: Metric,
+        seeds: tuple[I32, F64, I32],
+        goals: tuple[I32, F64],
+        best: F64,
+        target: tuple[float, float],
+    ) -> _Workspace:
+        ws = self._ws()
+        ws.cur += 1
+        sn, sc, sl = seeds
+        ws.ensure_heap(self._heap_base + sn.shape[0])
+        a = self.a
+        w = a["ftime"] if metric == Metric.TIME else a["flen"]
+        lon, lat = math.radians(target[0]), math.radians(target[1])
+        txyz = _R * np.array([math.cos(lat) * math.cos(lon), math.cos(lat) * math.sin(lon), math.sin(lat)])
+        # 1 - 1e-9 absorbs rounding so the heuristic never exceeds a true remaining cost
+        hscale = (1.0 if metric == Metric.DISTANCE else 1.0 / self._vmax) * (1.0 - 1e-9)
+        kernels.astar(
+            a["fptr"], a["fadj"], w, sn, sc, sl, goals[0], goals[1], best, self._xyz(), txyz, hscale,
+            ws.dist, ws.state, ws.pred, ws.label, ws.gmark, ws.gfirst, ws.hk, ws.hn, ws.cur,
+        )  # fmt: skip
+        return ws
+
     # ------------------------------------------------------------------ queries
     def one_to_many(self, source: Snap, targets: Sequence[Snap], metric: Metric = Metric.TIME) -> F64:
         """Cost from ``source`` to each target (seconds or metres); ``inf`` if unreachable."""
@@ -535,9 +574,9 @@ class RoadGraph:
         direct, direct_e = float(d_cost[0]), int(d_edge[0])
         best = np.array([direct], dtype=np.float64)
         xn, xc, _, xv = self._ends(ap, ao, w, leaving=True)
-        en, ec, eo, ev = self._ends(bp, bo, w, leaving=False)
+        en, ec, _, ev = self._ends(bp, bo, w, leaving=False)
         labels = np.arange(xn.size, dtype=np.int32)
-        ws, _, _, _ = self._run(True, metric, (xn, xc, labels), (en, ec, eo), best, track=True)
+        ws = self._astar(metric, (xn, xc, labels), (en, ec), best, (b.snapped_lon, b.snapped_lat))
         if not math.isfinite(best[0]):
             raise Unreachable(f"no drivable path from ({a.lon:.6f}, {a.lat:.6f}) to ({b.lon:.6f}, {b.lat:.6f})")
         if direct <= best[0] and direct_e >= 0:

@@ -302,3 +302,93 @@ def haversine_m(lon1: F64, lat1: F64, lon2: F64, lat2: F64) -> F64:
         h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
         out[i] = 2.0 * r * math.asin(min(1.0, math.sqrt(h)))
     return out
+
+
+@njit(cache=True, nogil=True)
+def astar(
+    ptr: I64,
+    adj: I32,
+    w: F64,
+    seed_node: I32,
+    seed_cost: F64,
+    seed_label: I32,
+    goal_node: I32,
+    goal_cost: F64,
+    best: F64,
+    xyz: F64,
+    target: F64,
+    hscale: float,
+    dist: F64,
+    state: I64,
+    pred: I32,
+    label: I32,
+    gmark: I64,
+    gfirst: I32,
+    hk: F64,
+    hn: I32,
+    cur: int,
+) -> int:
+    """One-to-one A*: heap keys are g + h with h = hscale · chord(node, target point).
+
+    ``xyz`` holds unit-sphere coordinates of every search node scaled by the
+    Earth radius, so the chord is a lower bound of any road length to the
+    target; with ``hscale`` = 1 (metres) or 1 / fastest speed (seconds) the
+    heuristic is consistent and never exceeds the final partial-edge cost, so
+    the search may stop as soon as the best complete cost ≤ the smallest key.
+    ``best[0]`` is updated in place; returns the number of settled nodes.
+    """
+    reached = 2 * cur
+    settled_mark = reached + 1
+    tx, ty, tz = target[0], target[1], target[2]
+    size = 0
+    for s in range(seed_node.shape[0]):
+        v = seed_node[s]
+        c = seed_cost[s]
+        if state[v] < reached or c < dist[v]:
+            state[v] = reached
+            dist[v] = c
+            pred[v] = -1
+            label[v] = seed_label[s]
+            h = hscale * math.sqrt((xyz[v, 0] - tx) ** 2 + (xyz[v, 1] - ty) ** 2 + (xyz[v, 2] - tz) ** 2)
+            size = _push(hk, hn, size, c + h, v)
+    ng = goal_node.shape[0]
+    gnext = np.empty(ng, dtype=np.int32)
+    for idx in range(ng):
+        v = goal_node[idx]
+        if gmark[v] != cur:
+            gmark[v] = cur
+            gfirst[v] = -1
+        gnext[idx] = gfirst[v]
+        gfirst[v] = idx
+    settled = 0
+    while size > 0:
+        f = hk[0]
+        v = hn[0]
+        size = _pop(hk, hn, size)
+        if state[v] == settled_mark:
+            continue
+        if best[0] <= f:
+            break
+        state[v] = settled_mark
+        settled += 1
+        g = dist[v]
+        if gmark[v] == cur:
+            idx = gfirst[v]
+            while idx >= 0:
+                c = g + goal_cost[idx]
+                if c < best[0]:
+                    best[0] = c
+                idx = gnext[idx]
+        lab = label[v]
+        for a in range(ptr[v], ptr[v + 1]):
+            u = adj[a]
+            nd = g + w[a]
+            su = state[u]
+            if su < reached or (su == reached and nd < dist[u]):
+                state[u] = reached
+                dist[u] = nd
+                pred[u] = a
+                label[u] = lab
+                h = hscale * math.sqrt((xyz[u, 0] - tx) ** 2 + (xyz[u, 1] - ty) ** 2 + (xyz[u, 2] - tz) ** 2)
+                size = _push(hk, hn, size, nd + h, u)
+    return settled
