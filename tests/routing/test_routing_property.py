@@ -7,10 +7,11 @@ from pathlib import Path
 
 import networkx as nx
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from jingwu.routing.domain import Metric, NoDrivableRoads
+from jingwu.routing.domain import Metric, NoDrivableRoads, Unreachable
 from jingwu.routing.graph import RoadGraph
 from routing.osm_builder import write_osm
 from routing.routing_reference import Reference, parse
@@ -90,7 +91,12 @@ def test_random_networks_match_networkx(
             np.testing.assert_allclose([c for _, c in got], want, rtol=1e-9, atol=1e-6)
             for idx, c in got:
                 assert math.isclose(c, expect[idx, j], rel_tol=1e-9, abs_tol=1e-6)
-        r = graph.route(snaps[0], snaps[1], metric) if math.isfinite(expect[0, 1]) else None
-        if r is not None:
-            got_cost = r.seconds if metric == Metric.TIME else r.meters
-            assert math.isclose(got_cost, expect[0, 1], rel_tol=1e-9, abs_tol=1e-6)
+        for i in range(n_points):
+            for j in range(n_points):
+                if math.isfinite(expect[i, j]):
+                    r = graph.route(snaps[i], snaps[j], metric)
+                    got_cost = r.seconds if metric == Metric.TIME else r.meters
+                    assert math.isclose(got_cost, expect[i, j], rel_tol=1e-9, abs_tol=1e-6)
+                else:
+                    with pytest.raises(Unreachable):
+                        graph.route(snaps[i], snaps[j], metric)

@@ -133,6 +133,10 @@ def test_restrictions_match_edge_based_reference(
             for j, y in enumerate(node_ids):
                 want = 0.0 if x == y else min((d.get((p, y), math.inf) for p in g.predecessors(y)), default=math.inf)
                 got = float(m[i, j])
+                if math.isfinite(want):
+                    r = graph.route(snaps[i], snaps[j], metric)
+                    via_route = r.seconds if metric == Metric.TIME else r.meters
+                    assert math.isclose(via_route, want, rel_tol=1e-9, abs_tol=1e-6), (metric, x, y, via_route, want)
                 assert math.isclose(got, want, rel_tol=1e-9, abs_tol=1e-6) or (math.isinf(got) and math.isinf(want)), (
                     metric,
                     x,
