@@ -155,8 +155,6 @@ def build_arrays(t: PieceTable, progress: bool = False) -> tuple[Arrays, ImportR
         "seg_piece": seg_piece,
         "edge_piece": edge_piece,
         "edge_dir": edge_dir,
-        "edge_tail": edge_tail,
-        "edge_head": edge_head,
         "edge_len": edge_len,
         "edge_time": edge_time,
         "names": names,

@@ -43,7 +43,9 @@ from jingwu.routing.domain import (
 )
 from jingwu.routing.osm_import import HIGHWAY_CLASSES, PieceTable, read_osm
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
+# arrays recomputed at load (cheap gathers) instead of stored: keeps the cache ~25 % smaller
+_DERIVED = ("ftime", "flen", "rtime", "rlen", "ftail")
 INF = math.inf
 _R = 6371008.8
 F64 = npt.NDArray[np.float64]
@@ -117,7 +119,13 @@ class RoadGraph:
     """A directed drivable road graph with snapping and exact shortest-path queries."""
 
     def __init__(self, arrays: Arrays, report: ImportReport) -> None:
-        a = arrays
+        a = dict(arrays)
+        if "ftime" not in a:
+            fedge, redge = a["fedge"], a["redge"]
+            a["ftime"], a["flen"] = a["edge_time"][fedge], a["edge_len"][fedge]
+            a["rtime"], a["rlen"] = a["edge_time"][redge], a["edge_len"][redge]
+            n_s = a["fptr"].shape[0] - 1
+            a["ftail"] = np.repeat(np.arange(n_s, dtype=np.int32), np.diff(a["fptr"]))
         self.a = a
         self.report = report
         self.node_lon: F64 = a["node_lon"]
@@ -194,8 +202,10 @@ class RoadGraph:
         meta = np.asarray(json.dumps(asdict(self.report), ensure_ascii=False))
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=path.parent)
         try:
+            stored = {k: v for k, v in self.a.items() if k not in _DERIVED}
             with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, __meta__=meta, **self.a)  # type: ignore[arg-type]
+                np.savez(fh, __meta__=meta, **stored)  # type: ignore[arg-type]
+            os.chmod(tmp, 0o644)  # mkstemp creates 0600; the cache is not secret
             os.replace(tmp, path)
         except BaseException:
             with contextlib.suppress(OSError):
