@@ -70,8 +70,12 @@ def build_arrays(t: PieceTable, progress: bool = False) -> tuple[Arrays, ImportR
     steps.update()
 
     # 3. compact nodes, pieces, shapes
+    # number kept nodes along a Hilbert curve: neighbours in space get nearby ids, so the
+    # searches touch memory in order (OSM ids are arbitrary; see docs/methods/routing.md §7)
+    kept = np.flatnonzero(keep_node)
+    node_order = kept[np.argsort(hilbert_index(t.node_lon[kept], t.node_lat[kept]), kind="stable")]
     new_id = np.full(n, -1, dtype=np.int64)
-    new_id[keep_node] = np.arange(int(keep_node.sum()))
+    new_id[node_order] = np.arange(node_order.size)
     pieces = np.flatnonzero(keep_piece)
     counts = np.diff(t.shape_ptr)[pieces]
     shape_ptr = np.zeros(pieces.size + 1, dtype=np.int64)
@@ -136,9 +140,9 @@ def build_arrays(t: PieceTable, progress: bool = False) -> tuple[Arrays, ImportR
 
     names = np.asarray(t.names, dtype=np.str_)
     arrays: Arrays = {
-        "node_lon": t.node_lon[keep_node],
-        "node_lat": t.node_lat[keep_node],
-        "node_osm": t.node_osm[keep_node],
+        "node_lon": t.node_lon[node_order],
+        "node_lat": t.node_lat[node_order],
+        "node_osm": t.node_osm[node_order],
         "piece_u": piece_u,
         "piece_v": piece_v,
         "piece_dir": pdir,
@@ -162,6 +166,28 @@ def build_arrays(t: PieceTable, progress: bool = False) -> tuple[Arrays, ImportR
         **grid,
     }
     return arrays, report
+
+
+def hilbert_index(lon: npt.NDArray[np.float64], lat: npt.NDArray[np.float64], order: int = 16) -> npt.NDArray[np.int64]:
+    """Position of each point along a Hilbert curve over the points' bounding box (2^order cells a side)."""
+    side = (1 << order) - 1
+    span_x = max(float(lon.max() - lon.min()), 1e-12) if lon.size else 1.0
+    span_y = max(float(lat.max() - lat.min()), 1e-12) if lat.size else 1.0
+    x = ((lon - (lon.min() if lon.size else 0.0)) / span_x * side).astype(np.int64)
+    y = ((lat - (lat.min() if lat.size else 0.0)) / span_y * side).astype(np.int64)
+    d = np.zeros(x.size, dtype=np.int64)
+    s = 1 << (order - 1)
+    while s > 0:
+        rx = ((x & s) > 0).astype(np.int64)
+        ry = ((y & s) > 0).astype(np.int64)
+        d += s * s * ((3 * rx) ^ ry)
+        # rotate the quadrant
+        flip = ry == 0
+        swap_x = np.where(flip & (rx == 1), side - x, x)
+        swap_y = np.where(flip & (rx == 1), side - y, y)
+        x, y = np.where(flip, swap_y, swap_x), np.where(flip, swap_x, swap_y)
+        s >>= 1
+    return d
 
 
 def _resolve_restrictions(
