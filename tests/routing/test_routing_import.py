@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from jingwu.routing.domain import (
+    InvalidArgument,
     InvalidCoordinate,
     Metric,
     NoDrivableRoads,
@@ -277,6 +278,12 @@ def test_invalid_coordinates(chengdu: RoadGraph, lon: float, lat: float) -> None
     with pytest.raises(InvalidCoordinate) as info:
         chengdu.snap(lon, lat)
     assert info.value.code == "invalid_coordinate"
+
+
+@pytest.mark.parametrize("radius", [0.0, -5.0, math.nan, math.inf])
+def test_invalid_snap_radius(chengdu: RoadGraph, radius: float) -> None:
+    with pytest.raises(InvalidArgument):
+        chengdu.snap(104.07, 30.67, max_distance_m=radius)
 
 
 def test_swapped_hint(chengdu: RoadGraph) -> None:

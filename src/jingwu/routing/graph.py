@@ -256,6 +256,8 @@ class RoadGraph:
         """Project a point onto the nearest road piece; ``off_network`` if none within the limit."""
         lon, lat = float(lon), float(lat)
         check_lonlat(lon, lat)
+        if not (max_distance_m > 0 and math.isfinite(max_distance_m)):
+            raise InvalidArgument(f"max_distance_m must be a positive number of metres, got {max_distance_m}")
         lon0, lat0, dlon, dlat, nx, ny = self._grid
         s, t, _ = kernels.snap_nearest(
             lon,
