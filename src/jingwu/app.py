@@ -16,6 +16,9 @@ from jingwu.platform import api as platform_api
 from jingwu.platform.container import Container, build_container
 from jingwu.platform.http import install_error_handlers, install_metrics
 from jingwu.platform.settings import Settings, get_settings
+from jingwu.safety_index import api as si_api
+from jingwu.safety_index import jobs as si_jobs
+from jingwu.safety_index import ui as si_ui
 from jingwu.web import ui
 
 log = logging.getLogger("jingwu")
@@ -42,11 +45,15 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         await c.bus.start()
         if c.relay is not None:
             c.relay.start()
+        await si_jobs.register_handlers(c.bus, c)
+        si_scheduler = si_jobs.DailyScheduler(c)
+        si_scheduler.start()
         log.info("jingwu started", extra={"version": __version__, "db": c.engine.url.get_backend_name(),
                                           "bus": type(c.bus).__name__})
         try:
             yield
         finally:
+            await si_scheduler.stop()
             if c.relay is not None:
                 await c.relay.stop()
             await c.bus.close()
@@ -62,6 +69,9 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     install_metrics(app)
     app.include_router(platform_api.public_router)
     app.include_router(platform_api.router)
+    app.include_router(si_api.router)
+    app.include_router(si_api.public_router)
+    app.include_router(si_ui.router)
     app.include_router(ui.router)
     app.mount("/static", StaticFiles(directory=str(ui.STATIC_DIR)), name="static")
     return app

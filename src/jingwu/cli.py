@@ -15,6 +15,7 @@ from rich.table import Table
 
 from jingwu.platform.settings import Settings, get_settings
 from jingwu.routing import cli as routing_cli
+from jingwu.safety_index.cli import index_app
 
 app = typer.Typer(help="Jingwu (警务): open-source public-safety operations platform.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -26,6 +27,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
 app.add_typer(audit_app, name="audit")
 app.add_typer(users_app, name="users")
+app.add_typer(index_app, name="index")
 
 app.command("route", help="Fastest (or shortest) road route between two points.")(routing_cli.route)
 app.command("isochrone", help="Area reachable by road within N minutes, as GeoJSON.")(routing_cli.isochrone)

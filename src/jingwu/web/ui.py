@@ -33,7 +33,7 @@ MODULES: list[tuple[str, str, str]] = [
     ("map", "nav_map", "ready"),
     ("dispatch", "nav_dispatch", "coming"),
     ("incidents", "nav_incidents", "coming"),
-    ("safety-index", "nav_safety_index", "coming"),
+    ("safety-index", "nav_safety_index", "ready"),
     ("cases", "nav_cases", "coming"),
     ("exchange", "nav_exchange", "coming"),
     ("planning", "nav_planning", "coming"),

@@ -1,0 +1,151 @@
+"""``jingwu index``: compute or backfill the Safety Index with a progress bar,
+import incident files with a column mapping (report of rejected rows), run the
+daily job once."""
+
+from __future__ import annotations
+
+import csv
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from jingwu.platform.errors import AppError
+from jingwu.platform.settings import get_settings
+
+index_app = typer.Typer(help="Safety Index (平安指数): compute, backfill, import incidents.", no_args_is_help=True)
+err = Console(stderr=True)
+out = Console()
+
+
+def _container() -> Any:
+    from jingwu.platform.container import build_container
+    from jingwu.platform.db import upgrade
+
+    c = build_container(get_settings())
+    upgrade(c.engine)
+    return c
+
+
+def _day(value: str | None, name: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        err.print(f"[bold red]error:[/] --{name} must be a date YYYY-MM-DD, got {value!r}")
+        raise typer.Exit(2)
+
+
+@index_app.command("compute")
+def compute_cmd(
+    from_: Annotated[str | None, typer.Option("--from", help="first day YYYY-MM-DD (default: earliest possible)")]
+    = None,
+    to: Annotated[str | None, typer.Option("--to", help="last day YYYY-MM-DD (default: yesterday)")] = None,
+) -> None:
+    """Compute (backfill) scores, ranks, warnings and tickets for a range of days."""
+    from jingwu.safety_index import services
+    from jingwu.safety_index.config import get_si_settings, load_method
+
+    first, last = _day(from_, "from"), _day(to, "to")
+    if first and last and first > last:
+        err.print("[bold red]error:[/] --from is after --to")
+        raise typer.Exit(2)
+    c = _container()
+    si = get_si_settings()
+    try:
+        with Progress(TextColumn("[bold blue]safety index"), BarColumn(), MofNCompleteColumn(),
+                      TextColumn("days"), TimeElapsedColumn(), console=err) as bar:
+            task = bar.add_task("compute", total=None)
+
+            def step(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            s = services.compute(first, last, uow_factory=c.uow, clock=c.clock, tz=ZoneInfo(c.settings.timezone),
+                                 method=load_method(si.method_file), progress=step,
+                                 ticket_recent_days=si.ticket_recent_days,
+                                 ticket_deadline_days=si.ticket_deadline_days)
+    except AppError as exc:
+        err.print(f"[bold red]error:[/] {exc.message}")
+        raise typer.Exit(2)
+    finally:
+        c.engine.dispose()
+    for note in s.notes:
+        err.print(f"note: {note}")
+    out.print(f"computed {s.days} days x {s.towns} towns ({s.first} .. {s.last}); "
+              f"{s.warnings} warning-days; {s.tickets_opened} tickets opened")
+
+
+@index_app.command("import")
+def import_cmd(
+    file: Annotated[Path, typer.Argument(help="incidents: .csv, .parquet or .geojson", exists=True, dir_okay=False)],
+    mapping: Annotated[Path, typer.Option("--mapping", help="column mapping, .yaml or .json", exists=True,
+                                          dir_okay=False)],
+    strict: Annotated[bool, typer.Option("--strict", help="store nothing if any row is rejected")] = False,
+    report: Annotated[Path | None, typer.Option("--report", help="write rejected rows (CSV) here")] = None,
+) -> None:
+    """Import incidents (assigned to towns by polygon); rejected rows are reported with reasons."""
+    from jingwu.safety_index import importer, services
+    from jingwu.safety_index.config import get_si_settings, load_method
+
+    c = _container()
+    tz = ZoneInfo(c.settings.timezone)
+    si = get_si_settings()
+    try:
+        m = importer.load_mapping(mapping)
+        steps = ["read", "parse", "store", "recompute"]
+        with Progress(TextColumn("[bold blue]import"), BarColumn(), TextColumn("{task.description}"),
+                      TimeElapsedColumn(), console=err) as bar:
+            task = bar.add_task("read", total=len(steps))
+
+            def step(name: str) -> None:
+                bar.update(task, advance=1, description=name)
+
+            rep = importer.import_file(file, m, uow_factory=c.uow, tz=tz, strict=strict, progress=step)
+            if rep.stored:
+                s = services.recompute_days(rep.days, uow_factory=c.uow, clock=c.clock, tz=tz,
+                                            method=load_method(si.method_file),
+                                            ticket_recent_days=si.ticket_recent_days,
+                                            ticket_deadline_days=si.ticket_deadline_days)
+                rep.recomputed_days = s.days
+            step("done")
+    except AppError as exc:
+        err.print(f"[bold red]error:[/] {exc.message}")
+        raise typer.Exit(2)
+    finally:
+        c.engine.dispose()
+    if rep.rejected:
+        t = Table(title=f"rejected rows: {len(rep.rejected)} of {rep.rows}")
+        for col in ("row", "id", "reason"):
+            t.add_column(col)
+        for r in rep.rejected[:20]:
+            t.add_row(str(r.row), r.id, r.reason)
+        err.print(t)
+        if report is not None:
+            with report.open("w", newline="", encoding="utf-8") as fh:
+                w = csv.writer(fh)
+                w.writerow(["row", "id", "reason"])
+                w.writerows([(r.row, r.id, r.reason) for r in rep.rejected])
+    if not rep.committed:
+        err.print("[bold red]nothing stored[/] (--strict and rows were rejected)")
+        raise typer.Exit(1)
+    out.print(f"{rep.file}: {rep.rows} rows, {rep.stored} stored, {len(rep.rejected)} rejected; "
+              f"{rep.recomputed_days} scored days recomputed")
+
+
+@index_app.command("daily")
+def daily_cmd() -> None:
+    """Run the daily job once now: every unscored day up to yesterday, then escalate overdue tickets."""
+    from jingwu.safety_index import jobs
+
+    c = _container()
+    try:
+        s = jobs.run_daily(c)
+    finally:
+        c.engine.dispose()
+    out.print(f"computed {s.days} days ({s.first} .. {s.last}); {s.tickets_opened} tickets opened")

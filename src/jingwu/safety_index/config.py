@@ -1,0 +1,52 @@
+"""Safety Index settings (environment prefix ``JINGWU_SAFETY_INDEX_``): when the daily
+computation runs, the ticket deadline, the CAP sender, and an optional JSON file
+that overrides the method's weights. The deployment's time zone comes from the
+platform settings (``JINGWU_TIMEZONE``).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import time
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from jingwu.platform.errors import InvalidInput
+from jingwu.safety_index.domain import Category, Method, SubIndex
+
+
+class SafetyIndexSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="JINGWU_SAFETY_INDEX_", env_file=None, extra="ignore")
+
+    daily_at: time = Field(default=time(1, 0), description="Local time of the daily computation of yesterday")
+    ticket_deadline_days: int = Field(default=7, ge=1)
+    ticket_recent_days: int = Field(default=7, ge=0, description="Only days this recent open tickets")
+    cap_sender: str = "safety-index@jingwu.invalid"
+    method_file: Path | None = Field(default=None, description="JSON overriding harm/sub-index weights")
+
+
+@lru_cache(maxsize=1)
+def get_si_settings() -> SafetyIndexSettings:
+    return SafetyIndexSettings()
+
+
+def load_method(path: Path | None) -> Method:
+    """The method, with optional overrides: {"harm_weights": {code: w}, "subindex_weights": {...}, ...}."""
+    if path is None:
+        return Method()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        base = Method()
+        harm = {**base.harm_weights, **{str(k): float(v) for k, v in data.get("harm_weights", {}).items()}}
+        cats = {**base.category_weights,
+                **{Category(k): float(v) for k, v in data.get("category_weights", {}).items()}}
+        subw = {**base.subindex_weights,
+                **{SubIndex(k): float(v) for k, v in data.get("subindex_weights", {}).items()}}
+        extra = {k: float(data[k]) for k in ("injury_weight", "smoothing", "slope", "death_penalty",
+                                             "death_penalty_cap", "alpha") if k in data}
+        return Method(harm_weights=harm, category_weights=cats, subindex_weights=subw, **extra)
+    except (OSError, ValueError, TypeError, AttributeError) as exc:
+        raise InvalidInput(f"method file {path}: {exc}") from exc

@@ -1,0 +1,104 @@
+"""Safety Index jobs: the bus subscription for ``jingwu.incidents.recorded``
+(idempotent by incident_id; late incidents trigger the incremental update of
+the days they change), the daily computation at the configured local time and
+the hourly escalation of overdue supervision tickets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from jingwu.platform.bus import EventBus
+from jingwu.platform.container import Container
+from jingwu.platform.errors import InvalidInput
+from jingwu.safety_index import services
+from jingwu.safety_index.config import SafetyIndexSettings, get_si_settings, load_method
+from jingwu.safety_index.domain import Method
+
+log = logging.getLogger("jingwu.safety_index")
+
+
+def _tz(c: Container) -> ZoneInfo:
+    return ZoneInfo(c.settings.timezone)
+
+
+def _method(si: SafetyIndexSettings) -> Method:
+    return load_method(si.method_file)
+
+
+def handle_incident(c: Container, payload: dict[str, Any], si: SafetyIndexSettings | None = None) -> set[date]:
+    """Store one incident event; recompute already-scored days it changes. Returns the changed days."""
+    si = si or get_si_settings()
+    fact = services.fact_from_event(payload)
+    changed = services.record_incidents([fact], uow=c.uow(), tz=_tz(c))
+    if changed:
+        services.recompute_days(changed, uow_factory=c.uow, clock=c.clock, tz=_tz(c), method=_method(si),
+                                ticket_recent_days=si.ticket_recent_days,
+                                ticket_deadline_days=si.ticket_deadline_days)
+    return changed
+
+
+async def register_handlers(bus: EventBus, container: Container) -> None:
+    """Subscribe the Safety Index to incident events (call once from the app's lifespan)."""
+
+    async def _on_incident(subject: str, payload: dict[str, Any]) -> None:
+        try:
+            await asyncio.to_thread(handle_incident, container, payload)
+        except InvalidInput as exc:
+            log.warning("incident event refused: %s", exc.message)
+
+    await bus.subscribe(services.SUBJECT_INCIDENT, _on_incident, durable="safety_index")
+
+
+def run_daily(c: Container, si: SafetyIndexSettings | None = None) -> services.ComputeSummary:
+    si = si or get_si_settings()
+    summary = services.daily(uow_factory=c.uow, clock=c.clock, tz=_tz(c), method=_method(si),
+                             ticket_recent_days=si.ticket_recent_days, ticket_deadline_days=si.ticket_deadline_days)
+    services.escalate_overdue(uow=c.uow())
+    return summary
+
+
+def next_run(now: datetime, at_local: Any, tz: ZoneInfo) -> datetime:
+    """The next instant (aware) at which the local wall clock shows ``at_local``."""
+    local = now.astimezone(tz)
+    cand = local.replace(hour=at_local.hour, minute=at_local.minute, second=0, microsecond=0)
+    if cand <= local:
+        cand = cand + timedelta(days=1)
+    return cand
+
+
+class DailyScheduler:
+    """Runs the daily computation at the configured local time and escalates overdue tickets hourly."""
+
+    def __init__(self, c: Container, si: SafetyIndexSettings | None = None) -> None:
+        self.c = c
+        self.si = si or get_si_settings()
+        self._task: asyncio.Task[None] | None = None
+
+    async def _loop(self) -> None:
+        while True:
+            now = self.c.clock.now()
+            due = next_run(now, self.si.daily_at, _tz(self.c))
+            wait = min(3600.0, max(1.0, (due - now).total_seconds()))
+            await asyncio.sleep(wait)
+            try:
+                if self.c.clock.now() >= due:
+                    s = await asyncio.to_thread(run_daily, self.c, self.si)
+                    log.info("safety index computed", extra={"first": str(s.first), "last": str(s.last)})
+                else:
+                    await asyncio.to_thread(services.escalate_overdue, uow=self.c.uow())
+            except Exception:
+                log.exception("safety index job failed")
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._loop())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.wait({self._task}, timeout=5)
+            self._task = None

@@ -1,0 +1,624 @@
+"""Safety Index use cases: record incidents (events, imports), compute and
+recompute scores and warnings, open and run supervision tickets, read the index
+(authenticated and public), per-town trend series and the period assessment.
+
+Each use case owns its transaction (``with uow: ... uow.commit()``); state
+changes of tickets are audited and emitted as events in the same transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from jingwu.platform.clock import Clock
+from jingwu.platform.domain import Permission, Principal
+from jingwu.platform.errors import InvalidInput, NotFound
+from jingwu.platform.store import SqlUnitOfWork, TownRow
+from jingwu.safety_index import engine
+from jingwu.safety_index.domain import (
+    CATEGORY_SUBINDEX,
+    CURRENT_DAYS,
+    HISTORY_DAYS,
+    MOM_DAYS,
+    SUB_INDICES,
+    Band,
+    Category,
+    Method,
+    Ticket,
+    TicketAction,
+    TicketStatus,
+    suppress,
+)
+from jingwu.safety_index.store import AggregateRows, repo
+
+UowFactory = Callable[[], SqlUnitOfWork]
+Progress = Callable[[int, int], None]  # (days done, days total)
+SYSTEM_ACTOR = "system:safety_index"
+SUBJECT_INCIDENT = "jingwu.incidents.recorded"
+CHUNK_DAYS = 62
+
+
+# ---------------------------------------------------------------- incidents
+
+@dataclass(frozen=True)
+class IncidentFact:
+    incident_id: str
+    occurred_at: datetime
+    town_id: str | None
+    type_code: str
+    category: Category
+    deaths: int = 0
+    injuries: int = 0
+    source: str = "event"
+
+    def row(self, tz: ZoneInfo, received_at: datetime) -> dict[str, Any]:
+        return {"incident_id": self.incident_id, "occurred_at": self.occurred_at,
+                "day": self.occurred_at.astimezone(tz).date(), "town_id": self.town_id,
+                "type_code": self.type_code, "category": self.category.value, "deaths": self.deaths,
+                "injuries": self.injuries, "source": self.source, "received_at": received_at}
+
+
+def fact_from_event(payload: dict[str, Any]) -> IncidentFact:
+    """Validate a ``jingwu.incidents.recorded`` payload."""
+    try:
+        at = datetime.fromisoformat(str(payload["occurred_at"]).replace("Z", "+00:00"))
+        if at.tzinfo is None:
+            raise ValueError("occurred_at must carry a time zone")
+        return IncidentFact(
+            incident_id=str(payload["incident_id"]), occurred_at=at,
+            town_id=str(payload["town_id"]) if payload.get("town_id") else None,
+            type_code=str(payload.get("type_code") or "990000"), category=Category(payload.get("category", "other")),
+            deaths=max(0, int(payload.get("deaths") or 0)), injuries=max(0, int(payload.get("injuries") or 0)))
+    except (KeyError, ValueError, TypeError) as exc:
+        raise InvalidInput(f"bad incident event: {exc}") from exc
+
+
+def record_incidents(facts: Sequence[IncidentFact], *, uow: SqlUnitOfWork, tz: ZoneInfo) -> set[date]:
+    """Store facts (idempotent by incident_id). Returns the days whose aggregates changed."""
+    now = uow.clock.now()
+    with uow:
+        r = repo(uow)
+        before = r.existing_days(f.incident_id for f in facts)
+        rows = [f.row(tz, now) for f in facts]
+        changed: set[date] = set()
+        fresh: list[dict[str, Any]] = []
+        for f, row in zip(facts, rows, strict=True):
+            old = r.incident(f.incident_id) if f.incident_id in before else None
+            if old is not None and all(old[k] == row[k] for k in ("day", "town_id", "type_code", "category",
+                                                                 "deaths", "injuries")):
+                continue  # the same event again
+            fresh.append(row)
+            changed.add(row["day"])
+            if old is not None:
+                changed.add(old["day"])
+        r.upsert_incidents(fresh)
+        uow.commit()
+    return changed
+
+
+# ---------------------------------------------------------------- computation
+
+@dataclass
+class ComputeSummary:
+    first: date | None = None
+    last: date | None = None
+    days: int = 0
+    towns: int = 0
+    warnings: int = 0
+    tickets_opened: int = 0
+    skipped_before: date | None = None  # requested days without enough history
+    notes: list[str] = field(default_factory=list)
+
+
+def _arrays(agg: AggregateRows, towns: list[TownRow], origin: date, n_days: int,
+            method: Method) -> engine.DailyArrays:
+    index = {t.id: i for i, t in enumerate(towns)}
+    n = len(agg.town_id)
+    town = np.fromiter((index.get(t, -1) for t in agg.town_id), dtype=np.int64, count=n)
+    day = np.fromiter(((d - origin).days for d in agg.day), dtype=np.int64, count=n)
+    subs = {s: i for i, s in enumerate(SUB_INDICES)}
+    weight_cache: dict[tuple[str, str], tuple[int, float]] = {}
+    sub = np.empty(n, dtype=np.int64)
+    harm = np.empty(n, dtype=np.float64)
+    for i in range(n):
+        key = (agg.type_code[i], agg.category[i])
+        if key not in weight_cache:
+            cat = Category(key[1]) if key[1] in Category.__members__.values() else Category.OTHER
+            s = CATEGORY_SUBINDEX[cat]
+            weight_cache[key] = (subs[s] if s is not None else -1, method.harm_weight(key[0], cat))
+        si, w = weight_cache[key]
+        sub[i] = si
+        harm[i] = agg.count[i] * w + (method.injury_weight * agg.injuries[i] if si >= 0 else 0.0)
+    return engine.DailyArrays.from_sparse(
+        len(towns), n_days, town, day, sub, harm, np.asarray(agg.count, dtype=np.int64),
+        np.asarray(agg.deaths, dtype=np.int64), np.asarray([t.population for t in towns], dtype=np.float64),
+        [t.code for t in towns])
+
+
+def _score_rows(res: engine.Result, towns: list[TownRow], day0: date, skip: int, now: datetime) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    n_k = res.score.shape[1]
+    for k in range(skip, n_k):
+        d = day0 + timedelta(days=k)
+        for ti, t in enumerate(towns):
+            row: dict[str, Any] = {
+                "day": d, "town_id": t.id, "score": float(res.score[ti, k]),
+                "band": engine.BANDS[int(res.band[ti, k])].value, "rank": int(res.rank[ti, k]),
+                "total_rate": float(res.total_rate[ti, k]), "count_7d": int(res.count_7d[ti, k]),
+                "deaths_7d": int(res.deaths_7d[ti, k]), "computed_at": now}
+            for si, s in enumerate(SUB_INDICES):
+                row[f"s_{s.value}"] = float(round(res.sub_score[ti, k, si], 4))
+                row[f"r_{s.value}"] = float(res.rate[ti, k, si])
+            rows.append(row)
+    return rows
+
+
+def _warning_rows(res: engine.Result, towns: list[TownRow], day0: date, skip: int,
+                  alpha: float) -> list[dict[str, Any]]:
+    surge, mom = engine.warning_flags(res, alpha)
+    rows: list[dict[str, Any]] = []
+    p_cur = CURRENT_DAYS / HISTORY_DAYS
+    for kind, flag, obs, ref, pv, p0 in (
+        ("surge_7d", surge, res.count_7d, res.count_baseline, res.p_surge, p_cur),
+        ("mom_28d", mom, res.count_28d, res.count_prev_28d, res.p_mom, 0.5),
+    ):
+        ti_idx, k_idx = np.nonzero(flag[:, skip:])
+        for ti, kk in zip(ti_idx.tolist(), k_idx.tolist(), strict=True):
+            k = kk + skip
+            n_tot = int(obs[ti, k] + ref[ti, k])
+            rows.append({"day": day0 + timedelta(days=k), "town_id": towns[ti].id, "kind": kind,
+                         "observed": int(obs[ti, k]), "reference": int(ref[ti, k]), "expected": n_tot * p0,
+                         "p_value": float(pv[ti, k]), "onset": not bool(k > 0 and flag[ti, k - 1])})
+    return rows
+
+
+def compute(first: date | None = None, last: date | None = None, *, uow_factory: UowFactory, clock: Clock,
+            tz: ZoneInfo, method: Method | None = None, progress: Progress | None = None,
+            ticket_recent_days: int = 7, ticket_deadline_days: int = 7) -> ComputeSummary:
+    """Compute (or recompute) scores, ranks and warnings for first..last; open supervision tickets
+    for recent red towns and new warnings. Idempotent: a day's rows are replaced."""
+    m = method or Method()
+    out = ComputeSummary()
+    with uow_factory() as uow:
+        r = repo(uow)
+        towns = uow.towns.all()
+        origin = r.origin_day()
+    yesterday = clock.now().astimezone(tz).date() - timedelta(days=1)
+    last = last or yesterday
+    if origin is None or not towns:
+        out.notes.append("no incidents or no towns: nothing to compute")
+        return out
+    earliest = origin + timedelta(days=HISTORY_DAYS - 1)
+    first = first or earliest
+    if first < earliest:
+        out.skipped_before = earliest
+        out.notes.append(f"days before {earliest} have less than {HISTORY_DAYS} days of history")
+        first = earliest
+    if first > last:
+        return out
+    out.first, out.last, out.towns = first, last, len(towns)
+    total = (last - first).days + 1
+    done = 0
+    start = first
+    while start <= last:
+        end = min(last, start + timedelta(days=CHUNK_DAYS - 1))
+        _compute_chunk(start, end, towns, origin, m, uow_factory, clock, tz, out, ticket_recent_days,
+                       ticket_deadline_days)
+        done += (end - start).days + 1
+        if progress is not None:
+            progress(done, total)
+        start = end + timedelta(days=1)
+    out.days = total
+    return out
+
+
+def _compute_chunk(first: date, last: date, towns: list[TownRow], origin: date, m: Method, uow_factory: UowFactory,
+                   clock: Clock, tz: ZoneInfo, out: ComputeSummary, recent: int, deadline_days: int) -> None:
+    # include the day before ``first`` (when it has history) to know whether a warning is an onset
+    lead = 1 if first - timedelta(days=1) >= origin + timedelta(days=HISTORY_DAYS - 1) else 0
+    day0 = first - timedelta(days=HISTORY_DAYS - 1 + lead)
+    n_days = (last - day0).days + 1
+    now = clock.now()
+    with uow_factory() as uow:
+        r = repo(uow)
+        agg = r.aggregates(day0, last)
+        arrays = _arrays(agg, towns, day0, n_days, m)
+        res = engine.compute(arrays, engine.FIRST_SCORABLE, n_days - 1, m)
+        first_scored = day0 + timedelta(days=engine.FIRST_SCORABLE)
+        scores = _score_rows(res, towns, first_scored, lead, now)
+        warns = _warning_rows(res, towns, first_scored, lead, m.alpha)
+        r.replace_scores(first, last, scores)
+        r.replace_warnings(first, last, warns)
+        out.warnings += len(warns)
+        cutoff = now.astimezone(tz).date() - timedelta(days=recent)
+        by_town = {t.id: t for t in towns}
+        triggers: dict[str, list[tuple[date, str]]] = {}
+        for row in scores:
+            if row["band"] == Band.RED.value and row["day"] >= cutoff:
+                triggers.setdefault(row["town_id"], []).append((row["day"], f"red:{row['day']}"))
+        for w in warns:
+            if w["onset"] and w["day"] >= cutoff:
+                triggers.setdefault(w["town_id"], []).append((w["day"], f"{w['kind']}:{w['day']}"))
+        for town_id, items in triggers.items():
+            out.tickets_opened += _open_or_extend(uow, by_town[town_id], items, now, deadline_days)
+        uow.commit()
+
+
+def _open_or_extend(uow: SqlUnitOfWork, town: TownRow, items: list[tuple[date, str]], now: datetime,
+                    deadline_days: int) -> int:
+    r = repo(uow)
+    reasons = [reason for _, reason in sorted(items)]
+    t = r.open_ticket_for(town.id)
+    if t is not None:
+        new = [x for x in reasons if x not in t.reasons]
+        if new:
+            t2 = replace(t, reasons=(*t.reasons, *new))
+            r.save_ticket(t2)
+            uow.audit.write(actor=SYSTEM_ACTOR, action="safety_index.ticket_reasons_added", object_type="si_ticket",
+                            object_id=t.id, agency_id=t.agency_id, detail={"reasons": new})
+        return 0
+    day = min(d for d, _ in items)
+    t = Ticket(id=str(uuid.uuid4()), town_id=town.id, agency_id=town.agency_id, home_agency_id=town.agency_id,
+               day=day, reasons=tuple(reasons), status=TicketStatus.OPEN, owner=None, opened_at=now,
+               deadline=now + timedelta(days=deadline_days))
+    r.add_ticket(t)
+    uow.audit.write(actor=SYSTEM_ACTOR, action="safety_index.ticket_opened", object_type="si_ticket",
+                    object_id=t.id, agency_id=t.agency_id,
+                    detail={"town_id": town.id, "town": town.name, "reasons": list(reasons),
+                            "deadline": t.deadline.isoformat()})
+    uow.emit("jingwu.safety_index.ticket_opened", {"ticket_id": t.id, "town_id": town.id,
+                                                   "agency_id": t.agency_id, "reasons": list(reasons)})
+    return 1
+
+
+def recompute_days(days: Iterable[date], *, uow_factory: UowFactory, clock: Clock, tz: ZoneInfo,
+                   method: Method | None = None, **kw: Any) -> ComputeSummary:
+    """Incremental update after late incidents: a change on day d alters the scores of d .. d+90
+    (current window and baseline) and the warnings of d .. d+55; only days already scored are redone."""
+    ds = sorted(set(days))
+    if not ds:
+        return ComputeSummary()
+    with uow_factory() as uow:
+        last_scored = repo(uow).last_scored_day()
+    if last_scored is None or ds[0] > last_scored:
+        return ComputeSummary(notes=["affected days not scored yet"])
+    reach = max(HISTORY_DAYS - 1, 2 * MOM_DAYS - 1)
+    last = min(last_scored, ds[-1] + timedelta(days=reach))
+    return compute(ds[0], last, uow_factory=uow_factory, clock=clock, tz=tz, method=method, **kw)
+
+
+def daily(*, uow_factory: UowFactory, clock: Clock, tz: ZoneInfo, method: Method | None = None,
+          **kw: Any) -> ComputeSummary:
+    """The daily job: every day from the last scored day (exclusive) up to yesterday."""
+    with uow_factory() as uow:
+        last_scored = repo(uow).last_scored_day()
+    first = last_scored + timedelta(days=1) if last_scored else None
+    return compute(first, None, uow_factory=uow_factory, clock=clock, tz=tz, method=method, **kw)
+
+
+# ---------------------------------------------------------------- reading the index
+
+@dataclass(frozen=True)
+class TownScore:
+    town_id: str
+    code: str
+    name: str
+    name_en: str | None
+    agency_id: str
+    population: int
+    day: date
+    score: float
+    band: str
+    rank: int
+    sub_indices: dict[str, float]
+    rates_per_10k: dict[str, float]
+    total_rate_per_10k: float
+    count_7d: int
+    deaths_7d: int
+    warnings: list[str]
+
+
+def _latest_or(day: date | None, uow: SqlUnitOfWork) -> date:
+    if day is not None:
+        return day
+    last = repo(uow).last_scored_day()
+    if last is None:
+        raise NotFound("No Safety Index has been computed yet.")
+    return last
+
+
+def _town_scores(day: date | None, uow: SqlUnitOfWork) -> tuple[date, list[TownScore]]:
+    d = _latest_or(day, uow)
+    r = repo(uow)
+    rows = r.scores_on(d)
+    if not rows:
+        raise NotFound(f"No Safety Index for {d.isoformat()}.")
+    towns = {t.id: t for t in uow.towns.all()}
+    warns: dict[str, list[str]] = {}
+    for w in r.warnings_between(d, d):
+        warns.setdefault(w["town_id"], []).append(w["kind"])
+    out = []
+    for row in rows:
+        t = towns.get(row["town_id"])
+        if t is None:
+            continue
+        out.append(TownScore(
+            town_id=t.id, code=t.code, name=t.name, name_en=t.name_en, agency_id=t.agency_id,
+            population=t.population, day=d, score=row["score"], band=row["band"], rank=row["rank"],
+            sub_indices={s.value: round(row[f"s_{s.value}"], 2) for s in SUB_INDICES},
+            rates_per_10k={s.value: round(row[f"r_{s.value}"], 4) for s in SUB_INDICES},
+            total_rate_per_10k=round(row["total_rate"], 4), count_7d=row["count_7d"], deaths_7d=row["deaths_7d"],
+            warnings=sorted(warns.get(t.id, []))))
+    return d, out
+
+
+def index_for(day: date | None, *, principal: Principal, uow: SqlUnitOfWork) -> tuple[date, list[TownScore]]:
+    """Authenticated: every town in the caller's agency scope (ranks are city-wide)."""
+    principal.require(Permission.ANALYSE)
+    with uow:
+        d, rows = _town_scores(day, uow)
+        paths = {t.id: t.agency_path for t in uow.towns.all()}
+    return d, [x for x in rows if principal.in_scope(paths[x.town_id])]
+
+
+@dataclass(frozen=True)
+class PublicTownScore:
+    """What the public sees: aggregates only; counts below 3 (and rates built on them) withheld."""
+
+    town_code: str
+    name: str
+    name_en: str | None
+    day: date
+    score: float
+    band: str
+    rank: int
+    sub_indices: dict[str, float]
+    incidents_7d: int | None
+    rate_per_10k: float | None
+    warnings: list[str]
+    geometry: dict[str, Any] | None
+
+
+def public_index(day: date | None, *, uow: SqlUnitOfWork, with_geometry: bool = False,
+                 ) -> tuple[date, list[PublicTownScore]]:
+    with uow:
+        d, rows = _town_scores(day, uow)
+        geo = {t.id: t.geometry for t in uow.towns.all()} if with_geometry else {}
+    out = []
+    for x in rows:
+        shown = suppress(x.count_7d)
+        out.append(PublicTownScore(
+            town_code=x.code, name=x.name, name_en=x.name_en, day=d, score=x.score, band=x.band, rank=x.rank,
+            sub_indices=x.sub_indices, incidents_7d=shown,
+            rate_per_10k=round(x.total_rate_per_10k, 3) if shown is not None else None,
+            warnings=x.warnings, geometry=geo.get(x.town_id)))
+    return d, out
+
+
+def public_dates(*, uow: SqlUnitOfWork) -> tuple[date | None, date | None]:
+    with uow:
+        return repo(uow).scored_days()
+
+
+@dataclass(frozen=True)
+class SeriesPoint:
+    day: date
+    score: float
+    band: str
+    rank: int
+
+
+def series(town_ref: str, first: date | None, last: date | None, *, uow: SqlUnitOfWork,
+           principal: Principal | None = None) -> tuple[TownRow, list[SeriesPoint]]:
+    """Score per day for one town (by id or code); public when ``principal`` is None."""
+    with uow:
+        towns = uow.towns.all()
+        t = next((x for x in towns if town_ref in (x.id, x.code)), None)
+        if t is None:
+            raise NotFound(f"Town {town_ref} does not exist.")
+        if principal is not None:
+            principal.require(Permission.ANALYSE, t.agency_path)
+        r = repo(uow)
+        last = last or r.last_scored_day() or date.today()
+        first = first or last - timedelta(days=89)
+        if first > last:
+            raise InvalidInput("'from' must not be after 'to'")
+        if (last - first).days > 3 * 366:
+            raise InvalidInput("at most three years per request")
+        rows = r.scores_between(first, last, t.id)
+    return t, [SeriesPoint(x["day"], x["score"], x["band"], x["rank"]) for x in rows]
+
+
+@dataclass(frozen=True)
+class PublicWarning:
+    day: date
+    town_code: str
+    name: str
+    name_en: str | None
+    kind: str  # red | surge_7d | mom_28d
+    geometry: dict[str, Any] | None
+
+
+def public_warnings(day: date | None, *, uow: SqlUnitOfWork) -> tuple[date, list[PublicWarning]]:
+    """Red bands and trend warnings of a day (no counts: the public CAP feed carries none)."""
+    with uow:
+        d, rows = _town_scores(day, uow)
+        towns = {t.id: t for t in uow.towns.all()}
+    out: list[PublicWarning] = []
+    for x in rows:
+        t = towns[x.town_id]
+        kinds = (["red"] if x.band == Band.RED.value else []) + x.warnings
+        out.extend(PublicWarning(d, t.code, t.name, t.name_en, k, t.geometry) for k in kinds)
+    return d, out
+
+
+# ---------------------------------------------------------------- supervision tickets
+
+def _check_ticket(p: Principal, t: Ticket, uow: SqlUnitOfWork) -> None:
+    home = uow.agencies.get(t.home_agency_id).path
+    now = uow.agencies.get(t.agency_id).path
+    p.require(Permission.ANALYSE, home if p.in_scope(home) else now)
+
+
+def list_tickets(*, principal: Principal, uow: SqlUnitOfWork, status: str | None = None) -> list[Ticket]:
+    principal.require(Permission.ANALYSE)
+    if status is not None and status not in TicketStatus.__members__.values():
+        raise InvalidInput(f"unknown status {status!r}")
+    with uow:
+        paths = {a.id: a.path for a in uow.agencies.in_subtree("/")}
+        return [t for t in repo(uow).tickets(status=status)
+                if principal.in_scope(paths[t.home_agency_id]) or principal.in_scope(paths[t.agency_id])]
+
+
+def get_ticket(ticket_id: str, *, principal: Principal, uow: SqlUnitOfWork) -> Ticket:
+    with uow:
+        t = repo(uow).ticket(ticket_id)
+        _check_ticket(principal, t, uow)
+        return t
+
+
+def _change(ticket_id: str, principal: Principal, uow: SqlUnitOfWork, action: str,
+            fn: Callable[[Ticket], Ticket], detail: dict[str, Any]) -> Ticket:
+    with uow:
+        r = repo(uow)
+        t = r.ticket(ticket_id)
+        _check_ticket(principal, t, uow)
+        t2 = fn(t)
+        r.save_ticket(t2)
+        uow.audit.write(actor=principal.username, action=f"safety_index.{action}", object_type="si_ticket",
+                        object_id=t.id, agency_id=t2.agency_id,
+                        detail={**detail, "status": t2.status.value, "previous_status": t.status.value})
+        uow.emit(f"jingwu.safety_index.{action}", {"ticket_id": t.id, "town_id": t.town_id,
+                                                   "status": t2.status.value})
+        uow.commit()
+        return t2
+
+
+def assign_ticket(ticket_id: str, owner: str, *, principal: Principal, uow: SqlUnitOfWork) -> Ticket:
+    return _change(ticket_id, principal, uow, "ticket_assigned", lambda t: t.assign(owner), {"owner": owner})
+
+
+def add_ticket_action(ticket_id: str, text: str, *, principal: Principal, uow: SqlUnitOfWork) -> Ticket:
+    act = TicketAction(uow.clock.now(), principal.username, text)
+    return _change(ticket_id, principal, uow, "ticket_action_added", lambda t: t.add_action(act), {"text": text})
+
+
+def close_ticket(ticket_id: str, closure: str, *, principal: Principal, uow: SqlUnitOfWork) -> Ticket:
+    now = uow.clock.now()
+    return _change(ticket_id, principal, uow, "ticket_closed", lambda t: t.close(now, closure),
+                   {"closure": closure})
+
+
+def escalate_overdue(*, uow: SqlUnitOfWork) -> list[Ticket]:
+    """Job: every unclosed ticket past its deadline moves to the parent agency with a new deadline."""
+    out = []
+    with uow:
+        r = repo(uow)
+        now = uow.clock.now()
+        for t in r.unclosed_tickets():
+            if not t.overdue(now):
+                continue
+            parent = uow.agencies.get(t.agency_id).parent_id
+            t2 = t.escalate(parent)
+            r.save_ticket(t2)
+            uow.audit.write(actor=SYSTEM_ACTOR, action="safety_index.ticket_escalated", object_type="si_ticket",
+                            object_id=t.id, agency_id=t2.agency_id,
+                            detail={"level": t2.escalation_level, "from_agency": t.agency_id,
+                                    "to_agency": t2.agency_id, "deadline": t2.deadline.isoformat()})
+            uow.emit("jingwu.safety_index.ticket_escalated", {"ticket_id": t.id, "agency_id": t2.agency_id,
+                                                              "level": t2.escalation_level})
+            out.append(t2)
+        uow.commit()
+    return out
+
+
+# ---------------------------------------------------------------- period assessment
+
+@dataclass
+class Assessment:
+    key: str  # town id or agency id
+    name: str
+    days: int = 0
+    mean_score: float | None = None
+    min_score: float | None = None
+    band_days: dict[str, int] = field(default_factory=lambda: {b.value: 0 for b in Band})
+    warnings: int = 0
+    tickets_opened: int = 0
+    tickets_closed: int = 0
+    tickets_closed_on_time: int = 0
+    tickets_escalated: int = 0
+    tickets_open: int = 0
+    previous_year_mean: float | None = None
+    towns: int = 1
+
+
+def assessment(first: date, last: date, *, principal: Principal, uow: SqlUnitOfWork,
+               ) -> tuple[list[Assessment], list[Assessment]]:
+    """Per town and per responsible agency (the town's own agency) for first..last, with the same
+    period one year earlier for comparison."""
+    principal.require(Permission.ANALYSE)
+    if first > last:
+        raise InvalidInput("'from' must not be after 'to'")
+    if (last - first).days > 3 * 366:
+        raise InvalidInput("at most three years per report")
+    with uow:
+        r = repo(uow)
+        towns = [t for t in uow.towns.all() if principal.in_scope(t.agency_path)]
+        ids = {t.id for t in towns}
+        scores = [x for x in r.scores_between(first, last) if x["town_id"] in ids]
+        prev = [x for x in r.scores_between(first - timedelta(days=364), last - timedelta(days=364))
+                if x["town_id"] in ids]
+        warns = [w for w in r.warnings_between(first, last) if w["onset"] and w["town_id"] in ids]
+        tickets = [t for t in r.tickets(town_ids=ids) if first <= t.day <= last]
+        agencies = {a.id: a for a in uow.agencies.in_subtree("/")}
+    per_town = {t.id: Assessment(t.id, t.name) for t in towns}
+    sums: dict[str, list[float]] = {t.id: [] for t in towns}
+    for x in scores:
+        sums[x["town_id"]].append(x["score"])
+        per_town[x["town_id"]].band_days[x["band"]] += 1
+    prev_sums: dict[str, list[float]] = {t.id: [] for t in towns}
+    for x in prev:
+        prev_sums[x["town_id"]].append(x["score"])
+    for tid, a in per_town.items():
+        v = sums[tid]
+        a.days = len(v)
+        a.mean_score = round(sum(v) / len(v), 2) if v else None
+        a.min_score = min(v) if v else None
+        pv = prev_sums[tid]
+        a.previous_year_mean = round(sum(pv) / len(pv), 2) if pv else None
+    for w in warns:
+        per_town[w["town_id"]].warnings += 1
+    for t in tickets:
+        a = per_town[t.town_id]
+        a.tickets_opened += 1
+        a.tickets_closed += t.status is TicketStatus.CLOSED
+        a.tickets_closed_on_time += bool(t.closed_on_time)
+        a.tickets_escalated += t.escalation_level > 0
+        a.tickets_open += t.status is not TicketStatus.CLOSED
+    per_agency: dict[str, Assessment] = {}
+    town_agency = {t.id: t.agency_id for t in towns}
+    for tid, a in per_town.items():
+        ag = town_agency[tid]
+        g = per_agency.setdefault(ag, Assessment(ag, agencies[ag].name, towns=0))
+        g.towns += 1
+        g.days += a.days
+        for b, n in a.band_days.items():
+            g.band_days[b] += n
+        for f in ("warnings", "tickets_opened", "tickets_closed", "tickets_closed_on_time", "tickets_escalated",
+                  "tickets_open"):
+            setattr(g, f, getattr(g, f) + getattr(a, f))
+    for ag, g in per_agency.items():
+        mine = [tid for tid, x in town_agency.items() if x == ag]
+        v = [s for tid in mine for s in sums[tid]]
+        pv = [s for tid in mine for s in prev_sums[tid]]
+        g.mean_score = round(sum(v) / len(v), 2) if v else None
+        g.min_score = min(v) if v else None
+        g.previous_year_mean = round(sum(pv) / len(pv), 2) if pv else None
+    return list(per_town.values()), sorted(per_agency.values(), key=lambda g: g.name)

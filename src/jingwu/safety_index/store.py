@@ -1,0 +1,262 @@
+"""Safety Index storage: the incident fact table (from events and imports),
+daily scores, trend warnings and supervision tickets; the repository that reads
+and writes them. The only Safety Index module that imports SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    Float,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    and_,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from jingwu.platform.errors import NotFound
+from jingwu.platform.store import UTCDateTime, metadata
+from jingwu.safety_index.domain import SUB_INDICES, Ticket, TicketAction, TicketStatus
+
+si_incidents = Table(
+    "si_incidents",
+    metadata,
+    Column("incident_id", String(200), primary_key=True),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("day", Date, nullable=False),  # calendar day in the deployment's time zone
+    Column("town_id", String(36), nullable=True),
+    Column("type_code", String(16), nullable=False),
+    Column("category", String(32), nullable=False),
+    Column("deaths", Integer, nullable=False, server_default="0"),
+    Column("injuries", Integer, nullable=False, server_default="0"),
+    Column("source", String(64), nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Index("ix_si_incidents_day_town", "day", "town_id"),
+)
+
+_SUB_COLS = [Column(f"s_{s.value}", Float, nullable=False) for s in SUB_INDICES]
+_RATE_COLS = [Column(f"r_{s.value}", Float, nullable=False) for s in SUB_INDICES]
+
+si_scores = Table(
+    "si_scores",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("town_id", String(36), primary_key=True),
+    Column("score", Float, nullable=False),
+    Column("band", String(16), nullable=False),
+    Column("rank", Integer, nullable=False),
+    *_SUB_COLS,
+    *_RATE_COLS,
+    Column("total_rate", Float, nullable=False),
+    Column("count_7d", Integer, nullable=False),
+    Column("deaths_7d", Integer, nullable=False),
+    Column("computed_at", UTCDateTime, nullable=False),
+)
+
+si_warnings = Table(
+    "si_warnings",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("town_id", String(36), primary_key=True),
+    Column("kind", String(16), primary_key=True),  # surge_7d | mom_28d
+    Column("observed", Integer, nullable=False),
+    Column("reference", Integer, nullable=False),  # count in the comparison window
+    Column("expected", Float, nullable=False),
+    Column("p_value", Float, nullable=False),
+    Column("onset", Boolean, nullable=False),
+)
+
+si_tickets = Table(
+    "si_tickets",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("town_id", String(36), nullable=False, index=True),
+    Column("agency_id", String(36), nullable=False, index=True),
+    Column("home_agency_id", String(36), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("reasons", Text, nullable=False),  # JSON list
+    Column("status", String(16), nullable=False, index=True),
+    Column("owner", String(200), nullable=True),
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("deadline", UTCDateTime, nullable=False),
+    Column("escalation_level", Integer, nullable=False, server_default="0"),
+    Column("actions", Text, nullable=False),  # JSON list of {at, actor, text}
+    Column("closed_at", UTCDateTime, nullable=True),
+    Column("closure", Text, nullable=True),
+)
+
+
+@dataclass(frozen=True)
+class AggregateRows:
+    """GROUP BY town, day, type, category: parallel lists."""
+
+    town_id: list[str]
+    day: list[date]
+    type_code: list[str]
+    category: list[str]
+    count: list[int]
+    injuries: list[int]
+    deaths: list[int]
+
+
+def _insert_for(session: Session) -> Any:
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+def _ticket(r: Any) -> Ticket:
+    acts = tuple(TicketAction(datetime.fromisoformat(a["at"]), a["actor"], a["text"])
+                 for a in json.loads(r.actions))
+    return Ticket(id=r.id, town_id=r.town_id, agency_id=r.agency_id, home_agency_id=r.home_agency_id, day=r.day,
+                  reasons=tuple(json.loads(r.reasons)), status=TicketStatus(r.status), owner=r.owner,
+                  opened_at=r.opened_at, deadline=r.deadline, escalation_level=r.escalation_level, actions=acts,
+                  closed_at=r.closed_at, closure=r.closure)
+
+
+def _ticket_values(t: Ticket) -> dict[str, Any]:
+    return {"id": t.id, "town_id": t.town_id, "agency_id": t.agency_id, "home_agency_id": t.home_agency_id,
+            "day": t.day, "reasons": json.dumps(list(t.reasons), ensure_ascii=False), "status": t.status.value,
+            "owner": t.owner, "opened_at": t.opened_at, "deadline": t.deadline,
+            "escalation_level": t.escalation_level,
+            "actions": json.dumps([{"at": a.at.isoformat(), "actor": a.actor, "text": a.text} for a in t.actions],
+                                  ensure_ascii=False),
+            "closed_at": t.closed_at, "closure": t.closure}
+
+
+class SafetyIndexRepository:
+    def __init__(self, session: Session) -> None:
+        self.s = session
+
+    # ------------------------------------------------------------ incidents
+    def upsert_incidents(self, rows: Sequence[dict[str, Any]], chunk: int = 2000) -> None:
+        """Insert or replace incident facts by incident_id (idempotent)."""
+        ins = _insert_for(self.s)
+        for i in range(0, len(rows), chunk):
+            stmt = ins(si_incidents).values(list(rows[i:i + chunk]))
+            cols = {c: stmt.excluded[c] for c in ("occurred_at", "day", "town_id", "type_code", "category",
+                                                  "deaths", "injuries", "source")}
+            self.s.execute(stmt.on_conflict_do_update(index_elements=["incident_id"], set_=cols))
+
+    def incident(self, incident_id: str) -> dict[str, Any] | None:
+        r = self.s.execute(select(si_incidents).where(si_incidents.c.incident_id == incident_id)).one_or_none()
+        return dict(r._mapping) if r else None
+
+    def existing_days(self, incident_ids: Iterable[str]) -> dict[str, date]:
+        ids = list(incident_ids)
+        out: dict[str, date] = {}
+        for i in range(0, len(ids), 900):
+            q = select(si_incidents.c.incident_id, si_incidents.c.day).where(
+                si_incidents.c.incident_id.in_(ids[i:i + 900]))
+            out.update({r.incident_id: r.day for r in self.s.execute(q)})
+        return out
+
+    def count_incidents(self) -> int:
+        return int(self.s.execute(select(func.count()).select_from(si_incidents)).scalar_one())
+
+    def origin_day(self) -> date | None:
+        v = self.s.execute(select(func.min(si_incidents.c.day))).scalar_one()
+        return v if v is None or isinstance(v, date) else date.fromisoformat(str(v))
+
+    def last_incident_day(self) -> date | None:
+        v = self.s.execute(select(func.max(si_incidents.c.day))).scalar_one()
+        return v if v is None or isinstance(v, date) else date.fromisoformat(str(v))
+
+    def aggregates(self, first: date, last: date) -> AggregateRows:
+        c = si_incidents.c
+        q = (select(c.town_id, c.day, c.type_code, c.category, func.count().label("n"),
+                    func.sum(c.injuries).label("inj"), func.sum(c.deaths).label("dead"))
+             .where(and_(c.day >= first, c.day <= last, c.town_id.is_not(None)))
+             .group_by(c.town_id, c.day, c.type_code, c.category))
+        rows = self.s.execute(q).all()
+        return AggregateRows([r.town_id for r in rows], [r.day for r in rows], [r.type_code for r in rows],
+                             [r.category for r in rows], [int(r.n) for r in rows], [int(r.inj or 0) for r in rows],
+                             [int(r.dead or 0) for r in rows])
+
+    # ------------------------------------------------------------ scores and warnings
+    def replace_scores(self, first: date, last: date, rows: Sequence[dict[str, Any]]) -> None:
+        self.s.execute(delete(si_scores).where(and_(si_scores.c.day >= first, si_scores.c.day <= last)))
+        for i in range(0, len(rows), 2000):
+            self.s.execute(insert(si_scores), list(rows[i:i + 2000]))
+
+    def replace_warnings(self, first: date, last: date, rows: Sequence[dict[str, Any]]) -> None:
+        self.s.execute(delete(si_warnings).where(and_(si_warnings.c.day >= first, si_warnings.c.day <= last)))
+        if rows:
+            self.s.execute(insert(si_warnings), list(rows))
+
+    def last_scored_day(self) -> date | None:
+        v = self.s.execute(select(func.max(si_scores.c.day))).scalar_one()
+        return v if v is None or isinstance(v, date) else date.fromisoformat(str(v))
+
+    def scored_days(self) -> tuple[date | None, date | None]:
+        r = self.s.execute(select(func.min(si_scores.c.day), func.max(si_scores.c.day))).one()
+        return r[0], r[1]
+
+    def scores_on(self, day: date) -> list[dict[str, Any]]:
+        q = select(si_scores).where(si_scores.c.day == day).order_by(si_scores.c.rank)
+        return [dict(r._mapping) for r in self.s.execute(q)]
+
+    def scores_between(self, first: date, last: date, town_id: str | None = None) -> list[dict[str, Any]]:
+        q = select(si_scores).where(and_(si_scores.c.day >= first, si_scores.c.day <= last))
+        if town_id is not None:
+            q = q.where(si_scores.c.town_id == town_id)
+        return [dict(r._mapping) for r in self.s.execute(q.order_by(si_scores.c.day, si_scores.c.rank))]
+
+    def warnings_between(self, first: date, last: date, town_id: str | None = None) -> list[dict[str, Any]]:
+        q = select(si_warnings).where(and_(si_warnings.c.day >= first, si_warnings.c.day <= last))
+        if town_id is not None:
+            q = q.where(si_warnings.c.town_id == town_id)
+        return [dict(r._mapping) for r in self.s.execute(q.order_by(si_warnings.c.day, si_warnings.c.town_id))]
+
+    # ------------------------------------------------------------ tickets
+    def add_ticket(self, t: Ticket) -> None:
+        self.s.execute(insert(si_tickets).values(**_ticket_values(t)))
+
+    def save_ticket(self, t: Ticket) -> None:
+        v = _ticket_values(t)
+        v.pop("id")
+        self.s.execute(update(si_tickets).where(si_tickets.c.id == t.id).values(**v))
+
+    def ticket(self, ticket_id: str) -> Ticket:
+        r = self.s.execute(select(si_tickets).where(si_tickets.c.id == ticket_id)).one_or_none()
+        if r is None:
+            raise NotFound(f"Ticket {ticket_id} does not exist.")
+        return _ticket(r)
+
+    def open_ticket_for(self, town_id: str) -> Ticket | None:
+        r = self.s.execute(select(si_tickets).where(and_(si_tickets.c.town_id == town_id,
+                                                         si_tickets.c.status != TicketStatus.CLOSED.value))
+                           .order_by(si_tickets.c.opened_at.desc()).limit(1)).one_or_none()
+        return _ticket(r) if r else None
+
+    def tickets(self, *, status: str | None = None, town_ids: Iterable[str] | None = None) -> list[Ticket]:
+        q = select(si_tickets)
+        if status is not None:
+            q = q.where(si_tickets.c.status == status)
+        if town_ids is not None:
+            q = q.where(si_tickets.c.town_id.in_(list(town_ids)))
+        return [_ticket(r) for r in self.s.execute(q.order_by(si_tickets.c.opened_at))]
+
+    def unclosed_tickets(self) -> list[Ticket]:
+        q = select(si_tickets).where(si_tickets.c.status != TicketStatus.CLOSED.value)
+        return [_ticket(r) for r in self.s.execute(q.order_by(si_tickets.c.opened_at))]
+
+
+def repo(uow: Any) -> SafetyIndexRepository:
+    """The Safety Index repository on a unit of work's session (same transaction)."""
+    return SafetyIndexRepository(uow.session)

@@ -1,0 +1,121 @@
+// Public Safety Index page: towns coloured by band (Leaflet, no tile server), the day's
+// ranking, any past date, and a trend chart (inline SVG) per town. Data: the public API only.
+(function () {
+  "use strict";
+  var el = document.getElementById("si-map");
+  var T = JSON.parse(el.getAttribute("data-i18n"));
+  var zh = T.lang === "zh-CN";
+  var COLORS = {green: "#2e9d4a", blue: "#2b6cb0", yellow: "#d9a400", orange: "#e0701f", red: "#c53030"};
+  var map = L.map("si-map", {zoomControl: true, attributionControl: false});
+  map.setView([30.67, 104.07], 12);
+  var layer = null, selected = null, layersByCode = {};
+  var dateInput = document.getElementById("si-date");
+  var tbody = document.querySelector("#si-rank tbody");
+
+  function name(p) { return zh ? p.name : (p.name_en || p.name); }
+  function esc(s) { return String(s).replace(/[&<>"']/g, function (c) { return "&#" + c.charCodeAt(0) + ";"; }); }
+  function api(path) { return fetch(path, {headers: {Accept: "application/json"}}).then(function (r) {
+    if (!r.ok) { throw new Error(r.status); } return r.json(); }); }
+
+  function setLinks(d) {
+    var base = "/api/v1/public/safety-index?date=" + d;
+    document.getElementById("dl-json").href = base;
+    document.getElementById("dl-csv").href = base + "&format=csv";
+    document.getElementById("dl-geojson").href = base + "&format=geojson";
+    document.getElementById("dl-cap").href = base + "&format=cap";
+  }
+
+  function warnText(p) {
+    var w = (p.band === "red" ? ["red"] : []).concat(p.warnings);
+    return w.map(function (k) { return T.warn[k] || k; }).join("、");
+  }
+
+  function load(d) {
+    el.setAttribute("data-status", "loading");
+    var q = d ? "&date=" + d : "";
+    return api("/api/v1/public/safety-index?format=geojson" + q).then(function (fc) {
+      if (layer) { map.removeLayer(layer); }
+      layersByCode = {};
+      layer = L.geoJSON(fc, {
+        style: function (f) { return {color: "#333", weight: 1, fillColor: COLORS[f.properties.band], fillOpacity: 0.65}; },
+        onEachFeature: function (f, l) {
+          var p = f.properties;
+          layersByCode[p.town_code] = l;
+          l.bindTooltip(esc(name(p)) + " · " + p.score.toFixed(1) + " · " + esc(T.bands[p.band]), {sticky: true});
+          l.on("click", function () { chart(p.town_code, name(p)); });
+        }
+      }).addTo(map);
+      if (fc.features.length) { map.fitBounds(layer.getBounds(), {padding: [10, 10]}); }
+      var rows = fc.features.map(function (f) { return f.properties; }).sort(function (a, b) { return a.rank - b.rank; });
+      tbody.innerHTML = rows.map(function (p) {
+        var n = p.incidents_7d === null ? "<span title='" + esc(T.suppressed) + "'>&lt;3</span>" : p.incidents_7d;
+        return "<tr data-code='" + esc(p.town_code) + "' data-band='" + p.band + "'><td class='num'>" + p.rank +
+          "</td><td><span class='si-dot band-" + p.band + "'></span> " + esc(name(p)) + "</td><td class='num'>" +
+          p.score.toFixed(1) + "</td><td class='num'>" + n + "</td><td class='si-warn'>" + esc(warnText(p)) + "</td></tr>";
+      }).join("");
+      Array.prototype.forEach.call(tbody.querySelectorAll("tr"), function (tr) {
+        tr.addEventListener("click", function () {
+          var p = rows.filter(function (x) { return x.town_code === tr.getAttribute("data-code"); })[0];
+          chart(p.town_code, name(p));
+        });
+      });
+      setLinks(fc.date);
+      if (dateInput.value !== fc.date) { dateInput.value = fc.date; }
+      el.setAttribute("data-towns", String(rows.length));
+      el.setAttribute("data-date", fc.date);
+      el.setAttribute("data-status", "ready");
+      if (rows.length) { chart(selected || rows[0].town_code, selected ? null : name(rows[0])); }
+    }).catch(function () {
+      tbody.innerHTML = "<tr><td colspan='5'>" + esc(T.none) + "</td></tr>";
+      el.setAttribute("data-status", "empty");
+    });
+  }
+
+  function chart(code, label) {
+    selected = code;
+    Array.prototype.forEach.call(tbody.querySelectorAll("tr"), function (tr) {
+      tr.classList.toggle("sel", tr.getAttribute("data-code") === code);
+    });
+    var d = dateInput.value;
+    var from = new Date(Date.parse(d) - 179 * 86400000).toISOString().slice(0, 10);
+    api("/api/v1/public/safety-index/towns/" + encodeURIComponent(code) + "/series?from=" + from + "&to=" + d)
+      .then(function (s) {
+        var box = document.getElementById("si-chart");
+        document.getElementById("si-chart-title").textContent = T.trend + " · " + (label || (zh ? s.name : (s.name_en || s.name)));
+        var old = box.querySelector("svg"); if (old) { box.removeChild(old); }
+        var W = 380, H = 170, L0 = 30, R0 = 6, T0 = 8, B0 = 20, pts = s.points;
+        var svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+        svg.setAttribute("viewBox", "0 0 " + W + " " + H);
+        svg.setAttribute("data-points", String(pts.length));
+        var html = "";
+        [[90, "green"], [80, "blue"], [70, "yellow"], [60, "orange"]].forEach(function (b) {
+          var y = T0 + (100 - b[0]) / 100 * (H - T0 - B0);
+          html += "<line x1='" + L0 + "' x2='" + (W - R0) + "' y1='" + y + "' y2='" + y + "' stroke='" + COLORS[b[1]] + "' stroke-dasharray='3 3' stroke-width='0.7'/>";
+          html += "<text x='2' y='" + (y + 3) + "' font-size='9' fill='#555'>" + b[0] + "</text>";
+        });
+        if (pts.length) {
+          var x = function (i) { return L0 + (pts.length === 1 ? 0 : i / (pts.length - 1)) * (W - L0 - R0); };
+          var y = function (v) { return T0 + (100 - v) / 100 * (H - T0 - B0); };
+          html += "<polyline fill='none' stroke='#222' stroke-width='1.3' points='" +
+            pts.map(function (p, i) { return x(i).toFixed(1) + "," + y(p.score).toFixed(1); }).join(" ") + "'/>";
+          pts.forEach(function (p, i) {
+            if (p.band !== "green") {
+              html += "<circle cx='" + x(i).toFixed(1) + "' cy='" + y(p.score).toFixed(1) + "' r='1.8' fill='" + COLORS[p.band] + "'/>";
+            }
+          });
+          html += "<text x='" + L0 + "' y='" + (H - 4) + "' font-size='9' fill='#555'>" + pts[0].date + "</text>";
+          html += "<text x='" + (W - R0) + "' y='" + (H - 4) + "' font-size='9' fill='#555' text-anchor='end'>" + pts[pts.length - 1].date + "</text>";
+        }
+        svg.innerHTML = html;
+        box.appendChild(svg);
+      });
+  }
+
+  dateInput.addEventListener("change", function () {
+    if (dateInput.value) {
+      history.replaceState(null, "", "?date=" + dateInput.value);
+      load(dateInput.value);
+    }
+  });
+  load(dateInput.value || "");
+})();
