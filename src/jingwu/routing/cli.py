@@ -21,8 +21,8 @@ from jingwu.routing.domain import Metric, RoutingError, parse_lonlat
 if TYPE_CHECKING:
     from jingwu.routing.graph import RoadGraph
 
-_err = Console(stderr=True)
-_out = Console(highlight=False)
+_err = Console(stderr=True, soft_wrap=True)
+_out = Console(highlight=False, soft_wrap=True)
 
 
 def _fail(exc: Exception, code: str | None = None) -> typer.Exit:
