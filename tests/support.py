@@ -20,6 +20,8 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 PG_URL = os.environ.get("JINGWU_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 SECRET = "test-secret-" + "x" * 20
+# One compiled road graph for the whole run (built on first use; rebuilt only when the OSM file changes).
+GRAPH_DIR = Path(os.environ.get("JINGWU_TEST_GRAPH_DIR", "/tmp/jingwu-test-graphs"))
 
 
 class StepClock:
@@ -50,6 +52,8 @@ def make_settings(tmp_path: Path, backend: str, **extra: object) -> Settings:
     if backend == "postgresql":
         reset_postgres(PG_URL)
         url = PG_URL
+    extra.setdefault("graph_dir", GRAPH_DIR)
+    extra.setdefault("mqtt_enabled", False)
     return Settings(data_dir=tmp_path / "var", database_url=url, secret_key=SECRET, log_json=False,
                     **extra)  # type: ignore[arg-type]
 

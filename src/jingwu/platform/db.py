@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from jingwu.platform.store import make_engine, metadata
 
 # Every feature store that defines tables on the shared metadata.
-STORE_MODULES: tuple[str, ...] = ("jingwu.platform.store", "jingwu.safety_index.store",)
+STORE_MODULES: tuple[str, ...] = ("jingwu.platform.store", "jingwu.safety_index.store", "jingwu.dispatch.store")
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 

@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     nats_stream: str = "JINGWU"
     mqtt_host: str = "127.0.0.1"
     mqtt_port: int = 1883
+    mqtt_enabled: bool = Field(default=True, description="Bridge alarm buttons and positions from MQTT")
     timezone: str = "Asia/Shanghai"
     host: str = "127.0.0.1"
     port: int = 8000
@@ -45,9 +46,11 @@ class Settings(BaseSettings):
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'jingwu.db').resolve()}"
 
+    graph_dir: Path | None = Field(default=None, description="Compiled road graphs (default data_dir/graphs)")
+
     @property
     def graph_cache_dir(self) -> Path:
-        return self.data_dir / "graphs"
+        return self.graph_dir or self.data_dir / "graphs"
 
     def uses_default_secret(self) -> bool:
         return self.secret_key == DEFAULT_SECRET

@@ -126,6 +126,9 @@ units = Table(
     Column("lat", Float, nullable=True),
     Column("position_at", UTCDateTime, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("incident_id", String(36), nullable=True, index=True),  # current assignment (dispatch)
+    Column("status_at", UTCDateTime, nullable=True),
+    Column("last_contact_at", UTCDateTime, nullable=True),  # last position or status from the unit
 )
 
 users = Table(
@@ -263,6 +266,9 @@ class UnitRow:
     lon: float | None
     lat: float | None
     position_at: datetime | None
+    incident_id: str | None = None
+    status_at: datetime | None = None
+    last_contact_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -374,7 +380,7 @@ class UnitRepository:
 
     def _row(self, r: Any) -> UnitRow:
         return UnitRow(r.id, r.call_sign, r.kind, r.agency_id, r.agency_path, r.status, r.home_lon,
-                       r.home_lat, r.lon, r.lat, r.position_at)
+                       r.home_lat, r.lon, r.lat, r.position_at, r.incident_id, r.status_at, r.last_contact_at)
 
     def get(self, unit_id: str) -> UnitRow:
         r = self.s.execute(self._q().where(units.c.id == unit_id)).one_or_none()
@@ -388,6 +394,34 @@ class UnitRepository:
 
     def count(self) -> int:
         return int(self.s.execute(select(func.count()).select_from(units)).scalar_one())
+
+    def claim(self, unit_id: str, incident_id: str, *, at: datetime) -> bool:
+        """Atomically take an available unit for an incident (one conditional UPDATE: race-safe)."""
+        r = self.s.execute(update(units).where(units.c.id == unit_id, units.c.status == "available")
+                           .values(status="dispatched", incident_id=incident_id, status_at=at))
+        return bool(r.rowcount == 1)  # type: ignore[attr-defined]
+
+    def set_status(self, unit_id: str, *, expect: str, status: str, at: datetime,
+                   incident_id: str | None | bool = False) -> bool:
+        """Compare-and-set the status; ``incident_id=False`` leaves the assignment untouched."""
+        values: dict[str, Any] = {"status": status, "status_at": at, "last_contact_at": at}
+        if incident_id is not False:
+            values["incident_id"] = incident_id
+        r = self.s.execute(update(units).where(units.c.id == unit_id, units.c.status == expect).values(**values))
+        return bool(r.rowcount == 1)  # type: ignore[attr-defined]
+
+    def set_positions(self, rows: list[tuple[str, float, float, datetime]]) -> int:
+        """Latest position per unit (only moves forward in time). Returns rows applied."""
+        n = 0
+        for unit_id, lon, lat, at in rows:
+            r = self.s.execute(update(units).where(
+                units.c.id == unit_id, (units.c.position_at.is_(None)) | (units.c.position_at < at))
+                .values(lon=lon, lat=lat, position_at=at, last_contact_at=at))
+            n += int(r.rowcount or 0)  # type: ignore[attr-defined]
+        return n
+
+    def by_ids(self, ids: list[str]) -> list[UnitRow]:
+        return [self._row(r) for r in self.s.execute(self._q().where(units.c.id.in_(ids)))]
 
 
 class UserRepository:

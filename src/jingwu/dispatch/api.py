@@ -1,0 +1,357 @@
+"""Dispatch HTTP API: intake, incidents, recommendations, one-click dispatch,
+unit status and positions, SMS location links, alarm devices, duplicates,
+escalation, alerts, the board snapshot, KPIs and the live event stream."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.responses import StreamingResponse
+
+from jingwu.dispatch import services
+from jingwu.dispatch.domain import IntakeFlags, incident_number
+from jingwu.dispatch.schemas import (
+    AssignmentRead,
+    CallCreate,
+    CallCreated,
+    DeviceAlarm,
+    DeviceCreate,
+    DeviceCreated,
+    DispatchCreate,
+    EscalateCreate,
+    FeedbackCreate,
+    IncidentRead,
+    LinkRead,
+    MergeCreate,
+    PositionsCreate,
+    RecommendationRead,
+    RecommendationsRead,
+    SharedLocation,
+    SplitCreate,
+    StatusCreate,
+)
+from jingwu.dispatch.store import AssignmentRow, IncidentRow
+from jingwu.dispatch.wiring import catalogue, dispatch_uow, geo
+from jingwu.platform.domain import Permission, Principal
+from jingwu.platform.errors import InvalidInput
+from jingwu.platform.http import ERROR_RESPONSES, ContainerDep, PrincipalDep, requires
+
+router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES, tags=["dispatch"])
+public_router = APIRouter(prefix="/api/v1/public", responses=ERROR_RESPONSES, tags=["public"])
+
+TakeCalls = Annotated[Principal, Depends(requires(Permission.TAKE_CALLS))]
+Dispatcher = Annotated[Principal, Depends(requires(Permission.DISPATCH))]
+
+
+def _asg(a: AssignmentRow) -> AssignmentRead:
+    return AssignmentRead(**{k: getattr(a, k) for k in AssignmentRead.model_fields})
+
+
+def incident_read(inc: IncidentRow, type_name: str, **extra: Any) -> IncidentRead:
+    fields = {k: getattr(inc, k) for k in IncidentRead.model_fields if hasattr(inc, k)}
+    return IncidentRead(**fields, number=incident_number(inc.received_at, inc.seq), type_name=type_name, **extra)
+
+
+@router.get("/incident-types")
+def incident_types(p: PrincipalDep, c: ContainerDep) -> list[dict[str, Any]]:
+    """The incident type dictionary (code, names, category, default priority, APCO, GA 240.1)."""
+    return [t.__dict__ for t in catalogue(c).types.types.values()]
+
+
+@router.post("/calls", response_model=CallCreated, status_code=201)
+def receive_call(body: CallCreate, p: TakeCalls, c: ContainerDep, response: Response,
+                 idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> CallCreated:
+    """Take a call from any channel. 201 = durably stored; a retry with the same Idempotency-Key returns
+    the same incident (200) and never creates a second one."""
+    cmd = services.ReceiveCall(
+        channel=body.channel, type_code=body.type_code, lon=body.lon, lat=body.lat, accuracy_m=body.accuracy_m,
+        address=body.address, summary=body.summary, caller_name=body.caller_name, caller_phone=body.caller_phone,
+        flags=IntakeFlags(**body.flags.model_dump()), idempotency_key=idempotency_key)
+    r = services.receive_call(cmd, uow=dispatch_uow(c), geo=geo(c), cat=catalogue(c), actor=p.username,
+                              actor_agency_id=p.agency_id)
+    if not r.created:
+        response.status_code = 200
+    return CallCreated(incident_id=r.incident_id, number=r.number, priority=r.priority, level=r.level,
+                       agency_id=r.agency_id, town_id=r.town_id, duplicates=r.duplicates)
+
+
+@router.get("/incidents/{incident_id}", response_model=IncidentRead)
+def get_incident(incident_id: UUID, p: PrincipalDep, c: ContainerDep,
+                 personal: bool = Query(False, description="include caller name/phone (audited)"),
+                 reason: str | None = Query(None, max_length=400)) -> IncidentRead:
+    inc, asgs, timeline, props, shown = services.get_incident(p, str(incident_id), uow=dispatch_uow(c),
+                                                              with_personal=personal, reason=reason)
+    t = catalogue(c).types.types.get(inc.type_code)
+    return incident_read(inc, t.name_zh if t else inc.type_code, assignments=[_asg(a) for a in asgs],
+                         timeline=timeline, duplicates=props,
+                         caller={"name": inc.caller_name, "phone": inc.caller_phone} if shown else None)
+
+
+@router.get("/incidents/{incident_id}/recommendations", response_model=RecommendationsRead)
+def recommendations(incident_id: UUID, p: Dispatcher, c: ContainerDep,
+                    limit: int = Query(10, ge=1, le=100)) -> RecommendationsRead:
+    """Units ranked by road ETA from their latest position, filtered by availability and run card."""
+    inc, need, rule, recs = services.recommend(p, str(incident_id), uow=dispatch_uow(c), geo=geo(c),
+                                               cat=catalogue(c), limit=limit)
+    return RecommendationsRead(incident_id=inc.id, required=need, run_card=rule, units=[
+        RecommendationRead(unit_id=r.unit.id, call_sign=r.unit.call_sign, kind=r.unit.kind, status=r.unit.status,
+                           agency_id=r.unit.agency_id, eta_seconds=r.eta_seconds, position_source=r.position_source,
+                           matches_run_card=r.matches_run_card, reasons=r.reasons) for r in recs])
+
+
+@router.post("/incidents/{incident_id}/dispatch", response_model=AssignmentRead)
+def dispatch(incident_id: UUID, body: DispatchCreate, p: Dispatcher, c: ContainerDep) -> AssignmentRead:
+    """One click. 409 `unit_unavailable` when another dispatcher was faster."""
+    try:
+        UUID(body.unit_id)
+    except ValueError:
+        raise InvalidInput("unit_id is not a UUID.", code="validation_error")
+    return _asg(services.dispatch_unit(p, str(incident_id), body.unit_id, uow=dispatch_uow(c)))
+
+
+@router.get("/incidents/{incident_id}/route")
+def route(incident_id: UUID, unit_id: UUID, p: PrincipalDep, c: ContainerDep) -> dict[str, Any]:
+    """Road route from a unit's position to the incident (GeoJSON LineString, seconds, metres)."""
+    inc, _a, _t, _d, _s = services.get_incident(p, str(incident_id), uow=dispatch_uow(c))
+    with dispatch_uow(c) as uow:
+        u = uow.units.get(str(unit_id))
+    p.require(Permission.READ_ORG, u.agency_path)
+    g = geo(c)
+    if inc.snapped_lon is None or inc.snapped_lat is None or u.lon is None or u.lat is None:
+        raise InvalidInput("Unit or incident has no position.", code="missing_location")
+    return g.route_geojson(g.snap(u.lon, u.lat), g.snap(inc.snapped_lon, inc.snapped_lat))
+
+
+@router.post("/incidents/{incident_id}/location-link", response_model=LinkRead, status_code=201)
+def location_link(incident_id: UUID, p: TakeCalls, c: ContainerDep, request: Request) -> LinkRead:
+    """A one-time link the call-taker sends by SMS; the caller's browser posts its position."""
+    token, exp = services.create_location_link(p, str(incident_id), uow=dispatch_uow(c))
+    url = str(request.base_url).rstrip("/") + f"/l/{token}"
+    return LinkRead(url=url, expires_at=exp, sms_text=f"【110】请点击链接发送您的位置以便民警尽快到达：{url}")
+
+
+@router.post("/incidents/{incident_id}/merge", status_code=204)
+def merge(incident_id: UUID, body: MergeCreate, p: TakeCalls, c: ContainerDep) -> Response:
+    services.merge(p, str(incident_id), body.into, uow=dispatch_uow(c))
+    return Response(status_code=204)
+
+
+@router.post("/incidents/{incident_id}/split", status_code=204)
+def split(incident_id: UUID, body: SplitCreate, p: TakeCalls, c: ContainerDep) -> Response:
+    services.split(p, str(incident_id), body.candidate, uow=dispatch_uow(c))
+    return Response(status_code=204)
+
+
+@router.post("/incidents/{incident_id}/escalate", status_code=204)
+def escalate(incident_id: UUID, body: EscalateCreate, p: Dispatcher, c: ContainerDep) -> Response:
+    services.escalate(p, str(incident_id), body.level, body.reason, uow=dispatch_uow(c))
+    return Response(status_code=204)
+
+
+@router.post("/units/{unit_id}/status")
+def unit_status(unit_id: UUID, body: StatusCreate, p: PrincipalDep, c: ContainerDep) -> dict[str, Any]:
+    """签收 acknowledged → 出警 en_route → 到场 on_scene → 处置完毕 cleared (→ feedback); each step timed."""
+    u = services.report_status(p, str(unit_id), body.status, uow=dispatch_uow(c), note=body.note)
+    return {"unit_id": u.id, "status": u.status, "incident_id": u.incident_id}
+
+
+@router.post("/units/{unit_id}/feedback", status_code=204)
+def unit_feedback(unit_id: UUID, body: FeedbackCreate, p: PrincipalDep, c: ContainerDep) -> Response:
+    services.give_feedback(p, str(unit_id), body.text, uow=dispatch_uow(c), cat=catalogue(c),
+                           final_type=body.final_type)
+    return Response(status_code=204)
+
+
+@router.post("/units/{unit_id}/positions", status_code=202)
+def unit_positions(unit_id: UUID, body: PositionsCreate, p: PrincipalDep, c: ContainerDep) -> dict[str, int]:
+    """A batch of AVL positions; the latest becomes the unit's position."""
+    n = services.post_positions(p, str(unit_id), [services.Position(q.lon, q.lat, q.at) for q in body.positions],
+                                uow=dispatch_uow(c))
+    return {"accepted": n}
+
+
+@router.get("/units/{unit_id}/assignment")
+def unit_assignment(unit_id: UUID, p: PrincipalDep, c: ContainerDep) -> dict[str, Any]:
+    """The unit's current order (for the mobile unit view)."""
+    with dispatch_uow(c) as uow:
+        u = uow.units.get(str(unit_id))
+        p.require(Permission.READ_ORG, u.agency_path)
+        a = uow.assignments.active_for_unit(u.id)
+        inc = uow.incidents.get(a.incident_id) if a else None
+    out: dict[str, Any] = {"unit": {"id": u.id, "call_sign": u.call_sign, "status": u.status, "lon": u.lon,
+                                    "lat": u.lat}, "assignment": None, "incident": None}
+    if a and inc:
+        t = catalogue(c).types.types.get(inc.type_code)
+        out["assignment"] = _asg(a).model_dump(mode="json")
+        out["incident"] = incident_read(inc, t.name_zh if t else inc.type_code).model_dump(mode="json")
+    return out
+
+
+@router.post("/alarm-devices", response_model=DeviceCreated, status_code=201)
+def register_device(body: DeviceCreate, p: Annotated[Principal, Depends(requires(Permission.MANAGE_ORG))],
+                    c: ContainerDep) -> DeviceCreated:
+    did, key = services.register_device(p, code=body.code, name=body.name, lon=body.lon, lat=body.lat,
+                                        agency_id=body.agency_id, uow=dispatch_uow(c), geo=geo(c),
+                                        heartbeat_seconds=body.heartbeat_seconds)
+    return DeviceCreated(id=did, code=body.code, key=key)
+
+
+@router.get("/alarm-devices")
+def devices(p: PrincipalDep, c: ContainerDep) -> list[dict[str, Any]]:
+    p.require(Permission.READ_ORG)
+    now = c.clock.now()
+    with dispatch_uow(c) as uow:
+        rows = uow.devices.all(p.agency_path)
+    return [{"id": d.id, "code": d.code, "name": d.name, "lon": d.lon, "lat": d.lat, "agency_id": d.agency_id,
+             "last_heartbeat_at": d.last_heartbeat_at,
+             "online": d.last_heartbeat_at is not None
+             and now - d.last_heartbeat_at <= timedelta(seconds=3 * d.heartbeat_seconds)} for d in rows]
+
+
+@public_router.post("/alarm-devices/{code}/alarm", response_model=CallCreated, status_code=201)
+def device_alarm(code: str, c: ContainerDep, response: Response, body: DeviceAlarm | None = None,
+                 x_device_key: Annotated[str | None, Header()] = None) -> CallCreated:
+    """An alarm button over HTTP (authenticated by its device key, not a user token)."""
+    if not x_device_key:
+        raise InvalidInput("X-Device-Key header required.", code="missing_device_key")
+    r = services.device_alarm(code, x_device_key, uow=dispatch_uow(c), geo=geo(c), cat=catalogue(c),
+                              event_id=body.event_id if body else None)
+    if not r.created:
+        response.status_code = 200
+    return CallCreated(incident_id=r.incident_id, number=r.number, priority=r.priority, level=r.level,
+                       agency_id=r.agency_id, town_id=r.town_id, duplicates=r.duplicates)
+
+
+@public_router.post("/alarm-devices/{code}/heartbeat", status_code=204)
+def device_heartbeat(code: str, c: ContainerDep, x_device_key: Annotated[str | None, Header()] = None) -> Response:
+    if not x_device_key:
+        raise InvalidInput("X-Device-Key header required.", code="missing_device_key")
+    services.device_heartbeat(code, x_device_key, uow=dispatch_uow(c))
+    return Response(status_code=204)
+
+
+@public_router.post("/location/{token}", status_code=204)
+def share_location(token: str, body: SharedLocation, c: ContainerDep) -> Response:
+    """The caller's browser sends its position through the one-time link (no login)."""
+    services.share_location(token, body.lon, body.lat, body.accuracy_m, uow=dispatch_uow(c), geo=geo(c))
+    return Response(status_code=204)
+
+
+@router.get("/alerts")
+def alerts(p: PrincipalDep, c: ContainerDep) -> list[dict[str, Any]]:
+    p.require(Permission.READ_ORG)
+    with dispatch_uow(c) as uow:
+        rows = uow.alerts.open(p.agency_path)
+    return [a.__dict__ for a in rows]
+
+
+@router.post("/alerts/{alert_id}/resolve", status_code=204)
+def resolve_alert(alert_id: int, p: Dispatcher, c: ContainerDep) -> Response:
+    with dispatch_uow(c) as uow:
+        n = uow.alerts.resolve(kind="", alert_id=alert_id, at=c.clock.now(), by=p.username)
+        uow.audit.write(actor=p.username, action="alert_resolved", object_type="alert", object_id=str(alert_id),
+                        agency_id=p.agency_id)
+        uow.commit()
+    if n == 0:
+        from jingwu.platform.errors import NotFound
+
+        raise NotFound("No open alert with this id.")
+    return Response(status_code=204)
+
+
+@router.get("/board")
+def board(p: PrincipalDep, c: ContainerDep, level: str | None = Query(None, pattern="^(station|branch|city)$"),
+          hours: int = Query(12, ge=1, le=168)) -> dict[str, Any]:
+    """Live board snapshot: open and recent incidents, units, alerts, devices (scoped to the caller)."""
+    p.require(Permission.READ_ORG)
+    cat = catalogue(c)
+    since = c.clock.now() - timedelta(hours=hours)
+    levels = {"station": None, "branch": ("branch", "city"), "city": ("city",)}
+    with dispatch_uow(c) as uow:
+        incs = uow.incidents.search(path=p.agency_path, since=since, limit=500,
+                                  min_level=levels[level] if level else None)
+        recent = c.clock.now() - timedelta(minutes=30)
+        incs = [i for i in incs if i.status != "merged"
+                and (i.status != "closed" or (i.closed_at is not None and i.closed_at > recent))]
+        asgs = uow.assignments.for_incidents([i.id for i in incs])
+        units = uow.units.in_subtree(p.agency_path)
+        al = uow.alerts.open(p.agency_path)
+        dup = uow.incidents.open_proposal_ids(p.agency_path)
+    active: dict[str, list[str]] = {}
+    for a in asgs:
+        if a.active:
+            active.setdefault(a.incident_id, []).append(a.unit_id)
+    return {
+        "now": c.clock.now().isoformat(),
+        "incidents": [{
+            "id": i.id, "number": incident_number(i.received_at, i.seq), "status": i.status, "priority": i.priority,
+            "level": i.level, "type_code": i.type_code,
+            "type_name": cat.types.types[i.type_code].name_zh if i.type_code in cat.types.types else i.type_code,
+            "type_name_en": cat.types.types[i.type_code].name_en if i.type_code in cat.types.types else i.type_code,
+            "channel": i.channel, "lon": i.snapped_lon or i.lon, "lat": i.snapped_lat or i.lat, "address": i.address,
+            "received_at": i.received_at.isoformat(), "units": active.get(i.id, []), "duplicate": i.id in dup,
+            "agency_id": i.agency_id} for i in incs],
+        "units": [{"id": u.id, "call_sign": u.call_sign, "kind": u.kind, "status": u.status, "lon": u.lon,
+                   "lat": u.lat, "incident_id": u.incident_id, "agency_id": u.agency_id,
+                   "position_at": u.position_at.isoformat() if u.position_at else None} for u in units],
+        "alerts": [{"id": a.id, "kind": a.kind, "message": a.message, "incident_id": a.incident_id,
+                    "unit_id": a.unit_id, "raised_at": a.raised_at.isoformat()} for a in al],
+    }
+
+
+@router.get("/kpis")
+def kpis(p: PrincipalDep, c: ContainerDep, since: datetime | None = None, until: datetime | None = None
+         ) -> dict[str, Any]:
+    """Response times (s): intake→dispatch, dispatch→arrival, total — mean, median, p90 by type, priority,
+    station and hour; unit ranking by median dispatch→arrival."""
+    now = c.clock.now()
+    until = until or now
+    since = since or until - timedelta(days=1)
+    if since.tzinfo is None or until.tzinfo is None:
+        raise InvalidInput("since/until need a time zone (e.g. 2026-11-23T00:00:00+08:00).", code="invalid_time")
+    if since >= until:
+        raise InvalidInput("since must be before until.", code="invalid_range")
+    return services.kpis(p, uow=dispatch_uow(c), since=since.astimezone(UTC), until=until.astimezone(UTC),
+                         tz=catalogue(c).timezone)
+
+
+@router.get("/stream")
+async def stream(request: Request, p: PrincipalDep, c: ContainerDep) -> StreamingResponse:
+    """Server-Sent Events: a small message whenever dispatch state changes (clients refetch /board)."""
+    queue: asyncio.Queue[str] = asyncio.Queue(maxsize=100)
+    hub = c.cached("dispatch.sse_hub", set)
+    hub.add(queue)
+
+    async def gen() -> AsyncIterator[bytes]:
+        try:
+            yield b"retry: 2000\n\n"
+            while True:
+                if await request.is_disconnected():
+                    break
+                try:
+                    msg = await asyncio.wait_for(queue.get(), timeout=15)
+                    yield f"event: change\ndata: {msg}\n\n".encode()
+                except TimeoutError:
+                    yield b": keep-alive\n\n"
+        finally:
+            hub.discard(queue)
+
+    return StreamingResponse(gen(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+async def fan_out(c: Any, subject: str, payload: dict[str, Any]) -> None:
+    """Bus handler: push a compact change note to every open board stream."""
+    hub: set[asyncio.Queue[str]] = c.cached("dispatch.sse_hub", set)
+    msg = json.dumps({"subject": subject, **{k: v for k, v in payload.items() if k.endswith("_id")}})
+    for q in list(hub):
+        try:
+            q.put_nowait(msg)
+        except asyncio.QueueFull:
+            pass

@@ -1,0 +1,176 @@
+"""Pydantic request/response models of the dispatch API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class FlagsIn(BaseModel):
+    weapon: bool = False
+    trapped: bool = False
+    ongoing: bool = False
+    injuries: int = Field(0, ge=0, le=10_000)
+    deaths: int = Field(0, ge=0, le=10_000)
+
+
+class CallCreate(BaseModel):
+    """A call from any channel. Location: lon/lat (WGS84) with the handset's accuracy, or an address."""
+
+    channel: str = Field("phone", description="phone | sms_link | alarm | web")
+    type_code: str = Field(..., min_length=6, max_length=8, description="incident type (see /api/v1/incident-types)")
+    lon: float | None = Field(None, ge=-180, le=180)
+    lat: float | None = Field(None, ge=-90, le=90)
+    accuracy_m: float | None = Field(None, ge=0, le=100_000)
+    address: str | None = Field(None, max_length=400)
+    summary: str | None = Field(None, max_length=4000)
+    caller_name: str | None = Field(None, max_length=200)
+    caller_phone: str | None = Field(None, max_length=64)
+    flags: FlagsIn = Field(default_factory=FlagsIn)
+
+
+class CallCreated(BaseModel):
+    incident_id: str
+    number: str
+    priority: int
+    level: str
+    agency_id: str
+    town_id: str | None
+    duplicates: list[dict[str, Any]]
+
+
+class AssignmentRead(BaseModel):
+    id: str
+    unit_id: str
+    active: bool
+    eta_seconds: float | None
+    dispatched_at: datetime
+    acknowledged_at: datetime | None
+    en_route_at: datetime | None
+    on_scene_at: datetime | None
+    cleared_at: datetime | None
+    feedback_at: datetime | None
+    feedback: str | None
+    cancelled_at: datetime | None
+
+
+class IncidentRead(BaseModel):
+    id: str
+    number: str
+    status: str
+    channel: str
+    type_code: str
+    type_name: str
+    category: str
+    priority: int
+    level: str
+    lon: float | None
+    lat: float | None
+    accuracy_m: float | None
+    snapped_lon: float | None
+    snapped_lat: float | None
+    address: str | None
+    summary: str | None
+    town_id: str | None
+    agency_id: str
+    deaths: int
+    injuries: int
+    flags: dict[str, Any]
+    merged_into: str | None
+    received_at: datetime
+    dispatched_at: datetime | None
+    arrived_at: datetime | None
+    closed_at: datetime | None
+    assignments: list[AssignmentRead] = []
+    timeline: list[dict[str, Any]] = []
+    duplicates: list[dict[str, Any]] = []
+    caller: dict[str, str | None] | None = Field(None, description="only with ?personal=true, audited")
+
+
+class RecommendationRead(BaseModel):
+    unit_id: str
+    call_sign: str
+    kind: str
+    status: str
+    agency_id: str
+    eta_seconds: float | None
+    position_source: str
+    matches_run_card: bool
+    reasons: list[str]
+
+
+class RecommendationsRead(BaseModel):
+    incident_id: str
+    required: dict[str, int]
+    run_card: str
+    units: list[RecommendationRead]
+
+
+class DispatchCreate(BaseModel):
+    unit_id: str = Field(..., min_length=36, max_length=36)
+
+
+class StatusCreate(BaseModel):
+    status: str
+    note: str | None = Field(None, max_length=2000)
+
+
+class FeedbackCreate(BaseModel):
+    text: str = Field(..., min_length=1, max_length=4000)
+    final_type: str | None = None
+
+
+class PositionIn(BaseModel):
+    lon: float
+    lat: float
+    at: datetime
+
+
+class PositionsCreate(BaseModel):
+    positions: list[PositionIn] = Field(..., min_length=1, max_length=10_000)
+
+
+class LinkRead(BaseModel):
+    url: str
+    expires_at: datetime
+    sms_text: str
+
+
+class SharedLocation(BaseModel):
+    lon: float = Field(..., ge=-180, le=180)
+    lat: float = Field(..., ge=-90, le=90)
+    accuracy_m: float | None = Field(None, ge=0, le=100_000)
+
+
+class DeviceCreate(BaseModel):
+    code: str = Field(..., min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = Field(..., min_length=1, max_length=200)
+    lon: float = Field(..., ge=-180, le=180)
+    lat: float = Field(..., ge=-90, le=90)
+    agency_id: str
+    heartbeat_seconds: int = Field(60, ge=5, le=86_400)
+
+
+class DeviceCreated(BaseModel):
+    id: str
+    code: str
+    key: str = Field(..., description="shown once: the device authenticates with it")
+
+
+class DeviceAlarm(BaseModel):
+    event_id: str | None = Field(None, max_length=100, description="device message id; retries are idempotent")
+
+
+class MergeCreate(BaseModel):
+    into: str
+
+
+class SplitCreate(BaseModel):
+    candidate: str
+
+
+class EscalateCreate(BaseModel):
+    level: str
+    reason: str = Field(..., min_length=1, max_length=2000)

@@ -1,0 +1,514 @@
+"""Dispatch storage: incidents and their timeline, assignments (one unit on one
+incident, every status timed), idempotency keys, alarm devices, one-time
+location links, duplicate proposals and alerts. The dispatch unit of work
+extends the platform's (units live in the platform registry).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    Text,
+    and_,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from jingwu.platform.clock import Clock
+from jingwu.platform.store import SqlUnitOfWork, UTCDateTime, agencies, metadata, new_id
+
+incidents = Table(
+    "incidents",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("id", String(36), nullable=False, unique=True),
+    Column("status", String(16), nullable=False, index=True),
+    Column("channel", String(16), nullable=False),
+    Column("type_code", String(8), nullable=False),
+    Column("category", String(32), nullable=False),
+    Column("priority", Integer, nullable=False),
+    Column("level", String(16), nullable=False, server_default="station"),
+    Column("lon", Float, nullable=True),
+    Column("lat", Float, nullable=True),
+    Column("accuracy_m", Float, nullable=True),
+    Column("snapped_lon", Float, nullable=True),
+    Column("snapped_lat", Float, nullable=True),
+    Column("address", String(400), nullable=True),
+    Column("summary", Text, nullable=True),
+    Column("town_id", String(36), nullable=True, index=True),
+    Column("agency_id", String(36), ForeignKey("agencies.id"), nullable=False, index=True),
+    Column("caller_name", String(200), nullable=True),  # personal data: role-gated, every read audited
+    Column("caller_phone", String(64), nullable=True),  # personal data
+    Column("deaths", Integer, nullable=False, server_default="0"),
+    Column("injuries", Integer, nullable=False, server_default="0"),
+    Column("flags", Text, nullable=False, server_default="{}"),
+    Column("merged_into", String(36), nullable=True),
+    Column("device_id", String(36), nullable=True),
+    Column("received_at", UTCDateTime, nullable=False, index=True),
+    Column("dispatched_at", UTCDateTime, nullable=True),
+    Column("arrived_at", UTCDateTime, nullable=True),
+    Column("closed_at", UTCDateTime, nullable=True),
+    Column("created_by", String(200), nullable=False),
+)
+
+incident_events = Table(
+    "incident_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("incident_id", String(36), nullable=False, index=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("detail", Text, nullable=False, server_default="{}"),
+)
+
+assignments = Table(
+    "assignments",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("incident_id", String(36), nullable=False, index=True),
+    Column("unit_id", String(36), ForeignKey("units.id"), nullable=False, index=True),
+    Column("active", Integer, nullable=False, server_default="1"),
+    Column("eta_seconds", Float, nullable=True),
+    Column("dispatched_at", UTCDateTime, nullable=False),
+    Column("acknowledged_at", UTCDateTime, nullable=True),
+    Column("en_route_at", UTCDateTime, nullable=True),
+    Column("on_scene_at", UTCDateTime, nullable=True),
+    Column("cleared_at", UTCDateTime, nullable=True),
+    Column("feedback_at", UTCDateTime, nullable=True),
+    Column("feedback", Text, nullable=True),
+    Column("cancelled_at", UTCDateTime, nullable=True),
+    Column("dispatched_by", String(200), nullable=False),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("incident_id", String(36), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+alarm_devices = Table(
+    "alarm_devices",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("code", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("lon", Float, nullable=False),
+    Column("lat", Float, nullable=False),
+    Column("agency_id", String(36), ForeignKey("agencies.id"), nullable=False),
+    Column("key_hash", String(64), nullable=False),
+    Column("heartbeat_seconds", Integer, nullable=False, server_default="60"),
+    Column("last_heartbeat_at", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+location_links = Table(
+    "location_links",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("incident_id", String(36), nullable=False, index=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime, nullable=True),
+)
+
+merge_proposals = Table(
+    "merge_proposals",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("incident_id", String(36), nullable=False, index=True),  # the newer call
+    Column("candidate_id", String(36), nullable=False, index=True),  # the earlier incident
+    Column("distance_m", Float, nullable=False),
+    Column("seconds_apart", Float, nullable=False),
+    Column("state", String(16), nullable=False, server_default="proposed"),  # proposed / merged / split
+    Column("decided_by", String(200), nullable=True),
+    Column("decided_at", UTCDateTime, nullable=True),
+)
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(32), nullable=False),  # ack_timeout / officer_safety / device_offline
+    Column("incident_id", String(36), nullable=True, index=True),
+    Column("unit_id", String(36), nullable=True),
+    Column("device_id", String(36), nullable=True),
+    Column("agency_id", String(36), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("detail", Text, nullable=False, server_default="{}"),
+    Column("raised_at", UTCDateTime, nullable=False),
+    Column("resolved_at", UTCDateTime, nullable=True),
+    Column("resolved_by", String(200), nullable=True),
+)
+
+
+# ------------------------------------------------------------------ rows
+
+@dataclass(frozen=True)
+class IncidentRow:
+    seq: int
+    id: str
+    status: str
+    channel: str
+    type_code: str
+    category: str
+    priority: int
+    level: str
+    lon: float | None
+    lat: float | None
+    accuracy_m: float | None
+    snapped_lon: float | None
+    snapped_lat: float | None
+    address: str | None
+    summary: str | None
+    town_id: str | None
+    agency_id: str
+    agency_path: str
+    caller_name: str | None
+    caller_phone: str | None
+    deaths: int
+    injuries: int
+    flags: dict[str, Any]
+    merged_into: str | None
+    device_id: str | None
+    received_at: datetime
+    dispatched_at: datetime | None
+    arrived_at: datetime | None
+    closed_at: datetime | None
+    created_by: str
+
+
+@dataclass(frozen=True)
+class AssignmentRow:
+    id: str
+    incident_id: str
+    unit_id: str
+    active: bool
+    eta_seconds: float | None
+    dispatched_at: datetime
+    acknowledged_at: datetime | None
+    en_route_at: datetime | None
+    on_scene_at: datetime | None
+    cleared_at: datetime | None
+    feedback_at: datetime | None
+    feedback: str | None
+    cancelled_at: datetime | None
+    dispatched_by: str
+
+
+@dataclass(frozen=True)
+class DeviceRow:
+    id: str
+    code: str
+    name: str
+    lon: float
+    lat: float
+    agency_id: str
+    key_hash: str
+    heartbeat_seconds: int
+    last_heartbeat_at: datetime | None
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    id: int
+    kind: str
+    incident_id: str | None
+    unit_id: str | None
+    device_id: str | None
+    agency_id: str
+    message: str
+    detail: dict[str, Any]
+    raised_at: datetime
+    resolved_at: datetime | None
+
+
+def _inc(r: Any) -> IncidentRow:
+    return IncidentRow(
+        r.seq, r.id, r.status, r.channel, r.type_code, r.category, r.priority, r.level, r.lon, r.lat,
+        r.accuracy_m, r.snapped_lon, r.snapped_lat, r.address, r.summary, r.town_id, r.agency_id, r.agency_path,
+        r.caller_name, r.caller_phone, r.deaths, r.injuries, json.loads(r.flags or "{}"), r.merged_into,
+        r.device_id, r.received_at, r.dispatched_at, r.arrived_at, r.closed_at, r.created_by)
+
+
+def _asg(r: Any) -> AssignmentRow:
+    return AssignmentRow(r.id, r.incident_id, r.unit_id, bool(r.active), r.eta_seconds, r.dispatched_at,
+                         r.acknowledged_at, r.en_route_at, r.on_scene_at, r.cleared_at, r.feedback_at, r.feedback,
+                         r.cancelled_at, r.dispatched_by)
+
+
+class IdempotencyConflict(Exception):
+    pass
+
+
+class IncidentRepository:
+    def __init__(self, s: Session) -> None:
+        self.s = s
+
+    def _q(self) -> Any:
+        return select(incidents, agencies.c.path.label("agency_path")).join(
+            agencies, agencies.c.id == incidents.c.agency_id)
+
+    def add(self, **values: Any) -> int:
+        values.setdefault("id", new_id())
+        values["flags"] = json.dumps(values.get("flags") or {}, ensure_ascii=False)
+        r = self.s.execute(insert(incidents).values(**values))
+        return int(r.inserted_primary_key[0])  # type: ignore[attr-defined]
+
+    def get_by_seq(self, seq: int) -> IncidentRow:
+        return _inc(self.s.execute(self._q().where(incidents.c.seq == seq)).one())
+
+    def get(self, incident_id: str) -> IncidentRow | None:
+        r = self.s.execute(self._q().where(incidents.c.id == incident_id)).one_or_none()
+        return _inc(r) if r else None
+
+    def update(self, incident_id: str, **values: Any) -> None:
+        if "flags" in values:
+            values["flags"] = json.dumps(values["flags"], ensure_ascii=False)
+        self.s.execute(update(incidents).where(incidents.c.id == incident_id).values(**values))
+
+    def open_near(self, *, since: datetime, lon: float, lat: float, dlon: float, dlat: float,
+                  exclude: str) -> list[IncidentRow]:
+        q = self._q().where(
+            incidents.c.status.in_(("open", "dispatched", "on_scene")), incidents.c.received_at >= since,
+            incidents.c.id != exclude, incidents.c.lon.between(lon - dlon, lon + dlon),
+            incidents.c.lat.between(lat - dlat, lat + dlat))
+        return [_inc(r) for r in self.s.execute(q)]
+
+    def search(self, *, path: str, statuses: tuple[str, ...] | None = None, since: datetime | None = None,
+             until: datetime | None = None, limit: int = 500, min_level: tuple[str, ...] | None = None
+             ) -> list[IncidentRow]:
+        q = self._q().where(agencies.c.path.startswith(path, autoescape=True))
+        if statuses:
+            q = q.where(incidents.c.status.in_(statuses))
+        if since:
+            q = q.where(incidents.c.received_at >= since)
+        if until:
+            q = q.where(incidents.c.received_at < until)
+        if min_level:
+            q = q.where(incidents.c.level.in_(min_level))
+        return [_inc(r) for r in self.s.execute(q.order_by(incidents.c.seq.desc()).limit(limit))]
+
+    def add_event(self, incident_id: str, *, at: datetime, kind: str, actor: str,
+                  detail: dict[str, Any] | None = None) -> None:
+        self.s.execute(insert(incident_events).values(incident_id=incident_id, at=at, kind=kind, actor=actor,
+                                                      detail=json.dumps(detail or {}, ensure_ascii=False,
+                                                                        default=str)))
+
+    def timeline(self, incident_id: str) -> list[dict[str, Any]]:
+        rows = self.s.execute(select(incident_events).where(incident_events.c.incident_id == incident_id)
+                              .order_by(incident_events.c.id)).all()
+        return [{"at": r.at, "kind": r.kind, "actor": r.actor, "detail": json.loads(r.detail)} for r in rows]
+
+    # idempotency ----------------------------------------------------------
+    def idempotent(self, key: str) -> tuple[str, str] | None:
+        r = self.s.execute(select(idempotency_keys).where(idempotency_keys.c.key == key)).one_or_none()
+        return (r.request_hash, r.incident_id) if r else None
+
+    def remember_key(self, key: str, request_hash: str, incident_id: str, at: datetime) -> None:
+        try:
+            with self.s.begin_nested():
+                self.s.execute(insert(idempotency_keys).values(key=key, request_hash=request_hash,
+                                                               incident_id=incident_id, created_at=at))
+        except IntegrityError as exc:
+            raise IdempotencyConflict(key) from exc
+
+    # duplicates -----------------------------------------------------------
+    def propose_merge(self, incident_id: str, candidate_id: str, distance_m: float, seconds: float) -> None:
+        self.s.execute(insert(merge_proposals).values(incident_id=incident_id, candidate_id=candidate_id,
+                                                      distance_m=distance_m, seconds_apart=seconds))
+
+    def proposals(self, incident_id: str) -> list[dict[str, Any]]:
+        rows = self.s.execute(select(merge_proposals).where(or_(
+            merge_proposals.c.incident_id == incident_id, merge_proposals.c.candidate_id == incident_id))
+            .order_by(merge_proposals.c.id)).all()
+        return [{"id": r.id, "incident_id": r.incident_id, "candidate_id": r.candidate_id,
+                 "distance_m": r.distance_m, "seconds_apart": r.seconds_apart, "state": r.state} for r in rows]
+
+    def decide_proposal(self, incident_id: str, candidate_id: str, state: str, by: str, at: datetime) -> int:
+        r = self.s.execute(update(merge_proposals).where(
+            merge_proposals.c.incident_id == incident_id, merge_proposals.c.candidate_id == candidate_id,
+            merge_proposals.c.state == "proposed").values(state=state, decided_by=by, decided_at=at))
+        return int(r.rowcount or 0)  # type: ignore[attr-defined]
+
+    def open_proposal_ids(self, path: str) -> set[str]:
+        q = (select(merge_proposals.c.incident_id).join(incidents, incidents.c.id == merge_proposals.c.incident_id)
+             .join(agencies, agencies.c.id == incidents.c.agency_id)
+             .where(merge_proposals.c.state == "proposed", agencies.c.path.startswith(path, autoescape=True)))
+        return {r[0] for r in self.s.execute(q)}
+
+
+class AssignmentRepository:
+    def __init__(self, s: Session) -> None:
+        self.s = s
+
+    def add(self, *, incident_id: str, unit_id: str, eta_seconds: float | None, at: datetime, by: str) -> str:
+        aid = new_id()
+        self.s.execute(insert(assignments).values(id=aid, incident_id=incident_id, unit_id=unit_id, active=1,
+                                                  eta_seconds=eta_seconds, dispatched_at=at, dispatched_by=by))
+        return aid
+
+    def active_for_unit(self, unit_id: str) -> AssignmentRow | None:
+        r = self.s.execute(select(assignments).where(assignments.c.unit_id == unit_id, assignments.c.active == 1)
+                           ).one_or_none()
+        return _asg(r) if r else None
+
+    def for_incident(self, incident_id: str) -> list[AssignmentRow]:
+        rows = self.s.execute(select(assignments).where(assignments.c.incident_id == incident_id)
+                              .order_by(assignments.c.dispatched_at)).all()
+        return [_asg(r) for r in rows]
+
+    def for_incidents(self, ids: list[str]) -> list[AssignmentRow]:
+        if not ids:
+            return []
+        rows = self.s.execute(select(assignments).where(assignments.c.incident_id.in_(ids))).all()
+        return [_asg(r) for r in rows]
+
+    def stamp(self, assignment_id: str, **values: Any) -> None:
+        self.s.execute(update(assignments).where(assignments.c.id == assignment_id).values(**values))
+
+    def overdue_ack(self, before: datetime) -> list[AssignmentRow]:
+        rows = self.s.execute(select(assignments).where(
+            assignments.c.active == 1, assignments.c.acknowledged_at.is_(None),
+            assignments.c.cancelled_at.is_(None), assignments.c.dispatched_at < before)).all()
+        return [_asg(r) for r in rows]
+
+    def on_scene(self) -> list[AssignmentRow]:
+        rows = self.s.execute(select(assignments).where(
+            assignments.c.active == 1, assignments.c.on_scene_at.is_not(None),
+            assignments.c.cleared_at.is_(None))).all()
+        return [_asg(r) for r in rows]
+
+    def completed_between(self, since: datetime, until: datetime) -> list[AssignmentRow]:
+        rows = self.s.execute(select(assignments).where(
+            assignments.c.dispatched_at >= since, assignments.c.dispatched_at < until)).all()
+        return [_asg(r) for r in rows]
+
+
+class DeviceRepository:
+    def __init__(self, s: Session) -> None:
+        self.s = s
+
+    def add(self, *, code: str, name: str, lon: float, lat: float, agency_id: str, key_hash: str,
+            heartbeat_seconds: int, at: datetime) -> str:
+        did = new_id()
+        self.s.execute(insert(alarm_devices).values(id=did, code=code, name=name, lon=lon, lat=lat,
+                                                    agency_id=agency_id, key_hash=key_hash,
+                                                    heartbeat_seconds=heartbeat_seconds, created_at=at))
+        return did
+
+    def by_code(self, code: str) -> DeviceRow | None:
+        r = self.s.execute(select(alarm_devices).where(alarm_devices.c.code == code)).one_or_none()
+        return DeviceRow(r.id, r.code, r.name, r.lon, r.lat, r.agency_id, r.key_hash, r.heartbeat_seconds,
+                         r.last_heartbeat_at) if r else None
+
+    def heartbeat(self, device_id: str, at: datetime) -> None:
+        self.s.execute(update(alarm_devices).where(alarm_devices.c.id == device_id).values(last_heartbeat_at=at))
+
+    def all(self, path: str = "/") -> list[DeviceRow]:
+        q = (select(alarm_devices).join(agencies, agencies.c.id == alarm_devices.c.agency_id)
+             .where(agencies.c.path.startswith(path, autoescape=True)).order_by(alarm_devices.c.code))
+        return [DeviceRow(r.id, r.code, r.name, r.lon, r.lat, r.agency_id, r.key_hash, r.heartbeat_seconds,
+                          r.last_heartbeat_at) for r in self.s.execute(q)]
+
+
+class LinkRepository:
+    def __init__(self, s: Session) -> None:
+        self.s = s
+
+    def add(self, token_hash: str, incident_id: str, at: datetime, expires: datetime) -> None:
+        self.s.execute(insert(location_links).values(token_hash=token_hash, incident_id=incident_id,
+                                                     created_at=at, expires_at=expires))
+
+    def use(self, token_hash: str, at: datetime) -> str | None:
+        """Consume a valid, unused, unexpired link; return its incident id (one-time)."""
+        r = self.s.execute(select(location_links.c.incident_id).where(
+            location_links.c.token_hash == token_hash, location_links.c.used_at.is_(None),
+            location_links.c.expires_at > at)).one_or_none()
+        if r is None:
+            return None
+        done = self.s.execute(update(location_links).where(
+            location_links.c.token_hash == token_hash, location_links.c.used_at.is_(None)).values(used_at=at))
+        return str(r.incident_id) if done.rowcount == 1 else None  # type: ignore[attr-defined]
+
+
+class AlertRepository:
+    def __init__(self, s: Session) -> None:
+        self.s = s
+
+    def raise_once(self, *, kind: str, agency_id: str, message: str, at: datetime, incident_id: str | None = None,
+                   unit_id: str | None = None, device_id: str | None = None,
+                   detail: dict[str, Any] | None = None) -> int | None:
+        """Raise an alert unless the same one is still unresolved; returns its id when new."""
+        cond = [alerts.c.kind == kind, alerts.c.resolved_at.is_(None)]
+        for col, v in ((alerts.c.incident_id, incident_id), (alerts.c.unit_id, unit_id),
+                       (alerts.c.device_id, device_id)):
+            cond.append(col.is_(None) if v is None else col == v)
+        if self.s.execute(select(alerts.c.id).where(and_(*cond))).first() is not None:
+            return None
+        r = self.s.execute(insert(alerts).values(kind=kind, agency_id=agency_id, message=message, raised_at=at,
+                                                 incident_id=incident_id, unit_id=unit_id, device_id=device_id,
+                                                 detail=json.dumps(detail or {}, ensure_ascii=False)))
+        return int(r.inserted_primary_key[0])  # type: ignore[attr-defined]
+
+    def resolve(self, *, kind: str, at: datetime, by: str, incident_id: str | None = None,
+                unit_id: str | None = None, device_id: str | None = None, alert_id: int | None = None) -> int:
+        q = update(alerts).where(alerts.c.resolved_at.is_(None))
+        if alert_id is not None:
+            q = q.where(alerts.c.id == alert_id)
+        else:
+            q = q.where(alerts.c.kind == kind)
+            if incident_id is not None:
+                q = q.where(alerts.c.incident_id == incident_id)
+            if unit_id is not None:
+                q = q.where(alerts.c.unit_id == unit_id)
+            if device_id is not None:
+                q = q.where(alerts.c.device_id == device_id)
+        return int(self.s.execute(q.values(resolved_at=at, resolved_by=by)).rowcount or 0)  # type: ignore[attr-defined]
+
+    def open(self, path: str) -> list[AlertRow]:
+        q = (select(alerts).join(agencies, agencies.c.id == alerts.c.agency_id)
+             .where(alerts.c.resolved_at.is_(None), agencies.c.path.startswith(path, autoescape=True))
+             .order_by(alerts.c.id.desc()).limit(200))
+        return [AlertRow(r.id, r.kind, r.incident_id, r.unit_id, r.device_id, r.agency_id, r.message,
+                         json.loads(r.detail), r.raised_at, r.resolved_at) for r in self.s.execute(q)]
+
+
+def incident_count(s: Session) -> int:
+    return int(s.execute(select(func.count()).select_from(incidents)).scalar_one())
+
+
+class DispatchUnitOfWork(SqlUnitOfWork):
+    """The platform unit of work plus the dispatch repositories, one transaction."""
+
+    def __init__(self, session_factory: Callable[[], Session], clock: Clock,
+                 after_commit: Callable[[], None] | None = None) -> None:
+        super().__init__(session_factory, clock, after_commit)
+
+    def __enter__(self) -> DispatchUnitOfWork:
+        super().__enter__()
+        self.incidents = IncidentRepository(self.session)
+        self.assignments = AssignmentRepository(self.session)
+        self.devices = DeviceRepository(self.session)
+        self.links = LinkRepository(self.session)
+        self.alerts = AlertRepository(self.session)
+        return self

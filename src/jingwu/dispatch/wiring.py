@@ -1,0 +1,37 @@
+"""Dispatch wiring on the application container: its unit of work, the
+placement helper (road graph + towns + jurisdictions) and the catalogue."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from jingwu.dispatch.domain import RunCards, TypeTable
+from jingwu.dispatch.geo import Geo
+from jingwu.dispatch.services import Catalogue
+from jingwu.dispatch.store import DispatchUnitOfWork
+from jingwu.platform.container import Container
+
+
+def dispatch_uow(c: Container) -> DispatchUnitOfWork:
+    return DispatchUnitOfWork(c.session_factory, c.clock, after_commit=c.relay.kick if c.relay else None)
+
+
+def geo(c: Container) -> Geo:
+    def build() -> Geo:
+        with c.uow() as uow:
+            towns = uow.towns.all()
+            agencies = uow.agencies.in_subtree("/")
+        return Geo.from_rows(c.graph(), towns, agencies)
+
+    g: Geo = c.cached("dispatch.geo", build)
+    return g
+
+
+def reset_geo(c: Container) -> None:
+    c._cache.pop("dispatch.geo", None)
+
+
+def catalogue(c: Container) -> Catalogue:
+    cat: Catalogue = c.cached("dispatch.catalogue", lambda: Catalogue(
+        TypeTable.load(), RunCards.load(), ZoneInfo(c.settings.timezone)))
+    return cat
