@@ -12,6 +12,9 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from jingwu import __version__
+from jingwu.dispatch import api as dispatch_api
+from jingwu.dispatch import jobs as dispatch_jobs
+from jingwu.dispatch import ui as dispatch_ui
 from jingwu.platform import api as platform_api
 from jingwu.platform.container import Container, build_container
 from jingwu.platform.http import install_error_handlers, install_metrics
@@ -46,6 +49,16 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         if c.relay is not None:
             c.relay.start()
         await si_jobs.register_handlers(c.bus, c)
+
+        async def _to_board(subject: str, payload: dict[str, object]) -> None:
+            await dispatch_api.fan_out(c, subject, payload)
+
+        await c.bus.subscribe("jingwu.dispatch.>", _to_board)
+        timers = dispatch_jobs.TimerLoop(c)
+        timers.start()
+        mqtt = dispatch_jobs.MqttBridge(c) if settings.mqtt_enabled else None
+        if mqtt is not None:
+            mqtt.start()
         si_scheduler = si_jobs.DailyScheduler(c)
         si_scheduler.start()
         log.info("jingwu started", extra={"version": __version__, "db": c.engine.url.get_backend_name(),
@@ -54,6 +67,9 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             yield
         finally:
             await si_scheduler.stop()
+            await timers.stop()
+            if mqtt is not None:
+                mqtt.stop()
             if c.relay is not None:
                 await c.relay.stop()
             await c.bus.close()
@@ -69,6 +85,9 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     install_metrics(app)
     app.include_router(platform_api.public_router)
     app.include_router(platform_api.router)
+    app.include_router(dispatch_api.router)
+    app.include_router(dispatch_api.public_router)
+    app.include_router(dispatch_ui.router)
     app.include_router(si_api.router)
     app.include_router(si_api.public_router)
     app.include_router(si_ui.router)

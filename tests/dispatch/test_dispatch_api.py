@@ -193,8 +193,8 @@ def test_positions_batch_and_bad_positions(api: TestClient, city) -> None:  # ty
     assert api.post(f"/api/v1/units/{unit}/positions", json={"positions": batch}, headers=h).json() == {"accepted": 5}
     u = api.get(f"/api/v1/units/{unit}", headers=h).json()
     assert u["lon"] == pytest.approx(104.0704)
-    bad = api.post(f"/api/v1/units/{unit}/positions", json={"positions": [{"lon": 500, "lat": 1, "at": now.isoformat()}]},
-                   headers=h)
+    bad = api.post(f"/api/v1/units/{unit}/positions",
+                   json={"positions": [{"lon": 500, "lat": 1, "at": now.isoformat()}]}, headers=h)
     assert bad.status_code == 422
 
 
