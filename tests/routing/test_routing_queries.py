@@ -110,3 +110,24 @@ def test_metric_strings_and_node_coords(chengdu: RoadGraph) -> None:
     assert np.all(chengdu.nearest_source_partition([]) == -1)
     assert chengdu.k_fastest([], a, 5) == [] and chengdu.k_fastest([a], b, 0) == []
     assert chengdu.matrix([], [b]).shape == (0, 1)
+
+
+def test_partition_polygons_tile_the_city(chengdu: RoadGraph) -> None:
+    import csv
+
+    from shapely import union_all
+
+    stations = Path(__file__).resolve().parents[2] / "src" / "jingwu" / "data" / "chengdu"
+    rows = list(csv.DictReader((stations / "chengdu_central_osm_police_fire.csv").open(encoding="utf-8")))
+    sources = [chengdu.snap(float(r["lon_wgs84"]), float(r["lat_wgs84"]), 1000) for r in rows]
+    polys = chengdu.partition_polygons(sources)
+    assert len(polys) == len(sources)
+    geoms = {i: shape(p) for i, p in enumerate(polys) if p is not None}
+    assert all(g.is_valid and g.area > 0 for g in geoms.values())
+    total = sum(g.area for g in geoms.values())
+    assert total == pytest.approx(union_all(list(geoms.values())).area, rel=1e-6)  # no overlaps
+    labels = chengdu.nearest_source_partition(sources)
+    assert set(np.unique(labels[labels >= 0]).tolist()) == set(geoms)
+    for v in range(0, chengdu.n_nodes, 7):
+        if labels[v] >= 0:
+            assert geoms[int(labels[v])].buffer(1e-6).contains(Point(chengdu.node_lon[v], chengdu.node_lat[v]))

@@ -687,6 +687,19 @@ class RoadGraph:
         ws, _, _, _ = self._run(True, metric, (sn, sc, sl), None, np.empty(0, np.float64), track=True)
         return self._per_node(ws)[1]
 
+    def partition_polygons(self, sources: Sequence[Snap], metric: Metric = Metric.TIME) -> list[dict[str, Any] | None]:
+        """Area served first by each source, as GeoJSON (Multi)Polygons (``None`` if it serves nothing).
+
+        Every graph node goes to the source that reaches it first
+        (:meth:`nearest_source_partition`); each node's Voronoi cell (clipped to
+        the network hull + 200 m) goes with it and the cells are dissolved per
+        source. This derives station jurisdictions where none are published.
+        """
+        from jingwu.routing.isochrone import partition_polygons
+
+        labels = self.nearest_source_partition(sources, metric)
+        return partition_polygons(self.node_lon, self.node_lat, labels, len(sources))
+
     def _per_node(self, ws: _Workspace) -> tuple[F64, I32]:
         """Collapse search-node results to graph nodes (min over copies)."""
         reached = ws.state == ws.settled

@@ -1,4 +1,5 @@
-"""Isochrone geometry: reached road lines → buffered GeoJSON (Multi)Polygon in WGS84.
+"""Area geometry: isochrones (reached road lines → buffered polygon) and partition polygons
+(Voronoi cells of road nodes dissolved by their nearest source), GeoJSON in WGS84.
 
 Works in a local equirectangular projection (metres) centred on the start
 point, buffers the reached lines with shapely, fills small holes (city blocks
@@ -11,6 +12,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import shapely
 from shapely.geometry import LineString, MultiPolygon, Polygon, mapping
 
@@ -62,3 +65,40 @@ def _lists(obj: Any) -> Any:
             return [round(float(v), 6) for v in obj]
         return [_lists(v) for v in obj]
     return obj
+
+
+def partition_polygons(
+    lon: npt.NDArray[np.float64],
+    lat: npt.NDArray[np.float64],
+    labels: npt.NDArray[np.int32],
+    n_sources: int,
+    margin_m: float = 200.0,
+) -> list[dict[str, Any] | None]:
+    """Dissolve the Voronoi cells of labelled road nodes into one (Multi)Polygon per source.
+
+    Cells are computed in a local metric projection, clipped to the network's
+    convex hull grown by ``margin_m``; nodes labelled -1 (unreachable) are
+    left out. Returns GeoJSON geometries (``None`` for a source that owns no
+    node).
+    """
+    lon0, lat0 = float(lon.mean()), float(lat.mean())
+    ky = _R * math.pi / 180.0
+    kx = ky * math.cos(math.radians(lat0))
+    xy = np.column_stack([(lon - lon0) * kx, (lat - lat0) * ky])
+    xy_u, first = np.unique(np.round(xy, 3), axis=0, return_index=True)
+    lab = labels[first]
+    pts = shapely.multipoints(xy_u)
+    hull = shapely.convex_hull(pts).buffer(margin_m)
+    cells = shapely.get_parts(shapely.voronoi_polygons(pts, extend_to=hull, ordered=True))
+    cells = shapely.intersection(cells, hull)
+    out: list[dict[str, Any] | None] = []
+    for i in range(n_sources):
+        mine = cells[lab == i]
+        if mine.size == 0:
+            out.append(None)
+            continue
+        geom = shapely.coverage_union_all(mine)
+        geom = shapely.transform(geom, lambda v: v / [kx, ky] + [lon0, lat0])
+        geom = shapely.set_precision(geom, 1e-6)
+        out.append(_lists(mapping(geom)))
+    return out
