@@ -36,6 +36,7 @@ from jingwu.routing.domain import (
     InvalidArgument,
     Metric,
     OffNetwork,
+    OsmCorrupt,
     Route,
     Snap,
     Unreachable,
@@ -159,6 +160,12 @@ class RoadGraph:
             speeds = np.where(self.edge_time > 0, self.edge_len / self.edge_time, 0.0)
         self._vmax = float(max(speeds.max(initial=0.0), 1e-6))  # fastest edge, m/s (A* bound)
         self._names: list[str] = [str(x) for x in a["names"]]
+        self._bbox = (
+            float(self.shape_lon.min()),
+            float(self.shape_lat.min()),
+            float(self.shape_lon.max()),
+            float(self.shape_lat.max()),
+        )
 
     # ------------------------------------------------------------------ build / load
     @classmethod
@@ -184,8 +191,6 @@ class RoadGraph:
         """Load the cached graph for ``osm_path`` or build and cache it (atomic write)."""
         osm_path = Path(osm_path)
         if not osm_path.is_file():
-            from jingwu.routing.domain import OsmCorrupt
-
             raise OsmCorrupt(f"OSM file not found: {osm_path}")
         path = cls.cache_path(osm_path, cache_dir)
         if path.exists():
@@ -235,12 +240,7 @@ class RoadGraph:
     @property
     def bbox(self) -> tuple[float, float, float, float]:
         """(min lon, min lat, max lon, max lat) of the kept road geometry."""
-        return (
-            float(self.shape_lon.min()),
-            float(self.shape_lat.min()),
-            float(self.shape_lon.max()),
-            float(self.shape_lat.max()),
-        )
+        return self._bbox
 
     @property
     def dropped(self) -> ImportReport:
@@ -747,19 +747,14 @@ class RoadGraph:
             lo, hi = (at.offset_m, at.offset_m + reach) if fwd else (at.offset_m - reach, at.offset_m)
             lines.append(self._piece_cut(p, lo, hi))
         done = np.flatnonzero(ws.state[: self.n_search] == ws.settled)
-        fptr = self.a["fptr"]
-        fedge = self.a["fedge"]
-        ftime = self.a["ftime"]
-        seen: dict[int, float] = {}
-        for v in done:
-            dv = float(ws.dist[v])
-            for arc in range(int(fptr[v]), int(fptr[v + 1])):
-                t_arc = float(ftime[arc])
-                frac = 1.0 if t_arc <= 0 else min(1.0, (budget - dv) / t_arc)
-                e = int(fedge[arc])
-                if frac > seen.get(e, 0.0):
-                    seen[e] = frac
-        for e, frac in seen.items():
+        arcs, tail_k = self._expand(self.a["fptr"], done)
+        t_arc = self.a["ftime"][arcs]
+        left = budget - ws.dist[done][tail_k]
+        fracs = np.minimum(1.0, np.divide(left, t_arc, out=np.ones_like(left), where=t_arc > 0))
+        edge_reach = np.zeros(self.n_edges)
+        np.maximum.at(edge_reach, self.a["fedge"][arcs], fracs)
+        for e_ in np.flatnonzero(edge_reach > 0):
+            e, frac = int(e_), float(edge_reach[e_])
             p = int(self.edge_piece[e])
             length = float(self.piece_len[p])
             if int(self.edge_dir[e]) == 0:
