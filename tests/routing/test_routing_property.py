@@ -47,7 +47,7 @@ def _random_network(path: Path, seed: int, n_nodes: int, n_ways: int) -> Path:
     return write_osm(path, nodes, ways)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     seed=st.integers(0, 2**31 - 1),
     n_nodes=st.integers(3, 14),
