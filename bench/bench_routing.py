@@ -192,8 +192,13 @@ def bench_graph(
     # matrix
     srcs = random_snaps(g, args.matrix_sources, rng)
     tgts = random_snaps(g, args.matrix_targets, rng)
+    cpu0 = time.process_time()
     t_mx, _ = timed(lambda: g.matrix(srcs, tgts, Metric.TIME))
-    print(f"matrix {len(srcs)} x {len(tgts)} (time, {os.cpu_count()} threads): {t_mx:.2f} s")
+    cpu = time.process_time() - cpu0
+    print(
+        f"matrix {len(srcs)} x {len(tgts)} (time, {os.cpu_count()} threads): {t_mx:.2f} s wall, "
+        f"{cpu:.2f} s CPU ({cpu / len(srcs) * 1000:.0f} ms CPU per source)"
+    )
     # one-to-one routes with geometry
     rt = []
     for i in range(min(50, len(incidents) - 1)):
@@ -233,7 +238,10 @@ def main() -> None:
     if args.quick:
         args.matrix_sources = min(args.matrix_sources, 100)
     rng = np.random.default_rng(args.seed)
-    print(f"bench_routing: python {sys.version.split()[0]}, {os.cpu_count()} cpus, quick={args.quick}")
+    print(
+        f"bench_routing: python {sys.version.split()[0]}, {os.cpu_count()} cpus, quick={args.quick}, "
+        f"load average at start {os.getloadavg()[0]:.2f} (other work on the machine skews tails and wall times)"
+    )
 
     with tempfile.TemporaryDirectory() as tmp:
         cache = Path(tmp)
@@ -263,6 +271,7 @@ def main() -> None:
             scipy_queries=10 if args.quick else 30,
         )
 
+    print(f"\nload average at end {os.getloadavg()[0]:.2f}")
     print("\n=== goals ===")
     speedup = big_res["scipy_p50"] / big_res["p50"]
     print(f"p99 k_fastest on {side * side:,} nodes: {big_res['p99']:.2f} ms  (goal <= 10 ms: "
