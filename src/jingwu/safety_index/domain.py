@@ -60,7 +60,8 @@ DEFAULT_SUBINDEX_WEIGHTS: dict[SubIndex, float] = {
 
 # Harm weights by suggested incident-type code (reference/incident-types.md §4). Longest prefix wins;
 # a category default applies when no prefix matches. Unit: "harm points" ≈ months of the typical
-# starting sanction (criminal: starting-point sentence; administrative: detention days / 30, min 0.5).
+# starting sanction (criminal: starting-point sentence in months; administrative: 0.5 for 5–15 days'
+# detention, 1.0 for violence against a person, 0.2 for warning/fine only). Rationale: docs/methods §3.1.
 DEFAULT_HARM_WEIGHTS: dict[str, float] = {
     "0101": 120.0,  # 故意杀人: ≥10 years
     "0102": 36.0,  # 故意伤害 (criminal): ≤3 years for minor injury → 36
@@ -123,7 +124,6 @@ CURRENT_DAYS = 7  # current window: day d and the 6 days before
 BASELINE_DAYS = 84  # baseline: the 84 days before the current window (12 weeks)
 HISTORY_DAYS = CURRENT_DAYS + BASELINE_DAYS  # days of history a score needs
 MOM_DAYS = 28  # month-on-month windows: 28 days vs the 28 before
-WARNING_HISTORY_DAYS = 2 * MOM_DAYS if 2 * MOM_DAYS > HISTORY_DAYS else HISTORY_DAYS
 SMOOTHING = 2.0  # ε: harm points per day added to current and baseline means
 SCORE_SLOPE = 50.0  # points lost per doubling of harm vs baseline
 DEATH_PENALTY = 10.0  # points per death in the current window

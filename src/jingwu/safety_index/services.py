@@ -16,14 +16,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
+import pandas as pd
 
 from jingwu.platform.clock import Clock
 from jingwu.platform.domain import Permission, Principal
 from jingwu.platform.errors import InvalidInput, NotFound
 from jingwu.platform.store import SqlUnitOfWork, TownRow
 from jingwu.safety_index import engine
+from jingwu.safety_index.columnar import weight_table
 from jingwu.safety_index.domain import (
-    CATEGORY_SUBINDEX,
     CURRENT_DAYS,
     HISTORY_DAYS,
     MOM_DAYS,
@@ -119,45 +120,46 @@ class ComputeSummary:
 
 def _arrays(agg: AggregateRows, towns: list[TownRow], origin: date, n_days: int,
             method: Method) -> engine.DailyArrays:
+    """The engine's cube from GROUP BY rows; harm weights joined per distinct (type, category)."""
+    df = pd.DataFrame({"town_id": agg.town_id, "day": agg.day, "type_code": agg.type_code,
+                       "category": agg.category, "n": agg.count, "inj": agg.injuries, "dead": agg.deaths})
+    if df.empty:
+        df = df.assign(sub=pd.Series(dtype="int64"), w=pd.Series(dtype="float64"))
+    else:
+        wt = weight_table(df[["type_code", "category"]].drop_duplicates(), method)
+        df = df.merge(wt, on=["type_code", "category"], how="left")
     index = {t.id: i for i, t in enumerate(towns)}
-    n = len(agg.town_id)
-    town = np.fromiter((index.get(t, -1) for t in agg.town_id), dtype=np.int64, count=n)
-    day = np.fromiter(((d - origin).days for d in agg.day), dtype=np.int64, count=n)
-    subs = {s: i for i, s in enumerate(SUB_INDICES)}
-    weight_cache: dict[tuple[str, str], tuple[int, float]] = {}
-    sub = np.empty(n, dtype=np.int64)
-    harm = np.empty(n, dtype=np.float64)
-    for i in range(n):
-        key = (agg.type_code[i], agg.category[i])
-        if key not in weight_cache:
-            cat = Category(key[1]) if key[1] in Category.__members__.values() else Category.OTHER
-            s = CATEGORY_SUBINDEX[cat]
-            weight_cache[key] = (subs[s] if s is not None else -1, method.harm_weight(key[0], cat))
-        si, w = weight_cache[key]
-        sub[i] = si
-        harm[i] = agg.count[i] * w + (method.injury_weight * agg.injuries[i] if si >= 0 else 0.0)
+    town = df["town_id"].map(index).fillna(-1).to_numpy(dtype=np.int64)
+    day = np.fromiter(((d - origin).days for d in df["day"]), dtype=np.int64, count=len(df))
+    sub = df["sub"].to_numpy(dtype=np.int64)
+    n = df["n"].to_numpy(dtype=np.int64)
+    harm = n * df["w"].to_numpy(dtype=np.float64) + np.where(
+        sub >= 0, method.injury_weight * df["inj"].to_numpy(dtype=np.float64), 0.0)
     return engine.DailyArrays.from_sparse(
-        len(towns), n_days, town, day, sub, harm, np.asarray(agg.count, dtype=np.int64),
-        np.asarray(agg.deaths, dtype=np.int64), np.asarray([t.population for t in towns], dtype=np.float64),
-        [t.code for t in towns])
+        len(towns), n_days, town.astype(np.int64), day, sub, harm, n, df["dead"].to_numpy(dtype=np.int64),
+        np.asarray([t.population for t in towns], dtype=np.float64), [t.code for t in towns])
 
 
-def _score_rows(res: engine.Result, towns: list[TownRow], day0: date, skip: int, now: datetime) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    n_k = res.score.shape[1]
-    for k in range(skip, n_k):
-        d = day0 + timedelta(days=k)
-        for ti, t in enumerate(towns):
-            row: dict[str, Any] = {
-                "day": d, "town_id": t.id, "score": float(res.score[ti, k]),
-                "band": engine.BANDS[int(res.band[ti, k])].value, "rank": int(res.rank[ti, k]),
-                "total_rate": float(res.total_rate[ti, k]), "count_7d": int(res.count_7d[ti, k]),
-                "deaths_7d": int(res.deaths_7d[ti, k]), "computed_at": now}
-            for si, s in enumerate(SUB_INDICES):
-                row[f"s_{s.value}"] = float(round(res.sub_score[ti, k, si], 4))
-                row[f"r_{s.value}"] = float(res.rate[ti, k, si])
-            rows.append(row)
-    return rows
+def _score_columns(res: engine.Result, towns: list[TownRow], day0: date, skip: int,
+                   now: datetime) -> dict[str, list[Any]]:
+    """Score rows as columns (name -> list), town-major within each day, days from ``skip`` on."""
+    n_t, n_k = res.score.shape
+    ks = np.arange(skip, n_k)
+    days = [day0 + timedelta(days=int(k)) for k in ks]
+
+    def col(a: np.ndarray[Any, Any]) -> list[Any]:
+        out: list[Any] = a[:, skip:].T.ravel().tolist()
+        return out
+
+    out: dict[str, list[Any]] = {
+        "day": [d for d in days for _ in range(n_t)], "town_id": [t.id for t in towns] * len(days),
+        "score": col(res.score), "band": [engine.BANDS[b].value for b in col(res.band)], "rank": col(res.rank),
+        "total_rate": col(res.total_rate), "count_7d": col(res.count_7d), "deaths_7d": col(res.deaths_7d),
+        "computed_at": [now] * (n_t * len(days))}
+    for si, s in enumerate(SUB_INDICES):
+        out[f"s_{s.value}"] = col(np.round(res.sub_score[:, :, si], 4))
+        out[f"r_{s.value}"] = col(res.rate[:, :, si])
+    return out
 
 
 def _warning_rows(res: engine.Result, towns: list[TownRow], day0: date, skip: int,
@@ -232,7 +234,7 @@ def _compute_chunk(first: date, last: date, towns: list[TownRow], origin: date, 
         arrays = _arrays(agg, towns, day0, n_days, m)
         res = engine.compute(arrays, engine.FIRST_SCORABLE, n_days - 1, m)
         first_scored = day0 + timedelta(days=engine.FIRST_SCORABLE)
-        scores = _score_rows(res, towns, first_scored, lead, now)
+        scores = _score_columns(res, towns, first_scored, lead, now)
         warns = _warning_rows(res, towns, first_scored, lead, m.alpha)
         r.replace_scores(first, last, scores)
         r.replace_warnings(first, last, warns)
@@ -240,9 +242,9 @@ def _compute_chunk(first: date, last: date, towns: list[TownRow], origin: date, 
         cutoff = now.astimezone(tz).date() - timedelta(days=recent)
         by_town = {t.id: t for t in towns}
         triggers: dict[str, list[tuple[date, str]]] = {}
-        for row in scores:
-            if row["band"] == Band.RED.value and row["day"] >= cutoff:
-                triggers.setdefault(row["town_id"], []).append((row["day"], f"red:{row['day']}"))
+        for d, tid, band in zip(scores["day"], scores["town_id"], scores["band"], strict=True):
+            if band == Band.RED.value and d >= cutoff:
+                triggers.setdefault(tid, []).append((d, f"red:{d}"))
         for w in warns:
             if w["onset"] and w["day"] >= cutoff:
                 triggers.setdefault(w["town_id"], []).append((w["day"], f"{w['kind']}:{w['day']}"))

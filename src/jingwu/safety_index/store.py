@@ -189,10 +189,30 @@ class SafetyIndexRepository:
                              [int(r.dead or 0) for r in rows])
 
     # ------------------------------------------------------------ scores and warnings
-    def replace_scores(self, first: date, last: date, rows: Sequence[dict[str, Any]]) -> None:
+    def replace_scores(self, first: date, last: date, columns: dict[str, list[Any]]) -> None:
+        """Replace the scores of first..last with ``columns`` (name -> values, one entry per row)."""
         self.s.execute(delete(si_scores).where(and_(si_scores.c.day >= first, si_scores.c.day <= last)))
-        for i in range(0, len(rows), 2000):
-            self.s.execute(insert(si_scores), list(rows[i:i + 2000]))
+        self._bulk_insert(si_scores, columns)
+
+    def _bulk_insert(self, table: Table, columns: dict[str, list[Any]]) -> None:
+        """executemany on the driver with the columns' own bind conversions (10x faster than Core rows)."""
+        conn = self.s.connection()
+        dialect = conn.dialect
+        cols = [c for c in table.c if c.name in columns]
+        data = []
+        for c in cols:
+            values = columns[c.name]
+            proc = c.type._cached_bind_processor(dialect)
+            if proc is not None:
+                cache: dict[Any, Any] = {}
+                values = [cache[v] if v in cache else cache.setdefault(v, proc(v)) for v in values]
+            data.append(values)
+        mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        sql = (f"INSERT INTO {table.name} ({', '.join(c.name for c in cols)}) "
+               f"VALUES ({', '.join([mark] * len(cols))})")
+        rows = list(zip(*data, strict=True))
+        for i in range(0, len(rows), 20_000):
+            conn.exec_driver_sql(sql, rows[i:i + 20_000])
 
     def replace_warnings(self, first: date, last: date, rows: Sequence[dict[str, Any]]) -> None:
         self.s.execute(delete(si_warnings).where(and_(si_warnings.c.day >= first, si_warnings.c.day <= last)))

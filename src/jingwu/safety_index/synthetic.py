@@ -39,11 +39,11 @@ class Generated:
 
     @property
     def type_code(self) -> NDArray[np.str_]:
-        return CODES[self.type_idx]  # type: ignore[no-any-return]
+        return CODES[self.type_idx]
 
     @property
     def category(self) -> NDArray[np.str_]:
-        return CATEGORIES[self.type_idx]  # type: ignore[no-any-return]
+        return CATEGORIES[self.type_idx]
 
 
 def generate(population: NDArray[np.float64], n_days: int, total: int, *, seed: int = 7,
