@@ -131,3 +131,15 @@ def test_partition_polygons_tile_the_city(chengdu: RoadGraph) -> None:
     for v in range(0, chengdu.n_nodes, 7):
         if labels[v] >= 0:
             assert geoms[int(labels[v])].buffer(1e-6).contains(Point(chengdu.node_lon[v], chengdu.node_lat[v]))
+
+
+def test_swapped_point_inside_range_gets_a_hint() -> None:
+    """Where LAT,LON is still a valid coordinate (e.g. Cairo), an off-network error says it looks swapped."""
+    from jingwu.routing.domain import OffNetwork
+    from jingwu.routing.synthetic import grid_city
+
+    g = RoadGraph.from_pieces(grid_city(20, origin=(31.2, 30.0)))
+    lon, lat = 31.205, 30.005
+    assert g.snap(lon, lat).distance_m < 50
+    with pytest.raises(OffNetwork, match="looks like LAT,LON"):
+        g.snap(lat, lon)
