@@ -59,6 +59,12 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         mqtt = dispatch_jobs.MqttBridge(c) if settings.mqtt_enabled else None
         if mqtt is not None:
             mqtt.start()
+        autopilot = None
+        if settings.demo_stream:
+            from jingwu.dispatch.autopilot import Autopilot
+
+            autopilot = Autopilot(c, calls_per_hour=settings.demo_calls_per_hour)
+            autopilot.start()
         si_scheduler = si_jobs.DailyScheduler(c)
         si_scheduler.start()
         log.info("jingwu started", extra={"version": __version__, "db": c.engine.url.get_backend_name(),
@@ -68,6 +74,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         finally:
             await si_scheduler.stop()
             await timers.stop()
+            if autopilot is not None:
+                await autopilot.stop()
             if mqtt is not None:
                 mqtt.stop()
             if c.relay is not None:

@@ -140,13 +140,14 @@ def demo(
     host: Annotated[str | None, typer.Option(help="bind address")] = None,
     port: Annotated[int | None, typer.Option(help="port")] = None,
     no_serve: Annotated[bool, typer.Option("--no-serve", help="load the demo city and exit")] = False,
+    no_stream: Annotated[bool, typer.Option("--no-stream", help="no generated calls or simulated units")] = False,
 ) -> None:
     """Load the Chengdu demo city if missing, print the demo logins, and serve."""
     from jingwu import demo as demo_city
 
     os.environ.setdefault("JINGWU_DEMO_MODE", "1")
     get_settings.cache_clear()
-    s = get_settings().model_copy(update={"demo_mode": True, **{k: v for k, v in
+    s = get_settings().model_copy(update={"demo_mode": True, "demo_stream": not no_stream, **{k: v for k, v in
                                                                   {"host": host, "port": port}.items() if v}})
     _upgrade(s)
     c = _container(s)

@@ -476,12 +476,10 @@ def post_positions(p: Principal | None, unit_id: str, positions: list[Position],
         return 0
     latest = max(positions, key=lambda q: q.at)
     with uow:
+        unit = uow.units.get(unit_id)  # 404 when the unit does not exist
         if p is not None:
-            unit = uow.units.get(unit_id)
             _may_report(p, unit)
-        n = uow.units.set_positions([(unit_id, latest.lon, latest.lat, latest.at)])
-        if n == 0:
-            uow.units.get(unit_id)  # 404 when the unit does not exist
+        uow.units.set_positions([(unit_id, latest.lon, latest.lat, latest.at)])
         uow.commit()
     return len(positions)
 

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     mqtt_port: int = 1883
     mqtt_enabled: bool = Field(default=True, description="Bridge alarm buttons and positions from MQTT")
     timezone: str = "Asia/Shanghai"
+    demo_stream: bool = Field(default=False, description="Run the generated call stream and simulated units")
+    demo_calls_per_hour: float = Field(default=60.0, gt=0, le=100_000)
     host: str = "127.0.0.1"
     port: int = 8000
     log_json: bool = True

@@ -24,10 +24,12 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     create_engine,
     event,
     func,
     insert,
+    or_,
     select,
     update,
 )
@@ -402,7 +404,7 @@ class UnitRepository:
         return bool(r.rowcount == 1)  # type: ignore[attr-defined]
 
     def set_status(self, unit_id: str, *, expect: str, status: str, at: datetime,
-                   incident_id: str | None | bool = False) -> bool:
+                   incident_id: str | bool | None = False) -> bool:
         """Compare-and-set the status; ``incident_id=False`` leaves the assignment untouched."""
         values: dict[str, Any] = {"status": status, "status_at": at, "last_contact_at": at}
         if incident_id is not False:
@@ -411,14 +413,16 @@ class UnitRepository:
         return bool(r.rowcount == 1)  # type: ignore[attr-defined]
 
     def set_positions(self, rows: list[tuple[str, float, float, datetime]]) -> int:
-        """Latest position per unit (only moves forward in time). Returns rows applied."""
-        n = 0
-        for unit_id, lon, lat, at in rows:
-            r = self.s.execute(update(units).where(
-                units.c.id == unit_id, (units.c.position_at.is_(None)) | (units.c.position_at < at))
-                .values(lon=lon, lat=lat, position_at=at, last_contact_at=at))
-            n += int(r.rowcount or 0)  # type: ignore[attr-defined]
-        return n
+        """Latest position per unit, one executemany; a position older than the stored one is ignored."""
+        if not rows:
+            return 0
+        stmt = (update(units)
+                .where(units.c.id == bindparam("b_id"),
+                       or_(units.c.position_at.is_(None), units.c.position_at < bindparam("b_at")))
+                .values(lon=bindparam("b_lon"), lat=bindparam("b_lat"), position_at=bindparam("b_at"),
+                        last_contact_at=bindparam("b_at")))
+        self.s.execute(stmt, [{"b_id": u, "b_lon": lon, "b_lat": lat, "b_at": at} for u, lon, lat, at in rows])
+        return len(rows)
 
     def by_ids(self, ids: list[str]) -> list[UnitRow]:
         return [self._row(r) for r in self.s.execute(self._q().where(units.c.id.in_(ids)))]
