@@ -31,7 +31,7 @@ router = APIRouter(include_in_schema=False)
 MODULES: list[tuple[str, str, str]] = [
     # (slug, translation key, status)
     ("map", "nav_map", "ready"),
-    ("dispatch", "nav_dispatch", "coming"),
+    ("dispatch", "nav_dispatch", "ready"),
     ("incidents", "nav_incidents", "coming"),
     ("safety-index", "nav_safety_index", "ready"),
     ("cases", "nav_cases", "coming"),
