@@ -220,3 +220,19 @@ def test_snap_batch_gives_identical_answers(city: City) -> None:
         assert np.array_equal(
             graph.nearest_source_partition(batch[:5], metric), graph.nearest_source_partition(units[:5], metric)
         )
+
+
+def test_max_cost_bounds_results(city: City) -> None:
+    _, graph, _ = city
+    pts = [s for s, _ in _points(graph, 80, seed=10)]
+    src, others = pts[0], pts[1:]
+    full = graph.one_to_many(src, others)
+    bound = float(np.median(full[np.isfinite(full)]))
+    cut = graph.one_to_many(src, others, max_cost=bound)
+    assert np.array_equal(cut, np.where(full <= bound, full, np.inf))
+    full_r = graph.many_to_one(others, src)
+    cut_r = graph.many_to_one(others, src, max_cost=bound)
+    assert np.array_equal(cut_r, np.where(full_r <= bound, full_r, np.inf))
+    m = graph.matrix(pts[:5], others, max_cost=bound)
+    mf = graph.matrix(pts[:5], others)
+    assert np.array_equal(m, np.where(mf <= bound, mf, np.inf))

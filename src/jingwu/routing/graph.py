@@ -491,8 +491,13 @@ class RoadGraph:
         return ws
 
     # ------------------------------------------------------------------ queries
-    def one_to_many(self, source: Snap, targets: Sequence[Snap], metric: Metric = Metric.TIME) -> F64:
-        """Cost from ``source`` to each target (seconds or metres); ``inf`` if unreachable."""
+    def one_to_many(
+        self, source: Snap, targets: Sequence[Snap], metric: Metric = Metric.TIME, max_cost: float = INF
+    ) -> F64:
+        """Cost from ``source`` to each target (seconds or metres); ``inf`` if unreachable.
+
+        ``max_cost`` bounds the search: targets costing more come back as ``inf`` (faster on big graphs).
+        """
         metric = Metric(metric)
         w = self._w(metric)
         sp, so = self._arrays([source])
@@ -502,11 +507,14 @@ class RoadGraph:
             return best
         xn, xc, _, _ = self._ends(sp, so, w, leaving=True)
         gn, gc, go, _ = self._ends_of(targets, metric, False, (tp, to))
-        self._run(True, metric, (xn, xc, np.zeros_like(xn)), (gn, gc, go), best)
+        self._run(True, metric, (xn, xc, np.zeros_like(xn)), (gn, gc, go), best, limit=max_cost)
+        best[best > max_cost] = INF
         return best
 
-    def many_to_one(self, sources: Sequence[Snap], target: Snap, metric: Metric = Metric.TIME) -> F64:
-        """Cost from each source to ``target``; ``inf`` if unreachable."""
+    def many_to_one(
+        self, sources: Sequence[Snap], target: Snap, metric: Metric = Metric.TIME, max_cost: float = INF
+    ) -> F64:
+        """Cost from each source to ``target``; ``inf`` if unreachable or (with ``max_cost``) costlier."""
         metric = Metric(metric)
         w = self._w(metric)
         sp, so = self._arrays(sources)
@@ -516,7 +524,8 @@ class RoadGraph:
             return best
         en, ec, _, _ = self._ends(tp, to, w, leaving=False)
         gn, gc, go, _ = self._ends_of(sources, metric, True, (sp, so))
-        self._run(False, metric, (en, ec, np.zeros_like(en)), (gn, gc, go), best)
+        self._run(False, metric, (en, ec, np.zeros_like(en)), (gn, gc, go), best, limit=max_cost)
+        best[best > max_cost] = INF
         return best
 
     def k_fastest(
@@ -547,8 +556,12 @@ class RoadGraph:
         targets: Sequence[Snap],
         metric: Metric = Metric.TIME,
         threads: int | None = None,
+        max_cost: float = INF,
     ) -> F64:
-        """(len(sources), len(targets)) cost matrix; one early-stopping search per source, threaded."""
+        """(len(sources), len(targets)) cost matrix; one early-stopping search per source, threaded.
+
+        Entries above ``max_cost`` (or unreachable) are ``inf``; a finite bound keeps each search local.
+        """
         metric = Metric(metric)
         w = self._w(metric)
         out = np.full((len(sources), len(targets)), INF, dtype=np.float64)
@@ -564,7 +577,8 @@ class RoadGraph:
         def row(i: int) -> None:
             best, _ = self._direct(sp[i : i + 1], so[i : i + 1], tp, to, w)
             sel = order[xptr[i] : xptr[i + 1]]
-            self._run(True, metric, (xn[sel], xc[sel], np.zeros(sel.size, np.int32)), goals, best)
+            self._run(True, metric, (xn[sel], xc[sel], np.zeros(sel.size, np.int32)), goals, best, limit=max_cost)
+            best[best > max_cost] = INF
             out[i] = best
 
         n_threads = threads or min(len(sources), os.cpu_count() or 1)
