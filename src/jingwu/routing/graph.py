@@ -1,5 +1,6 @@
 """RoadGraph: the loaded road network and every query on it (snap, route, one-to-many,
-many-to-one, k fastest, matrix, isochrone, nearest-source partition, map layer).
+many-to-one, k fastest, matrix, isochrone, nearest-source partition and its
+polygons, map layer), plus SnapBatch (snaps prepared for repeated queries).
 
 The graph is a set of numpy arrays (see :mod:`jingwu.routing.build`) cached on
 disk as one uncompressed ``.npz`` keyed by the SHA-256 of the source OSM file;

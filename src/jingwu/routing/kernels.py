@@ -10,7 +10,11 @@ three stopping rules:
 * ``k > 0``: keep the k best *owners* (e.g. units) and stop as soon as the
   k-th best known cost is ≤ the smallest unsettled key — exact early stop
   for "k fastest of N" (see docs/methods/routing.md for the proof);
-* ``limit``: never settle beyond this cost (isochrones).
+* ``limit``: never settle beyond this cost (isochrones, ``max_cost``).
+
+A second kernel, ``astar``, answers one-to-one routes with a consistent
+straight-line (chord) lower bound. ``snap_nearest`` and ``grid_fill`` serve
+the snapping grid; ``haversine_m`` measures geometry.
 
 Workspaces are reused between queries with *stamps* (``state[v]`` is
 ``2·q`` when node v was reached in query q and ``2·q + 1`` once settled; any
