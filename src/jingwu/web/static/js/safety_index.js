@@ -8,7 +8,7 @@
   var COLORS = {green: "#2e9d4a", blue: "#2b6cb0", yellow: "#d9a400", orange: "#e0701f", red: "#c53030"};
   var map = L.map("si-map", {zoomControl: true, attributionControl: false});
   map.setView([30.67, 104.07], 12);
-  var layer = null, selected = null, layersByCode = {};
+  var layer = null, selected = null, layersByCode = {}, current = {};
   var dateInput = document.getElementById("si-date");
   var tbody = document.querySelector("#si-rank tbody");
 
@@ -42,7 +42,7 @@
           var p = f.properties;
           layersByCode[p.town_code] = l;
           l.bindTooltip(esc(name(p)) + " · " + p.score.toFixed(1) + " · " + esc(T.bands[p.band]), {sticky: true});
-          l.on("click", function () { chart(p.town_code, name(p)); });
+          l.on("click", function () { chart(p.town_code); });
         }
       }).addTo(map);
       if (fc.features.length) { map.fitBounds(layer.getBounds(), {padding: [10, 10]}); }
@@ -56,7 +56,7 @@
       Array.prototype.forEach.call(tbody.querySelectorAll("tr"), function (tr) {
         tr.addEventListener("click", function () {
           var p = rows.filter(function (x) { return x.town_code === tr.getAttribute("data-code"); })[0];
-          chart(p.town_code, name(p));
+          chart(p.town_code);
         });
       });
       setLinks(fc.date);
@@ -64,7 +64,9 @@
       el.setAttribute("data-towns", String(rows.length));
       el.setAttribute("data-date", fc.date);
       el.setAttribute("data-status", "ready");
-      if (rows.length) { chart(selected || rows[0].town_code, selected ? null : name(rows[0])); }
+      current = {};
+      rows.forEach(function (p) { current[p.town_code] = p; });
+      if (rows.length) { chart(selected && current[selected] ? selected : rows[rows.length - 1].town_code); }
     }).catch(function () {
       tbody.innerHTML = "<tr><td colspan='5'>" + esc(T.none) + "</td></tr>";
       el.setAttribute("data-status", "empty");
@@ -73,6 +75,18 @@
 
   function chart(code, label) {
     selected = code;
+    var cur = current[code];
+    Object.keys(layersByCode).forEach(function (k) {
+      layersByCode[k].setStyle(k === code ? {weight: 3, color: "#000"} : {weight: 1, color: "#333"});
+      if (k === code) { layersByCode[k].bringToFront(); }
+    });
+    if (cur) {
+      label = label || name(cur);
+      document.getElementById("si-subs").innerHTML = Object.keys(T.subs).map(function (k) {
+        return "<span>" + esc(T.subs[k]) + " " + cur.sub_indices[k].toFixed(1) + "</span>";
+      }).join("") + "<span style='color:#fff;border-color:" + COLORS[cur.band] + ";background:" + COLORS[cur.band] + "'>" + esc(T.bands[cur.band]) + " " +
+        cur.score.toFixed(1) + "</span>";
+    }
     Array.prototype.forEach.call(tbody.querySelectorAll("tr"), function (tr) {
       tr.classList.toggle("sel", tr.getAttribute("data-code") === code);
     });
