@@ -347,6 +347,8 @@ class RoadGraph:
         plus the part of the piece up to the point. A point exactly at a graph
         node also connects to that node directly (all its copies) at cost 0.
         """
+        if p.size == 1:
+            return self._ends_one(int(p[0]), float(o[0]), w, leaving)
         length = self.piece_len[p]
         idx = np.arange(p.size)
         nodes: list[npt.NDArray[np.int64]] = []
@@ -387,24 +389,64 @@ class RoadGraph:
             np.concatenate(via).astype(np.int32),
         )
 
+    def _ends_one(self, p: int, o: float, w: F64, leaving: bool) -> tuple[I32, F64, I32, I32]:
+        """:meth:`_ends` for a single snap in plain Python (numpy call overhead dominates otherwise)."""
+        length = float(self.piece_len[p])
+        nodes: list[int] = []
+        costs: list[float] = []
+        via: list[int] = []
+        for d in (0, 1):
+            e = int(self.piece_edge[p, d])
+            if e < 0:
+                continue
+            part = (length - o) if (d == 0) == leaving else o
+            c = float(w[e]) * part / length if length > 0 else 0.0
+            if leaving:
+                nodes.append(int(self.edge_hs[e]))
+                costs.append(c)
+                via.append(e)
+            else:
+                for j in range(int(self.et_ptr[e]), int(self.et_ptr[e + 1])):
+                    nodes.append(int(self.et_node[j]))
+                    costs.append(c)
+                    via.append(e)
+        for at, node in ((0.0, int(self.piece_u[p])), (length, int(self.piece_v[p]))):
+            if o == at:
+                for j in range(int(self.copy_ptr[node]), int(self.copy_ptr[node + 1])):
+                    nodes.append(int(self.copy_node[j]))
+                    costs.append(0.0)
+                    via.append(-1)
+        return (
+            np.array(nodes, dtype=np.int32),
+            np.array(costs, dtype=np.float64),
+            np.zeros(len(nodes), dtype=np.int32),
+            np.array(via, dtype=np.int32),
+        )
+
     def _direct(
         self, ap: npt.NDArray[np.int64], ao: F64, bp: npt.NDArray[np.int64], bo: F64, w: F64
     ) -> tuple[F64, I32]:
         """Cost of driving from a to b along their common piece without leaving it (inf if not possible).
 
-        Element-wise with numpy broadcasting; also returns the directed edge used (-1 if none).
+        Element-wise over 1-D arrays where one side may have length 1 (broadcast); also returns the
+        directed edge used (-1 if none).
         """
-        ap, ao, bp, bo = np.broadcast_arrays(ap, ao, bp, bo)
-        cost = np.full(ap.shape, INF)
-        edge = np.full(ap.shape, -1, dtype=np.int32)
+        n = max(ap.size, bp.size)
+        cost = np.full(n, INF)
+        edge = np.full(n, -1, dtype=np.int32)
         same = np.flatnonzero(ap == bp)
         if same.size == 0:
             return cost, edge
-        p = ap[same]
+
+        def pick(x: npt.NDArray[Any]) -> npt.NDArray[Any]:
+            return x[same] if x.size == n else np.full(same.size, x[0])
+
+        p = pick(ap)
+        a_off, b_off = pick(ao), pick(bo)
         length = self.piece_len[p]
         for d in (0, 1):
             e = self.piece_edge[p, d]
-            delta = (bo[same] - ao[same]) if d == 0 else (ao[same] - bo[same])
+            delta = (b_off - a_off) if d == 0 else (a_off - b_off)
             ok = (e >= 0) & (delta >= 0)
             frac = np.divide(delta, length, out=np.zeros_like(delta), where=length > 0)
             c = np.where(ok, w[np.maximum(e, 0)] * frac, INF)
