@@ -114,7 +114,6 @@
     loading = J.api("/api/v1/board?level=" + state.level).then((b) => {
       state.board = b;
       renderQueue(); renderAlerts(); renderCounts(); drawMap();
-      if (!state.fitted) fitToData();
       if (state.selected) loadDetail(false);
       root.dataset.status = "ready";
       root.dataset.incidents = String(b.incidents.length);
@@ -145,20 +144,19 @@
       `<span class="c free"><b>${free}/${units.length}</b>${esc(t("count_free_units"))}</span>`;
   }
 
-  const CH_ICON = { phone: "☎", alarm: "🔔", sms_link: "✉", web: "⌨" };
   function renderQueue() {
     const inc = openIncidents();
     $("queue-n").textContent = inc.length;
     if (!inc.length) { $("queue").innerHTML = `<li class="empty">${esc(t("queue_empty"))}</li>`; return; }
     $("queue").innerHTML = inc.map((i) => `
-      <li data-id="${i.id}" class="q st-${i.status}${i.id === state.selected ? " sel" : ""}" tabindex="0">
+      <li data-id="${i.id}" data-channel="${i.channel}" data-number="${esc(i.number)}" class="q st-${i.status}${i.id === state.selected ? " sel" : ""}" tabindex="0">
         <span class="prio p${i.priority}">P${i.priority}</span>
         <div class="qmain">
           <div class="qtop"><b class="qtype">${esc(typeName(i))}</b>
-            ${i.duplicate ? `<span class="badge dup">${esc(t("dup_badge"))}</span>` : ""}
-            ${i.level !== "station" ? `<span class="badge lv">${esc(J.levelName(i.level))}</span>` : ""}
-            ${i.lon == null ? `<span class="badge noloc">${esc(t("no_location_badge"))}</span>` : ""}</div>
-          <div class="qsub"><span class="ch" title="${esc(J.channel(i.channel))}">${CH_ICON[i.channel] || ""}</span>
+            ${i.duplicate ? `<span class="tag dup">${esc(t("dup_badge"))}</span>` : ""}
+            ${i.level !== "station" ? `<span class="tag lv">${esc(J.levelName(i.level))}</span>` : ""}
+            ${i.lon == null ? `<span class="tag noloc">${esc(t("no_location_badge"))}</span>` : ""}</div>
+          <div class="qsub"><span class="ch ch-${i.channel}">${esc(J.channel(i.channel))}</span>
             <span class="num">${esc(i.number)}</span> · ${esc(i.address || "")}</div>
         </div>
         <div class="qright"><span class="status st-${i.status}">${esc(J.incStatus(i.status))}</span>
@@ -188,10 +186,10 @@
             : `<div class="sugg muted">${esc(t("no_available_unit"))}</div>`;
       }
       return `<li class="alert k-${a.kind}" data-alert="${a.id}">
-        <div class="atop"><span class="akind">${esc(t("alert_" + a.kind))}</span><span class="age" data-since="${esc(a.raised_at)}">${J.age(a.raised_at)}</span></div>
+        <div class="atop"><span class="akind">${esc(t("alert_" + a.kind))}</span><span class="right"><span class="age" data-since="${esc(a.raised_at)}">${J.age(a.raised_at)}</span>
+          ${perms.dispatch ? `<button type="button" class="link resolve" data-resolve="${a.id}">${esc(t("resolve"))}</button>` : ""}</span></div>
         <div class="amsg">${esc(a.message)}${inc ? ` · <a href="#" data-open="${inc.id}">${esc(inc.number)}</a>` : ""}</div>
         ${extra}
-        ${perms.dispatch ? `<button type="button" class="link resolve" data-resolve="${a.id}">${esc(t("resolve"))}</button>` : ""}
       </li>`;
     }).join("");
     al.filter((a) => a.kind === "ack_timeout" && perms.dispatch && suggestions[a.id] === undefined).forEach((a) => {
@@ -249,7 +247,7 @@
         <b>${esc(u ? u.call_sign : a.unit_id.slice(0, 8))}</b> ${esc(u ? J.unitStatus(u.status) : "")}
         <span class="muted">${esc(t("dispatched_at"))} ${J.clock(a.dispatched_at)}${a.eta_seconds ? " · ETA " + J.mmss(a.eta_seconds) : ""}</span></li>`;
     }).join("");
-    const flags = Object.entries(d.flags || {}).map(([k, v]) => `<span class="badge flag">${esc(t("flag_" + k))}${v === true ? "" : " " + esc(v)}</span>`).join("");
+    const flags = Object.entries(d.flags || {}).map(([k, v]) => `<span class="tag flag">${esc(t("flag_" + k))}${v === true ? "" : " " + esc(v)}</span>`).join("");
     const dups = d.duplicates.filter((p) => p.state === "proposed").map((p) => {
       const other = p.incident_id === d.id ? p.candidate_id : p.incident_id;
       const o = incById(other);
@@ -279,6 +277,8 @@
       ${e.detail && e.detail.level ? esc(J.levelName(e.detail.level)) : ""}
       ${e.detail && e.detail.text ? `“${esc(e.detail.text)}”` : ""}
       <span class="muted">${esc(e.actor)}</span></li>`).join("");
+    $("detail").dataset.incident = d.id;
+    $("detail").dataset.status = d.status;
     const canEsc = perms.dispatch && NEXT_LEVEL[d.level] && d.status !== "closed" && d.status !== "merged";
     $("detail").innerHTML = `
       <div class="dhead" style="--c:${J.PRIORITY_COLORS[d.priority]}">
@@ -300,7 +300,7 @@
       </div>
       <div id="linkbox"></div>
       ${dups ? `<h3>${esc(t("duplicates"))}</h3><ul class="dups">${dups}</ul>` : ""}
-      ${recHtml ? `<h3>${esc(t("recommendations"))}</h3>${recHtml}` : ""}
+      ${recHtml ? `<h3>${esc(t(units ? "recommendations_more" : "recommendations"))}</h3>${recHtml}` : ""}
       <h3>${esc(t("timeline"))}</h3><ol class="timeline">${tl}</ol>`;
   }
 
@@ -421,11 +421,11 @@
   function setPick(lon, lat) {
     $("f-lon").value = lon == null ? "" : lon.toFixed(6);
     $("f-lat").value = lat == null ? "" : lat.toFixed(6);
-    $("f-loc-text").textContent = lon == null ? t("f_no_location") : `📍 ${lon.toFixed(5)}, ${lat.toFixed(5)}`;
+    $("f-loc-text").textContent = lon == null ? t("f_no_location") : `${t("f_location")}: ${lon.toFixed(5)}, ${lat.toFixed(5)}`;
     $("f-loc-clear").hidden = lon == null;
     $("f-loc").classList.toggle("set", lon != null);
     if (pickMarker) { map.removeLayer(pickMarker); pickMarker = null; }
-    if (lon != null) pickMarker = L.marker([lat, lon], { icon: L.divIcon({ className: "", html: '<div class="pick-pin">📍</div>', iconSize: [28, 28], iconAnchor: [14, 26] }) }).addTo(map);
+    if (lon != null) pickMarker = L.marker([lat, lon], { icon: L.divIcon({ className: "", html: '<div class="pick-pin"></div>', iconSize: [24, 24], iconAnchor: [12, 24] }) }).addTo(map);
     idemKey = crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random();
   }
 
@@ -468,7 +468,7 @@
   J.drawRoads(map, canvas).then((roads) => {
     roads.bringToBack();
     mapEl.dataset.status = "ready";
-    if (!state.fitted && !state.board) map.fitBounds(roads.getBounds());
-  }).catch(() => { mapEl.dataset.status = "error"; });
+    if (!state.fitted) { map.fitBounds(roads.getBounds()); state.fitted = true; }
+  }).catch(() => { mapEl.dataset.status = "error"; if (state.board) fitToData(); });
   refresh().then(() => connect());
 })();

@@ -62,7 +62,7 @@
     if (inc) {
       $("order").innerHTML = `<div class="muted">${esc(t("order"))} · ${esc(inc.number)}</div>
         <h2><span class="prio p${inc.priority}">P${inc.priority}</span> ${esc(inc.type_name)}</h2>
-        <div class="addr">📍 ${esc(inc.address || (inc.lon != null ? inc.lon.toFixed(5) + ", " + inc.lat.toFixed(5) : "—"))}</div>
+        <div class="addr">${esc(inc.address || (inc.lon != null ? inc.lon.toFixed(5) + ", " + inc.lat.toFixed(5) : "—"))}</div>
         ${inc.summary ? `<div class="summary">${esc(inc.summary)}</div>` : ""}
         <div class="muted">${esc(t("received"))} ${J.clock(inc.received_at)} · ${esc(t("dispatched_at"))} ${J.clock(a.dispatched_at)}
           ${a.eta_seconds ? " · " + esc(t("eta")) + " " + J.mmss(a.eta_seconds) : ""}</div>`;
@@ -105,13 +105,14 @@
           const line = r.geometry.coordinates.map((c) => [c[1], c[0]]);
           L.polyline(line, { renderer: canvas, color: "#fff", weight: 8, opacity: 0.9 }).addTo(overlay);
           L.polyline(line, { renderer: canvas, color: "#1e6fd9", weight: 5 }).addTo(overlay);
-          map.fitBounds(L.latLngBounds(line).pad(0.15));
+          map.fitBounds(L.latLngBounds(line).pad(0.15), { maxZoom: 16 });
           $("route-info").textContent = t("route_info", { km: (r.meters / 1000).toFixed(1), eta: J.mmss(r.seconds) });
         }).catch(() => { $("route-info").textContent = t("route_unavailable"); });
       }
     }
-    if (pts.length > 1) map.fitBounds(L.latLngBounds(pts).pad(0.3));
+    if (pts.length > 1) map.fitBounds(L.latLngBounds(pts).pad(0.3), { maxZoom: 16 });
     else if (pts.length === 1) map.setView(pts[0], 15);
+    if (pts.length > 1 && map.getZoom() > 16) map.setZoom(16);
   }
 
   $("ubtns").addEventListener("click", (e) => {
