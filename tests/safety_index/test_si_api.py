@@ -68,7 +68,7 @@ def scored(container: Container, towns: dict[str, str]) -> tuple[Container, dict
     return c, towns
 
 
-def test_index_authenticated_and_scoped(scored: tuple[Container, dict[str, str]], client: TestClient,
+def check_index_authenticated_and_scoped(scored: tuple[Container, dict[str, str]], client: TestClient,
                                         org: Org) -> None:
     last = DAY0 + timedelta(days=119)
     h = login(client, "analyst", org.passwords["analyst"])
@@ -89,7 +89,7 @@ def test_index_authenticated_and_scoped(scored: tuple[Container, dict[str, str]]
     assert r.status_code == 403 and r.json()["error"]["code"] == "missing_role"
 
 
-def test_bad_dates_are_422_with_error_shape(scored: tuple[Container, dict[str, str]], client: TestClient,
+def check_bad_dates_are_422_with_error_shape(scored: tuple[Container, dict[str, str]], client: TestClient,
                                             org: Org) -> None:
     h = login(client, "analyst", org.passwords["analyst"])
     for bad in ["2026-13-01", "yesterday", "2026-02-30", "2026-1-1x"]:
@@ -108,7 +108,7 @@ def test_bad_dates_are_422_with_error_shape(scored: tuple[Container, dict[str, s
     assert r.status_code == 422
 
 
-def test_public_formats_and_suppression(scored: tuple[Container, dict[str, str]], client: TestClient) -> None:
+def check_public_formats_and_suppression(scored: tuple[Container, dict[str, str]], client: TestClient) -> None:
     last = (DAY0 + timedelta(days=119)).isoformat()
     r = client.get(f"/api/v1/public/safety-index?date={last}")
     assert r.status_code == 200
@@ -138,7 +138,7 @@ def test_public_formats_and_suppression(scored: tuple[Container, dict[str, str]]
     assert len(s["points"]) == 30 and s["points"][-1]["band"] == "red"
 
 
-def test_events_idempotent_and_late_incident_recomputes(scored: tuple[Container, dict[str, str]]) -> None:
+def check_events_idempotent_and_late_incident_recomputes(scored: tuple[Container, dict[str, str]]) -> None:
     c, towns = scored
     day = DAY0 + timedelta(days=118)
     with c.uow() as uow:
@@ -207,3 +207,16 @@ def test_tickets_lifecycle_audited_and_escalated(scored: tuple[Container, dict[s
     assert t3["tickets_closed"] == 1 and t3["tickets_closed_on_time"] == 0 and t3["tickets_escalated"] == 1
     agencies = {x["id"]: x for x in rep["agencies"]}
     assert agencies[org.station_a]["towns"] == 2 and agencies[org.station_b]["tickets_opened"] == 1
+
+
+def test_read_publish_and_validate(scored: tuple[Container, dict[str, str]], client: TestClient, org: Org) -> None:
+    """One scored city (setup is the slow part): the index, bad input, public formats, late incidents."""
+    check_index_authenticated_and_scoped(scored, client, org)
+    check_bad_dates_are_422_with_error_shape(scored, client, org)
+    check_public_formats_and_suppression(scored, client)
+    h = login(client, "analyst", org.passwords["analyst"])
+    r = client.post("/api/v1/safety-index/compute", json={"from": "2026-04-20", "to": "2026-04-30"}, headers=h)
+    assert r.status_code == 200 and r.json()["days"] == 11, r.text
+    hd = login(client, "disp_a", org.passwords["disp_a"])
+    assert client.post("/api/v1/safety-index/compute", json={}, headers=hd).status_code == 403
+    check_events_idempotent_and_late_incident_recomputes(scored)

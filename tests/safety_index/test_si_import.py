@@ -76,7 +76,7 @@ def test_rejected_rows_are_reported_with_reasons(container: Container, towns: di
     assert again.stored == 3 and again.days == [] and stored(container) == 3
 
 
-def test_strict_import_stores_nothing(container: Container, towns: dict[str, str], tmp_path: Path) -> None:
+def check_strict_import_stores_nothing(container: Container, towns: dict[str, str], tmp_path: Path) -> None:
     rep = importer.import_file(write_csv(tmp_path / "in.csv"), importer.parse_mapping(GOOD),
                                uow_factory=container.uow, tz=_tz(container), strict=True)
     assert not rep.committed and rep.stored == 0 and len(rep.rejected) == 6
@@ -97,7 +97,7 @@ def test_bad_mapping_is_refused(change: dict[str, object], message: str) -> None
         importer.parse_mapping({k: v for k, v in {**GOOD, **change}.items() if v is not None})
 
 
-def test_missing_columns_and_bad_files_store_nothing(container: Container, towns: dict[str, str],
+def check_missing_columns_and_bad_files_store_nothing(container: Container, towns: dict[str, str],
                                                      tmp_path: Path) -> None:
     with pytest.raises(InvalidInput, match="columns missing"):
         importer.import_file(write_csv(tmp_path / "in.csv"), importer.parse_mapping({**GOOD, "time": "time"}),
@@ -111,7 +111,7 @@ def test_missing_columns_and_bad_files_store_nothing(container: Container, towns
     assert stored(container) == 0
 
 
-def test_geojson_and_parquet(container: Container, towns: dict[str, str], tmp_path: Path) -> None:
+def check_geojson_and_parquet(container: Container, towns: dict[str, str], tmp_path: Path) -> None:
     feats = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [104.015, 30.605]},
               "properties": {"id": f"g{i}", "when": "2026-03-01T08:00:00+08:00", "kind": "theft"}}
              for i in range(3)]
@@ -154,3 +154,9 @@ def test_cli_import_report_and_compute(container: Container, towns: dict[str, st
         assert runner.invoke(cli_app, ["index", "--help"]).exit_code == 0
     finally:
         get_settings.cache_clear()
+
+
+def test_strict_bad_files_and_other_formats(container: Container, towns: dict[str, str], tmp_path: Path) -> None:
+    check_strict_import_stores_nothing(container, towns, tmp_path)
+    check_missing_columns_and_bad_files_store_nothing(container, towns, tmp_path)
+    check_geojson_and_parquet(container, towns, tmp_path)

@@ -135,9 +135,11 @@ def test_api_scores_match_independent_recomputation(seattle: tuple[Container, Te
     worst = ref.sort_values("score").iloc[0]
     assert worst.score < 80
     print(f"\nSeattle: {checked} town-days compared; worst {worst.town} {worst.day} score {worst.score}")
+    # then a surge injected into the same real data must raise a warning
+    check_injected_surge_raises_a_warning(seattle)
 
 
-def test_injected_surge_raises_a_warning(seattle: tuple[Container, TestClient, dict[str, str]]) -> None:
+def check_injected_surge_raises_a_warning(seattle: tuple[Container, TestClient, dict[str, str]]) -> None:
     c, client, towns = seattle
     # five car prowls a day for four days in the east town, June 2021
     facts = [services.IncidentFact(f"inj-{d}-{i}", datetime(2021, 6, 10 + d, 20, i, tzinfo=UTC), towns["E"],

@@ -146,12 +146,12 @@ class SafetyIndexRepository:
     # ------------------------------------------------------------ incidents
     def upsert_incidents(self, rows: Sequence[dict[str, Any]], chunk: int = 2000) -> None:
         """Insert or replace incident facts by incident_id (idempotent)."""
-        ins = _insert_for(self.s)
+        ins = _insert_for(self.s)(si_incidents)
+        cols = {c: ins.excluded[c] for c in ("occurred_at", "day", "town_id", "type_code", "category", "deaths",
+                                             "injuries", "source")}
+        stmt = ins.on_conflict_do_update(index_elements=["incident_id"], set_=cols)
         for i in range(0, len(rows), chunk):
-            stmt = ins(si_incidents).values(list(rows[i:i + chunk]))
-            cols = {c: stmt.excluded[c] for c in ("occurred_at", "day", "town_id", "type_code", "category",
-                                                  "deaths", "injuries", "source")}
-            self.s.execute(stmt.on_conflict_do_update(index_elements=["incident_id"], set_=cols))
+            self.s.execute(stmt, list(rows[i:i + chunk]))  # executemany (batched by the driver/dialect)
 
     def incident(self, incident_id: str) -> dict[str, Any] | None:
         r = self.s.execute(select(si_incidents).where(si_incidents.c.incident_id == incident_id)).one_or_none()

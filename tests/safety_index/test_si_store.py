@@ -1,0 +1,80 @@
+"""Safety Index storage on SQLite and PostgreSQL: idempotent incident upserts, the
+daily aggregates, bulk score writes and their read-back, tickets round trip,
+recomputation replacing rows, all-or-nothing incident batches."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from jingwu.platform.container import Container
+from jingwu.safety_index import services
+from jingwu.safety_index.domain import Category, TicketStatus
+from jingwu.safety_index.jobs import _tz
+from jingwu.safety_index.store import repo
+from safety_index.si_support import add_towns, square
+from support import Org, both_databases
+
+pytestmark = both_databases
+D0 = date(2026, 1, 1)
+
+
+def facts(town: str, n_days: int, per_day: int, code: str = "010601", start: int = 0) -> list[services.IncidentFact]:
+    return [services.IncidentFact(f"s:{town[:4]}:{k}:{j}", datetime(2026, 1, 1, 3, tzinfo=UTC) + timedelta(days=k),
+                                  town, code, Category.CRIME if code < "02" else Category.TRAFFIC, 0, j % 2)
+            for k in range(start, n_days) for j in range(per_day)]
+
+
+def test_store_round_trip(container: Container, org: Org) -> None:
+    c = container
+    towns = add_towns(c, org, [("A", "甲", square(104, 30.6, 0.01), 10_000, "a"),
+                               ("B", "乙", square(104.01, 30.6, 0.01), 30_000, "b")])
+    tz = _tz(c)
+    changed = services.record_incidents(facts(towns["A"], 100, 1) + facts(towns["B"], 100, 2, "030200"),
+                                        uow=c.uow(), tz=tz)
+    assert len(changed) == 100
+    assert services.record_incidents(facts(towns["A"], 3, 1), uow=c.uow(), tz=tz) == set()  # same again
+    with c.uow() as uow:
+        r = repo(uow)
+        assert r.count_incidents() == 300 and r.origin_day() == D0 and r.last_incident_day() == D0 + timedelta(99)
+        agg = r.aggregates(D0, D0 + timedelta(days=9))
+        assert sum(agg.count) == 30 and sum(agg.injuries) == 10
+    # a burst in A at the end, backfill (old days: no tickets), then the newest days (tickets)
+    services.record_incidents(facts(towns["A"], 100, 6, start=95)[:30], uow=c.uow(), tz=tz)
+    c.clock.advance(days=(D0 + timedelta(days=101) - datetime.now(UTC).date()).days)  # type: ignore[attr-defined]
+    s = services.compute(None, None, uow_factory=c.uow, clock=c.clock, tz=tz)
+    assert (s.first, s.last, s.days) == (D0 + timedelta(days=90), D0 + timedelta(days=100), 11)
+    with c.uow() as uow:
+        r = repo(uow)
+        day = D0 + timedelta(days=99)
+        rows = {x["town_id"]: x for x in r.scores_on(day)}
+        assert rows[towns["A"]]["band"] == "red" and rows[towns["A"]]["rank"] == 2
+        assert rows[towns["B"]]["score"] == 100.0 and rows[towns["B"]]["count_7d"] == 14
+        assert isinstance(rows[towns["A"]]["computed_at"], datetime) and rows[towns["A"]]["computed_at"].tzinfo
+        warns = r.warnings_between(D0, day, towns["A"])
+        assert warns and warns[0]["kind"] == "surge_7d" and warns[0]["onset"]
+        tickets = r.tickets(status=TicketStatus.OPEN.value)
+        assert [t.town_id for t in tickets] == [towns["A"]] and tickets[0].deadline.tzinfo is not None
+        n_scores = len(r.scores_between(D0, day + timedelta(days=5)))
+    # recomputing replaces rows, opens no second ticket
+    s2 = services.compute(D0 + timedelta(days=95), None, uow_factory=c.uow, clock=c.clock, tz=tz)
+    assert s2.tickets_opened == 0
+    with c.uow() as uow:
+        assert len(repo(uow).scores_between(D0, D0 + timedelta(days=105))) == n_scores
+        assert len(repo(uow).tickets()) == 1
+    check_bad_incident_batch_stores_nothing(c, org)
+
+
+def check_bad_incident_batch_stores_nothing(container: Container, org: Org) -> None:
+    """The last row of a 2,501-row batch breaks a NOT NULL constraint after the first chunk was written."""
+    towns = add_towns(container, org, [("C", "丙", square(104.02, 30.6, 0.01), 10_000, "a")])
+    good = facts(towns["C"], 100, 25)
+    bad = services.IncidentFact("s:bad", datetime(2026, 1, 1, 3, tzinfo=UTC), towns["C"],
+                                None, Category.CRIME)  # type: ignore[arg-type]
+    with container.uow() as uow:
+        before = repo(uow).count_incidents()
+    with pytest.raises(Exception, match=r"(?i)null"):
+        services.record_incidents([*good, bad], uow=container.uow(), tz=_tz(container))
+    with container.uow() as uow:
+        assert repo(uow).count_incidents() == before
