@@ -45,7 +45,7 @@ from jingwu.routing.domain import (
 )
 from jingwu.routing.osm_import import HIGHWAY_CLASSES, PieceTable, read_osm
 
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 # arrays recomputed at load (cheap gathers) instead of stored: keeps the cache ~25 % smaller
 _DERIVED = ("ftime", "flen", "rtime", "rlen", "ftail")
 INF = math.inf
