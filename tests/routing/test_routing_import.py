@@ -262,10 +262,17 @@ def test_cache_is_reused_and_rebuilt_on_change(tmp_path: Path, monkeypatch: pyte
     files[0].write_bytes(b"junk")
     RoadGraph.load_or_build(path, cache)
     assert len(calls) == 1
+    # a cache of the same source in an older format is replaced, not kept
+    stale = files[0].parent / (files[0].name.rsplit(".v", 1)[0] + ".v1.npz")
+    stale.write_bytes(b"old format")
+    files[0].unlink()
+    RoadGraph.load_or_build(path, cache)
+    assert len(calls) == 2
+    assert not stale.exists()
     # changed source: new cache entry
     path.write_text(path.read_text().replace("</osm>", "<!-- edited --></osm>"))
     RoadGraph.load_or_build(path, cache)
-    assert len(calls) == 2
+    assert len(calls) == 3
     assert len(list(cache.iterdir())) == 2
 
 

@@ -199,6 +199,12 @@ class RoadGraph:
                 return cls.load(path)
         graph = cls.build(osm_path, progress=progress)
         graph.save(path)
+        # caches of the same source in older on-disk formats are dead weight now
+        prefix = path.name.rsplit(".v", 1)[0]
+        for old in path.parent.glob(f"{prefix}.v*.npz"):
+            if old != path:
+                with contextlib.suppress(OSError):
+                    old.unlink()
         return graph
 
     def save(self, path: Path) -> None:
