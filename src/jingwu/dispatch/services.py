@@ -49,12 +49,14 @@ from jingwu.dispatch.store import (
     DispatchUnitOfWork,
     IdempotencyConflict,
     IncidentRow,
+    NearbyIncident,
 )
 from jingwu.platform.domain import Permission, Principal
 from jingwu.platform.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
 from jingwu.platform.store import UnitRow
 
 UowFactory = Callable[[], DispatchUnitOfWork]
+MAX_DUPLICATE_PROPOSALS = 3
 
 
 @dataclass(frozen=True)
@@ -196,15 +198,18 @@ def _propose_duplicates(uow: DispatchUnitOfWork, inc: IncidentRow, cat: Catalogu
         return []
     dlat = DUPLICATE_RADIUS_M / 111_000
     dlon = dlat / max(math.cos(math.radians(inc.lat)), 0.1)
-    out = []
     mine = cat.types.get(inc.type_code)
+    found: list[tuple[float, NearbyIncident]] = []
     for other in uow.incidents.open_near(since=inc.received_at - DUPLICATE_WINDOW, lon=inc.lon, lat=inc.lat,
-                                         dlon=dlon, dlat=dlat, exclude=inc.id):
+                                         dlon=dlon, dlat=dlat, exclude=inc.id, limit=200):
         if other.lon is None or other.lat is None or other.received_at > inc.received_at:
             continue
         d = _meters(inc.lon, inc.lat, other.lon, other.lat)
-        if d > DUPLICATE_RADIUS_M or not compatible_types(mine, cat.types.get(other.type_code)):
-            continue
+        if d <= DUPLICATE_RADIUS_M and compatible_types(mine, cat.types.get(other.type_code)):
+            found.append((d, other))
+    found.sort(key=lambda x: x[0])
+    out = []
+    for d, other in found[:MAX_DUPLICATE_PROPOSALS]:  # the nearest few: a call-taker reads them all
         secs = (inc.received_at - other.received_at).total_seconds()
         uow.incidents.propose_merge(inc.id, other.id, d, secs)
         out.append({"candidate_id": other.id, "number": incident_number(other.received_at, other.seq),

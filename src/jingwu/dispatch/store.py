@@ -198,6 +198,16 @@ class IncidentRow:
 
 
 @dataclass(frozen=True)
+class NearbyIncident:
+    id: str
+    seq: int
+    lon: float
+    lat: float
+    type_code: str
+    received_at: datetime
+
+
+@dataclass(frozen=True)
 class AssignmentRow:
     id: str
     incident_id: str
@@ -271,7 +281,7 @@ class IncidentRepository:
     def add(self, **values: Any) -> int:
         values.setdefault("id", new_id())
         values["flags"] = json.dumps(values.get("flags") or {}, ensure_ascii=False)
-        r = self.s.execute(insert(incidents).values(**values))
+        r = self.s.execute(insert(incidents), values)
         return int(r.inserted_primary_key[0])  # type: ignore[attr-defined]
 
     def get_by_seq(self, seq: int) -> IncidentRow:
@@ -287,12 +297,14 @@ class IncidentRepository:
         self.s.execute(update(incidents).where(incidents.c.id == incident_id).values(**values))
 
     def open_near(self, *, since: datetime, lon: float, lat: float, dlon: float, dlat: float,
-                  exclude: str) -> list[IncidentRow]:
-        q = self._q().where(
+                  exclude: str, limit: int = 200) -> list[NearbyIncident]:
+        """Open incidents in a lon/lat box since a time: the few columns duplicate detection needs."""
+        q = select(incidents.c.id, incidents.c.seq, incidents.c.lon, incidents.c.lat, incidents.c.type_code,
+                   incidents.c.received_at).where(
             incidents.c.status.in_(("open", "dispatched", "on_scene")), incidents.c.received_at >= since,
             incidents.c.id != exclude, incidents.c.lon.between(lon - dlon, lon + dlon),
-            incidents.c.lat.between(lat - dlat, lat + dlat))
-        return [_inc(r) for r in self.s.execute(q)]
+            incidents.c.lat.between(lat - dlat, lat + dlat)).order_by(incidents.c.seq.desc()).limit(limit)
+        return [NearbyIncident(*r) for r in self.s.execute(q)]
 
     def search(self, *, path: str, statuses: tuple[str, ...] | None = None, since: datetime | None = None,
              until: datetime | None = None, limit: int = 500, min_level: tuple[str, ...] | None = None
@@ -310,9 +322,9 @@ class IncidentRepository:
 
     def add_event(self, incident_id: str, *, at: datetime, kind: str, actor: str,
                   detail: dict[str, Any] | None = None) -> None:
-        self.s.execute(insert(incident_events).values(incident_id=incident_id, at=at, kind=kind, actor=actor,
-                                                      detail=json.dumps(detail or {}, ensure_ascii=False,
-                                                                        default=str)))
+        self.s.execute(insert(incident_events), {
+            "incident_id": incident_id, "at": at, "kind": kind, "actor": actor,
+            "detail": json.dumps(detail or {}, ensure_ascii=False, default=str)})
 
     def timeline(self, incident_id: str) -> list[dict[str, Any]]:
         rows = self.s.execute(select(incident_events).where(incident_events.c.incident_id == incident_id)
@@ -327,8 +339,8 @@ class IncidentRepository:
     def remember_key(self, key: str, request_hash: str, incident_id: str, at: datetime) -> None:
         try:
             with self.s.begin_nested():
-                self.s.execute(insert(idempotency_keys).values(key=key, request_hash=request_hash,
-                                                               incident_id=incident_id, created_at=at))
+                self.s.execute(insert(idempotency_keys), {"key": key, "request_hash": request_hash,
+                                                          "incident_id": incident_id, "created_at": at})
         except IntegrityError as exc:
             raise IdempotencyConflict(key) from exc
 

@@ -485,10 +485,11 @@ class AuditWriter:
         h = audit_hash(seq=seq, at=at, actor=actor, agency_id=agency_id, action=action,
                        object_type=object_type, object_id=object_id, reason=reason,
                        detail=detail_json, prev_hash=last_hash)
-        self.s.execute(insert(audit_log).values(
-            seq=seq, at=at, actor=actor, agency_id=agency_id, action=action, object_type=object_type,
-            object_id=object_id, reason=reason, detail=detail_json, prev_hash=last_hash, hash=h))
-        self.s.execute(update(audit_head).where(audit_head.c.id == 1).values(last_seq=seq, last_hash=h))
+        self.s.execute(insert(audit_log), {
+            "seq": seq, "at": at, "actor": actor, "agency_id": agency_id, "action": action,
+            "object_type": object_type, "object_id": object_id, "reason": reason, "detail": detail_json,
+            "prev_hash": last_hash, "hash": h})
+        self.s.execute(update(audit_head).where(audit_head.c.id == 1), {"last_seq": seq, "last_hash": h})
         return seq
 
 
@@ -526,7 +527,7 @@ class OutboxRepository:
         self.s = session
 
     def add(self, topic: str, payload: dict[str, Any], at: datetime) -> None:
-        self.s.execute(insert(outbox).values(topic=topic, payload=canonical_json(payload), created_at=at))
+        self.s.execute(insert(outbox), {"topic": topic, "payload": canonical_json(payload), "created_at": at})
 
     def pending(self, limit: int = 500) -> list[tuple[int, str, dict[str, Any]]]:
         rows = self.s.execute(

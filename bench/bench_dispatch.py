@@ -1,0 +1,241 @@
+"""Dispatch benchmark: durable intake throughput and latency, position ingest.
+
+For each database (PostgreSQL, SQLite) it loads the Chengdu demo city, starts
+the real app under uvicorn (N worker processes) and measures over HTTP:
+
+1. saturation intake with wrk (POST /api/v1/calls, unique Idempotency-Key each)
+   -> calls/s and latency; then checks that every 2xx call is in the database;
+2. an open-loop stream of 200 calls/s where each call is POST /calls followed by
+   GET /incidents/{id}/recommendations -> end-to-end p50/p99;
+3. AVL position ingest: POST /units/{id}/positions batches -> positions/s.
+Baseline in the same run: GET /healthz under the same wrk load (the HTTP
+stack's ceiling on this machine). Goals (issue #4): >= 1,000 calls/s on
+PostgreSQL, p99 <= 50 ms at 200 calls/s, >= 20,000 positions/s.
+
+    .venv/bin/python bench/bench_dispatch.py [--quick] [--workers 2] [--backends postgresql,sqlite]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/jingwu_bench"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def prepare(backend: str, data: Path) -> tuple[dict[str, str], dict[str, str]]:
+    from sqlalchemy import create_engine, text
+
+    env = {**os.environ, "JINGWU_DATA_DIR": str(data), "JINGWU_SECRET_KEY": "bench-secret-0123456789abcdef",
+           "JINGWU_MQTT_ENABLED": "0", "JINGWU_LOG_LEVEL": "WARNING", "JINGWU_GRAPH_DIR": "/tmp/jingwu-test-graphs"}
+    if backend == "postgresql":
+        eng = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+        with eng.connect() as c:
+            c.execute(text("DROP DATABASE IF EXISTS jingwu_bench WITH (FORCE)"))
+            c.execute(text("CREATE DATABASE jingwu_bench"))
+        eng.dispose()
+        env["JINGWU_DATABASE_URL"] = PG_URL
+    else:
+        env.pop("JINGWU_DATABASE_URL", None)
+    code = ("from jingwu.platform.settings import get_settings; from jingwu.platform.container import build_container;"
+            "from jingwu.platform.db import upgrade; from jingwu import demo; import json;"
+            "c=build_container(get_settings()); upgrade(c.engine); print(json.dumps(demo.load_demo_city(c)))")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    import json
+
+    return env, json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def start_server(env: dict[str, str], port: int, workers: int) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen([str(BIN / "uvicorn"), "jingwu.app:create_app", "--factory", "--host", "127.0.0.1",
+                             "--port", str(port), "--workers", str(workers), "--log-level", "warning",
+                             "--no-access-log"], env=env, cwd=REPO, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    for _ in range(120):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.5)
+    proc.kill()
+    raise RuntimeError("server did not start: " + (proc.stderr.read().decode() if proc.stderr else ""))
+
+
+def wrk(url: str, script: Path | None, duration: int, conns: int, token: str) -> dict[str, float]:
+    args = ["wrk", "-t2", f"-c{conns}", f"-d{duration}s", "--latency"]
+    if script:
+        args += ["-s", str(script)]
+    out = subprocess.run([*args, url], env={**os.environ, "JINGWU_BENCH_TOKEN": token}, capture_output=True,
+                         text=True, check=True).stdout
+    m = re.search(r"WRK requests=(\d+) duration_s=([\d.]+) non2xx=(\d+) rps=([\d.]+) p50_ms=([\d.]+) "
+                  r"p99_ms=([\d.]+)", out)
+    if m:
+        return {"requests": float(m[1]), "non2xx": float(m[3]), "rps": float(m[4]), "p50_ms": float(m[5]),
+                "p99_ms": float(m[6])}
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])  # type: ignore[index]
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+    return {"rps": rps, "p99_ms": float(p99[1]) * scale[p99[2]] if p99 else float("nan")}
+
+
+async def open_loop(base: str, token: str, rate: float, seconds: float) -> list[float]:
+    """POST a call then GET its recommendations, started at a fixed rate regardless of answers."""
+    h = {"Authorization": f"Bearer {token}"}
+    lat: list[float] = []
+    errors: list[str] = []
+    limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+    async with httpx.AsyncClient(base_url=base, headers=h, timeout=30, limits=limits) as cl:
+        async def one(i: int) -> None:
+            t0 = time.perf_counter()
+            try:
+                await _one(i, t0)
+            except httpx.HTTPError as exc:
+                errors.append(type(exc).__name__)
+
+        async def _one(i: int, t0: float) -> None:
+            r = await cl.post("/api/v1/calls", json={"type_code": "020200", "lon": 104.0657 + (i % 50) * 1e-4,
+                                                     "lat": 30.6598 + (i % 37) * 1e-4},
+                              headers={"Idempotency-Key": f"ol-{i}-{t0}"})
+            r.raise_for_status()
+            rr = await cl.get(f"/api/v1/incidents/{r.json()['incident_id']}/recommendations")
+            rr.raise_for_status()
+            lat.append((time.perf_counter() - t0) * 1000)
+
+        tasks = []
+        start = time.perf_counter()
+        n = int(rate * seconds)
+        for i in range(n):
+            delay = start + i / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(i)))
+        await asyncio.gather(*tasks)
+    if errors:
+        print(f"  open loop: {len(errors)} transport errors ({sorted(set(errors))})", flush=True)
+    return lat
+
+
+async def positions(base: str, token: str, unit_ids: list[str], seconds: float, batch: int) -> float:
+    h = {"Authorization": f"Bearer {token}"}
+    sent = 0
+    end = time.perf_counter() + seconds
+    async with httpx.AsyncClient(base_url=base, headers=h, timeout=30) as cl:
+        async def worker(k: int) -> None:
+            nonlocal sent
+            i = 0
+            while time.perf_counter() < end:
+                uid = unit_ids[(k + i) % len(unit_ids)]
+                now = datetime.now(UTC)
+                body = {"positions": [{"lon": 104.07 + j * 1e-5, "lat": 30.66,
+                                       "at": (now + timedelta(milliseconds=j)).isoformat()} for j in range(batch)]}
+                r = await cl.post(f"/api/v1/units/{uid}/positions", json=body)
+                r.raise_for_status()
+                sent += batch
+                i += 1
+
+        t0 = time.perf_counter()
+        await asyncio.gather(*(worker(k) for k in range(8)))
+        return sent / (time.perf_counter() - t0)
+
+
+def pct(xs: list[float], q: float) -> float:
+    s = sorted(xs)
+    return s[min(len(s) - 1, int(q * len(s)))]
+
+
+def count_incidents(env: dict[str, str]) -> int:
+    code = ("from jingwu.platform.settings import get_settings; from jingwu.platform.store import make_engine;"
+            "e=make_engine(get_settings().db_url); c=e.connect(); "
+            "print(c.exec_driver_sql('SELECT count(*) FROM incidents').scalar_one()); c.close()")
+    return int(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                              check=True).stdout.strip())
+
+
+def run(backend: str, args: argparse.Namespace) -> dict[str, float]:
+    data = Path(tempfile.mkdtemp(prefix=f"jw-bench-{backend}-"))
+    try:
+        env, pw = prepare(backend, data)
+        port = free_port()
+        proc = start_server(env, port, args.workers)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            token = httpx.post(f"{base}/api/v1/auth/token",
+                               data={"username": "dispatcher", "password": pw["dispatcher"]}).json()["access_token"]
+            res: dict[str, float] = {}
+            hz = wrk(f"{base}/healthz", None, args.duration, args.conns, token)
+            res["healthz_rps"] = hz["rps"]
+            print(f"  [{backend}] healthz {hz}", flush=True)
+            before = count_incidents(env)
+            w = wrk(f"{base}/", REPO / "bench" / "wrk_calls.lua", args.duration, args.conns, token)
+            stored = count_incidents(env) - before
+            res.update(intake_rps=w["rps"], intake_p50_ms=w["p50_ms"], intake_p99_ms=w["p99_ms"],
+                       intake_non2xx=w["non2xx"], intake_ok=w["requests"] - w["non2xx"], stored=stored)
+            print(f"  [{backend}] intake {w} stored={stored}", flush=True)
+            lat = asyncio.run(open_loop(base, token, args.rate, args.open_seconds))
+            res.update(ol_p50_ms=statistics.median(lat), ol_p99_ms=pct(lat, 0.99), ol_n=len(lat))
+            units = [u["id"] for u in httpx.get(f"{base}/api/v1/units",
+                                                 headers={"Authorization": f"Bearer {token}"}).json()]
+            res["positions_per_s"] = asyncio.run(positions(base, token, units, args.duration / 2, 200))
+            return res
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="short runs (5 s)")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--conns", type=int, default=32)
+    ap.add_argument("--rate", type=float, default=200.0)
+    ap.add_argument("--backends", default="postgresql,sqlite")
+    args = ap.parse_args()
+    args.duration = 5 if args.quick else 20
+    args.open_seconds = 5 if args.quick else 20
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed (make bench installs it: apt-get install -y wrk)")
+    print(f"dispatch bench: uvicorn workers={args.workers}, wrk -t2 -c{args.conns} {args.duration}s, "
+          f"open loop {args.rate:.0f} calls/s x {args.open_seconds}s, cores={os.cpu_count()}")
+    for backend in args.backends.split(","):
+        r = run(backend, args)
+        lost = r["intake_ok"] - r["stored"]
+        print(f"\n[{backend}]")
+        print(f"  baseline GET /healthz            {r['healthz_rps']:9.0f} req/s")
+        print(f"  durable intake POST /calls       {r['intake_rps']:9.0f} calls/s  p50 {r['intake_p50_ms']:.1f} ms"
+              f"  p99 {r['intake_p99_ms']:.1f} ms  non-2xx {r['intake_non2xx']:.0f}  "
+              f"2xx-but-missing {lost:.0f}  ({r['intake_rps'] / r['healthz_rps']:.0%} of the HTTP ceiling)")
+        print(f"  {args.rate:.0f} calls/s + recommendation   p50 {r['ol_p50_ms']:.1f} ms  p99 {r['ol_p99_ms']:.1f} ms"
+              f"  (n={r['ol_n']:.0f})")
+        print(f"  positions ingest (HTTP, 200/batch) {r['positions_per_s']:9.0f} positions/s")
+        if backend == "postgresql":
+            print(f"  goals: >=1000 calls/s {'MET' if r['intake_rps'] >= 1000 else 'NOT MET'}; "
+                  f"p99<=50 ms at 200/s {'MET' if r['ol_p99_ms'] <= 50 else 'NOT MET'}; "
+                  f">=20000 positions/s {'MET' if r['positions_per_s'] >= 20000 else 'NOT MET'}")
+
+
+if __name__ == "__main__":
+    main()
