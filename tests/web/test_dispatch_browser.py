@@ -179,9 +179,13 @@ def test_call_and_alarm_to_dispatch_unit_chain_and_kpis(server, browser, shots: 
     board.click(f"#queue li[data-id='{alarm_id}']")
     board.wait_for_selector(f"#detail[data-incident='{alarm_id}'] #recs tbody tr", timeout=15_000)
     taken = board.locator("#recs tbody tr").first.get_attribute("data-unit")
-    r = httpx.post(f"{base}/api/v1/incidents/{alarm_id}/dispatch", headers=disp, json={"unit_id": taken})
-    assert r.status_code == 200, r.text
-    board.locator("#recs tbody tr").first.locator("button.dispatch").click()
+    # "another dispatcher" takes the unit; the click lands before the board has refreshed
+    status = board.evaluate("""([inc, unit]) => fetch(`/api/v1/incidents/${inc}/dispatch`, {method: "POST",
+        credentials: "same-origin", headers: {"Content-Type": "application/json", "X-Jingwu-CSRF": "1"},
+        body: JSON.stringify({unit_id: unit})}).then((r) => {
+          document.querySelector(`#recs tr[data-unit='${unit}'] button.dispatch`).click(); return r.status; })""",
+        [alarm_id, taken])
+    assert status == 200
     board.wait_for_selector("#toast.bad", timeout=10_000)
     assert "刚被派出" in board.locator("#toast").inner_text()
     board.wait_for_selector(f"#detail[data-incident='{alarm_id}'][data-status=dispatched]", timeout=10_000)
@@ -269,4 +273,48 @@ def test_sms_location_link_once_then_expired(server, browser, shots: Path) -> No
     page.goto(url)
     assert "Send my location" in page.locator("#send").inner_text()
     caller.close()
+    ctx.close()
+
+
+def test_intake_form_map_click_escalate_and_english(server, browser, shots: Path) -> None:  # type: ignore[no-untyped-def]
+    base, pw = server
+    ctx = browser.new_context(viewport={"width": 1600, "height": 900})
+    page = login(ctx, base, "dispatcher", pw["dispatcher"], "/dispatch")
+    page.wait_for_selector("#dmap[data-status=ready]", timeout=30_000)
+    page.click("#rt-intake")
+    page.wait_for_selector("#f-type option[value='020300']", state="attached", timeout=10_000)
+    page.select_option("#f-type", "020300")
+    box = page.locator("#dmap").bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)  # the caller's position
+    page.wait_for_selector("#f-loc.set", timeout=5_000)
+    page.fill("#intake input[name=address]", "地图中心附近")
+    page.fill("#intake textarea[name=summary]", "酒吧门口有人闹事")
+    page.check("#intake input[name=ongoing]")
+    page.screenshot(path=str(shots / "board-intake.png"))
+    page.click("#f-submit")
+    page.wait_for_selector("#toast:not([hidden])", timeout=10_000)
+    assert "已登记" in page.locator("#toast").inner_text(), page.locator("#toast").inner_text()
+    page.wait_for_selector("#detail[data-status=open] #recs tbody tr", timeout=15_000)
+    inc = page.get_attribute("#detail", "data-incident")
+    assert "酒吧门口有人闹事" in page.locator("#detail").inner_text()
+
+    # escalate by hand (the reason is asked for): station → branch; the branch board shows it
+    page.once("dialog", lambda d: d.accept("现场聚集人数增多"))
+    page.click("#btn-escalate")
+    page.wait_for_selector(f"#queue li[data-id='{inc}'] .tag.lv", timeout=10_000)
+    page.click("#level-switch button[data-level=branch]")
+    page.wait_for_selector(f"#queue li[data-id='{inc}']", timeout=10_000)
+    assert "分局" in page.locator(f"#queue li[data-id='{inc}']").inner_text()
+    page.click("#level-switch button[data-level=station]")
+
+    # English by switch: the board speaks English
+    page.click("#lang-switch")
+    page.wait_for_selector("#board[data-status=ready]", timeout=30_000)
+    assert "Incident queue" in page.locator(".dsp-left").inner_text()
+    page.click(f"#queue li[data-id='{inc}']")
+    page.wait_for_selector(f"#detail[data-incident='{inc}'] #recs tbody tr", timeout=15_000)
+    assert "Dispatch" in page.locator("#recs").inner_text()
+    page.screenshot(path=str(shots / "board-en.png"))
+    page.click("#lang-switch")
     ctx.close()

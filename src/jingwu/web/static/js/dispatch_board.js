@@ -88,8 +88,8 @@
       state.routes[k] = entry;
       J.api(`/api/v1/incidents/${w.inc.id}/route?unit_id=${w.unit.id}`).then((r) => {
         const ll = r.geometry.coordinates.map((c) => [c[1], c[0]]);
-        L.polyline(ll, { renderer: canvas, color: "#fff", weight: 7, opacity: 0.9, interactive: false }).addTo(entry.layer);
-        L.polyline(ll, { renderer: canvas, color: J.UNIT_COLORS[w.unit.status] || "#1e6fd9", weight: 4, opacity: 0.95,
+        L.polyline(ll, { renderer: canvas, color: "#fff", weight: 5, opacity: 0.8, interactive: false }).addTo(entry.layer);
+        L.polyline(ll, { renderer: canvas, color: J.UNIT_COLORS[w.unit.status] || "#1e6fd9", weight: 3, opacity: 0.85,
                          dashArray: w.unit.status === "en_route" ? null : "8 6" })
           .bindTooltip(`${esc(w.unit.call_sign)} → ${esc(w.inc.number)} · ${J.mmss(r.seconds)} · ${(r.meters / 1000).toFixed(1)} km`)
           .addTo(entry.layer);
@@ -114,7 +114,7 @@
     loading = J.api("/api/v1/board?level=" + state.level).then((b) => {
       state.board = b;
       renderQueue(); renderAlerts(); renderCounts(); drawMap();
-      if (state.selected) loadDetail(false);
+      if (state.selected) maybeReloadDetail();
       root.dataset.status = "ready";
       root.dataset.incidents = String(b.incidents.length);
     }).catch((e) => { toast(J.errorText(e), true); }).finally(() => {
@@ -157,7 +157,7 @@
             ${i.level !== "station" ? `<span class="tag lv">${esc(J.levelName(i.level))}</span>` : ""}
             ${i.lon == null ? `<span class="tag noloc">${esc(t("no_location_badge"))}</span>` : ""}</div>
           <div class="qsub"><span class="ch ch-${i.channel}">${esc(J.channel(i.channel))}</span>
-            <span class="num">${esc(i.number)}</span> · ${esc(i.address || "")}</div>
+            <span class="num">${esc(i.number)}</span>${i.address ? " · " + esc(i.address) : ""}</div>
         </div>
         <div class="qright"><span class="status st-${i.status}">${esc(J.incStatus(i.status))}</span>
           <span class="age" data-since="${esc(i.received_at)}">${J.age(i.received_at)}</span></div>
@@ -224,9 +224,21 @@
     loadDetail(true);
   }
 
+  /* Reload the selected incident when it changed on the board, else at most every 5 s (its
+     recommendations depend on every unit's availability, which changes all the time). */
+  let detailSig = "", detailAt = 0;
+  function maybeReloadDetail() {
+    const i = incById(state.selected);
+    const sig = i ? [i.status, i.priority, i.level, i.lon, i.duplicate, i.units.join(",")].join("|") : "gone";
+    if (sig !== detailSig || Date.now() - detailAt > 5000) loadDetail(false);
+  }
+
   let detailSeq = 0;
   function loadDetail(fresh) {
     const id = state.selected, seq = ++detailSeq;
+    const bi = incById(id);
+    detailSig = bi ? [bi.status, bi.priority, bi.level, bi.lon, bi.duplicate, bi.units.join(",")].join("|") : "gone";
+    detailAt = Date.now();
     if (fresh) $("detail").innerHTML = `<p class="muted">${esc(t("loading"))}</p>`;
     const inc = J.api(`/api/v1/incidents/${id}`);
     const recs = inc.then((d) => (perms.dispatch && d.status !== "closed" && d.status !== "merged" && d.snapped_lon != null
@@ -410,7 +422,8 @@
       if (body.lon == null && !body.address) { msg(t("err_need_location"), true); return; }
       $("f-submit").disabled = true;
       J.post("/api/v1/calls", body, { "Idempotency-Key": idemKey }).then((r) => {
-        msg(t("intake_ok", { number: r.number, priority: r.priority }) + (r.duplicates.length ? " " + t("intake_dups", { n: r.duplicates.length }) : ""));
+        const text = t("intake_ok", { number: r.number, priority: r.priority }) + (r.duplicates.length ? " " + t("intake_dups", { n: r.duplicates.length }) : "");
+        msg(text); toast(text);
         form.reset(); setPick(null, null);
         idemKey = crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random();
         return refresh().then(() => select(r.incident_id, true));
