@@ -108,10 +108,13 @@ def import_cmd(
 
             rep = importer.import_file(file, m, uow_factory=c.uow, tz=tz, strict=strict, progress=step)
             if rep.stored:
-                s = services.recompute_days(rep.days, uow_factory=c.uow, clock=c.clock, tz=tz,
-                                            method=load_method(si.method_file),
-                                            ticket_recent_days=si.ticket_recent_days,
-                                            ticket_deadline_days=si.ticket_deadline_days)
+                kw: dict[str, Any] = {"uow_factory": c.uow, "clock": c.clock, "tz": tz,
+                                      "method": load_method(si.method_file),
+                                      "ticket_recent_days": si.ticket_recent_days,
+                                      "ticket_deadline_days": si.ticket_deadline_days}
+                # small late batches: add to the stored window sums; big imports: recompute from the facts
+                s = (services.apply_changes(rep.changes, **kw) if rep.stored <= 50_000
+                     else services.recompute_days(rep.days, **kw))
                 rep.recomputed_days = s.days
             step("done")
     except AppError as exc:

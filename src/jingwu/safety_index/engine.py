@@ -65,6 +65,23 @@ class DailyArrays:
 
 
 @dataclass
+class Sums:
+    """Window sums per town and scored day: what a score is made of (stored with it, so that late
+    incidents update scores by adding deltas instead of re-reading 91 days of facts).
+
+    Harm sums are rounded to 6 decimals (weights have at most a few decimals), so sums built by
+    cumulative differences and sums built by adding deltas are identical."""
+
+    cur: F64  # [t, k, s] harm, days d-6..d
+    base: F64  # [t, k, s] harm, days d-90..d-7
+    c7: I64  # [t, k] harm-bearing incidents, d-6..d
+    cb: I64  # d-90..d-7
+    c28: I64  # d-27..d
+    cp28: I64  # d-55..d-28
+    d7: I64  # deaths, d-6..d
+
+
+@dataclass
 class Result:
     """Per town and scored day (index k = day ``first + k``)."""
 
@@ -82,6 +99,7 @@ class Result:
     p_mom: F64  # 28 days vs the 28 before
     count_28d: I64
     count_prev_28d: I64
+    sums: Sums
 
 
 def _csum(a: NDArray[Any]) -> NDArray[Any]:
@@ -102,41 +120,49 @@ def upper_tail_p(k: I64, n: I64, p: float) -> F64:
     return np.where(k <= 0, 1.0, out).astype(np.float64)
 
 
-def compute(a: DailyArrays, first: int, last: int, method: Method | None = None) -> Result:
-    """Scores for day indices first..last (inclusive); needs first >= FIRST_SCORABLE."""
-    m = method or Method()
+def window_sums(a: DailyArrays, first: int, last: int) -> Sums:
     if first < FIRST_SCORABLE:
         raise ValueError(f"day index {first} has less than {HISTORY_DAYS} days of history")
     last = min(last, a.harm.shape[1] - 1)
     days = np.arange(first, last + 1, dtype=np.int64)
-    cs_h = _csum(a.harm)
-    cs_c = _csum(a.count)
-    cs_d = _csum(a.deaths)
-    cur = _window(cs_h, days, CURRENT_DAYS - 1, 0) / CURRENT_DAYS  # [t, k, s]
-    base = _window(cs_h, days, HISTORY_DAYS - 1, CURRENT_DAYS) / BASELINE_DAYS
-    cur = np.maximum(cur, 0.0)  # cumsum round-off
-    base = np.maximum(base, 0.0)
+    cs_h, cs_c, cs_d = _csum(a.harm), _csum(a.count), _csum(a.deaths)
+
+    def cnt(lo: int, hi: int) -> I64:
+        return _window(cs_c, days, lo, hi).astype(np.int64)
+
+    return Sums(
+        cur=np.maximum(np.round(_window(cs_h, days, CURRENT_DAYS - 1, 0), 6), 0.0),
+        base=np.maximum(np.round(_window(cs_h, days, HISTORY_DAYS - 1, CURRENT_DAYS), 6), 0.0),
+        c7=cnt(CURRENT_DAYS - 1, 0), cb=cnt(HISTORY_DAYS - 1, CURRENT_DAYS), c28=cnt(MOM_DAYS - 1, 0),
+        cp28=cnt(2 * MOM_DAYS - 1, MOM_DAYS), d7=_window(cs_d, days, CURRENT_DAYS - 1, 0).astype(np.int64))
+
+
+def score_sums(sums: Sums, population: F64, codes: list[str], first: int, method: Method | None = None) -> Result:
+    """Scores, bands, ranks, rates and both warning tests from window sums (all towns of each day)."""
+    m = method or Method()
+    cur = sums.cur / CURRENT_DAYS  # mean daily harm
+    base = sums.base / BASELINE_DAYS
     ratio = (cur + m.smoothing) / (base + m.smoothing)
     sub_score = np.clip(100.0 - m.slope * np.log2(ratio), 0.0, 100.0)
     w = np.array([m.subindex_weights[s] for s in SUB_INDICES])
-    deaths_7d = _window(cs_d, days, CURRENT_DAYS - 1, 0).astype(np.int64)
-    raw = sub_score @ w - np.minimum(m.death_penalty_cap, m.death_penalty * deaths_7d)
+    raw = sub_score @ w - np.minimum(m.death_penalty_cap, m.death_penalty * sums.d7)
     score = np.round(np.clip(raw, 0.0, 100.0), 2)
     band = np.full(score.shape, len(BANDS) - 1, dtype=np.int64)
     for i in range(len(BANDS) - 2, -1, -1):
         band[score >= BAND_THRESHOLDS[i][1]] = i
-    pop = np.maximum(a.population, 1.0)[:, None, None]
+    pop = np.maximum(population, 1.0)[:, None, None]
     rate = cur * RATE_PER / pop
     total_rate = rate.sum(axis=2)
-    rank = ranks(score, total_rate, a.codes)
-    c7 = _window(cs_c, days, CURRENT_DAYS - 1, 0).astype(np.int64)
-    cb = _window(cs_c, days, HISTORY_DAYS - 1, CURRENT_DAYS).astype(np.int64)
-    c28 = _window(cs_c, days, MOM_DAYS - 1, 0).astype(np.int64)
-    cp28 = _window(cs_c, days, 2 * MOM_DAYS - 1, MOM_DAYS).astype(np.int64)
-    p_surge = upper_tail_p(c7, c7 + cb, CURRENT_DAYS / HISTORY_DAYS)
-    p_mom = upper_tail_p(c28, c28 + cp28, 0.5)
-    return Result(first, score, band, rank, sub_score, rate, total_rate, c7, cb, deaths_7d, p_surge, p_mom,
-                  c28, cp28)
+    rank = ranks(score, total_rate, codes)
+    p_surge = upper_tail_p(sums.c7, sums.c7 + sums.cb, CURRENT_DAYS / HISTORY_DAYS)
+    p_mom = upper_tail_p(sums.c28, sums.c28 + sums.cp28, 0.5)
+    return Result(first, score, band, rank, sub_score, rate, total_rate, sums.c7, sums.cb, sums.d7, p_surge,
+                  p_mom, sums.c28, sums.cp28, sums)
+
+
+def compute(a: DailyArrays, first: int, last: int, method: Method | None = None) -> Result:
+    """Scores for day indices first..last (inclusive); needs first >= FIRST_SCORABLE."""
+    return score_sums(window_sums(a, first, last), a.population, a.codes, first, method)
 
 
 def ranks(score: F64, total_rate: F64, codes: list[str]) -> I64:

@@ -295,6 +295,7 @@ class ImportReport:
     days: list[date]
     recomputed_days: int = 0
     committed: bool = True
+    changes: Any = None  # services.Changes of the stored rows
 
 
 def import_file(path: Path, mapping: Mapping, *, uow_factory: Callable[[], Any], tz: ZoneInfo,
@@ -314,5 +315,5 @@ def import_file(path: Path, mapping: Mapping, *, uow_factory: Callable[[], Any],
     if strict and parsed.rejected:
         return ImportReport(path.name, parsed.rows, 0, parsed.rejected, [], committed=False)
     step("store")
-    changed = services.record_incidents(parsed.facts, uow=uow_factory(), tz=tz) if parsed.facts else set()
-    return ImportReport(path.name, parsed.rows, len(parsed.facts), parsed.rejected, sorted(changed))
+    ch = services.record_incidents_ex(parsed.facts, uow=uow_factory(), tz=tz) if parsed.facts else services.Changes()
+    return ImportReport(path.name, parsed.rows, len(parsed.facts), parsed.rejected, sorted(ch.days), changes=ch)

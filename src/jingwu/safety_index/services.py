@@ -81,27 +81,45 @@ def fact_from_event(payload: dict[str, Any]) -> IncidentFact:
         raise InvalidInput(f"bad incident event: {exc}") from exc
 
 
-def record_incidents(facts: Sequence[IncidentFact], *, uow: SqlUnitOfWork, tz: ZoneInfo) -> set[date]:
-    """Store facts (idempotent by incident_id). Returns the days whose aggregates changed."""
+@dataclass
+class Changes:
+    """What a batch of facts changed: the days, the new rows and the old versions they replaced."""
+
+    days: set[date] = field(default_factory=set)
+    added: list[dict[str, Any]] = field(default_factory=list)
+    removed: list[dict[str, Any]] = field(default_factory=list)
+
+
+_FACT_KEYS = ("day", "town_id", "type_code", "category", "deaths", "injuries")
+
+
+def record_incidents_ex(facts: Sequence[IncidentFact], *, uow: SqlUnitOfWork, tz: ZoneInfo) -> Changes:
+    """Store facts (idempotent by incident_id) in one transaction; report what changed."""
     now = uow.clock.now()
+    ch = Changes()
     with uow:
         r = repo(uow)
         before = r.existing_days(f.incident_id for f in facts)
-        rows = [f.row(tz, now) for f in facts]
-        changed: set[date] = set()
         fresh: list[dict[str, Any]] = []
-        for f, row in zip(facts, rows, strict=True):
+        for f in facts:
+            row = f.row(tz, now)
             old = r.incident(f.incident_id) if f.incident_id in before else None
-            if old is not None and all(old[k] == row[k] for k in ("day", "town_id", "type_code", "category",
-                                                                 "deaths", "injuries")):
+            if old is not None and all(old[k] == row[k] for k in _FACT_KEYS):
                 continue  # the same event again
             fresh.append(row)
-            changed.add(row["day"])
+            ch.added.append(row)
+            ch.days.add(row["day"])
             if old is not None:
-                changed.add(old["day"])
+                ch.removed.append(old)
+                ch.days.add(old["day"])
         r.upsert_incidents(fresh)
         uow.commit()
-    return changed
+    return ch
+
+
+def record_incidents(facts: Sequence[IncidentFact], *, uow: SqlUnitOfWork, tz: ZoneInfo) -> set[date]:
+    """Store facts (idempotent by incident_id). Returns the days whose aggregates changed."""
+    return record_incidents_ex(facts, uow=uow, tz=tz).days
 
 
 # ---------------------------------------------------------------- computation
@@ -159,11 +177,18 @@ def _score_columns(res: engine.Result, towns: list[TownRow], day0: date, skip: i
     for si, s in enumerate(SUB_INDICES):
         out[f"s_{s.value}"] = col(np.round(res.sub_score[:, :, si], 4))
         out[f"r_{s.value}"] = col(res.rate[:, :, si])
+        out[f"h7_{s.value}"] = col(res.sums.cur[:, :, si])
+        out[f"h84_{s.value}"] = col(res.sums.base[:, :, si])
+    out["count_baseline"] = col(res.sums.cb)
+    out["count_28d"] = col(res.sums.c28)
+    out["count_prev_28d"] = col(res.sums.cp28)
     return out
 
 
-def _warning_rows(res: engine.Result, towns: list[TownRow], day0: date, skip: int,
-                  alpha: float) -> list[dict[str, Any]]:
+def _warning_rows(res: engine.Result, towns: list[TownRow], day0: date, skip: int, alpha: float,
+                  prev: dict[str, set[str]] | None = None) -> list[dict[str, Any]]:
+    """Warning rows from day index ``skip`` on; ``prev`` = kind -> towns flagged the day before day0
+    (for onsets when day0 is the first day held in ``res``)."""
     surge, mom = engine.warning_flags(res, alpha)
     rows: list[dict[str, Any]] = []
     p_cur = CURRENT_DAYS / HISTORY_DAYS
@@ -177,7 +202,9 @@ def _warning_rows(res: engine.Result, towns: list[TownRow], day0: date, skip: in
             n_tot = int(obs[ti, k] + ref[ti, k])
             rows.append({"day": day0 + timedelta(days=k), "town_id": towns[ti].id, "kind": kind,
                          "observed": int(obs[ti, k]), "reference": int(ref[ti, k]), "expected": n_tot * p0,
-                         "p_value": float(pv[ti, k]), "onset": not bool(k > 0 and flag[ti, k - 1])})
+                         "p_value": float(pv[ti, k]),
+                         "onset": not (bool(flag[ti, k - 1]) if k > 0 else
+                                       towns[ti].id in (prev or {}).get(kind, set()))})
     return rows
 
 
@@ -239,18 +266,23 @@ def _compute_chunk(first: date, last: date, towns: list[TownRow], origin: date, 
         r.replace_scores(first, last, scores)
         r.replace_warnings(first, last, warns)
         out.warnings += len(warns)
-        cutoff = now.astimezone(tz).date() - timedelta(days=recent)
-        by_town = {t.id: t for t in towns}
-        triggers: dict[str, list[tuple[date, str]]] = {}
-        for d, tid, band in zip(scores["day"], scores["town_id"], scores["band"], strict=True):
-            if band == Band.RED.value and d >= cutoff:
-                triggers.setdefault(tid, []).append((d, f"red:{d}"))
-        for w in warns:
-            if w["onset"] and w["day"] >= cutoff:
-                triggers.setdefault(w["town_id"], []).append((w["day"], f"{w['kind']}:{w['day']}"))
-        for town_id, items in triggers.items():
-            out.tickets_opened += _open_or_extend(uow, by_town[town_id], items, now, deadline_days)
+        out.tickets_opened += _trigger_tickets(uow, towns, scores, warns, now, tz, recent, deadline_days)
         uow.commit()
+
+
+def _trigger_tickets(uow: SqlUnitOfWork, towns: list[TownRow], scores: dict[str, list[Any]],
+                     warns: list[dict[str, Any]], now: datetime, tz: ZoneInfo, recent: int, deadline_days: int) -> int:
+    """Red bands and warning onsets on recent days open (or extend) supervision tickets."""
+    cutoff = now.astimezone(tz).date() - timedelta(days=recent)
+    by_town = {t.id: t for t in towns}
+    triggers: dict[str, list[tuple[date, str]]] = {}
+    for d, tid, band in zip(scores["day"], scores["town_id"], scores["band"], strict=True):
+        if band == Band.RED.value and d >= cutoff:
+            triggers.setdefault(tid, []).append((d, f"red:{d}"))
+    for w in warns:
+        if w["onset"] and w["day"] >= cutoff:
+            triggers.setdefault(w["town_id"], []).append((w["day"], f"{w['kind']}:{w['day']}"))
+    return sum(_open_or_extend(uow, by_town[t], items, now, deadline_days) for t, items in triggers.items())
 
 
 def _open_or_extend(uow: SqlUnitOfWork, town: TownRow, items: list[tuple[date, str]], now: datetime,
@@ -294,6 +326,108 @@ def recompute_days(days: Iterable[date], *, uow_factory: UowFactory, clock: Cloc
     reach = max(HISTORY_DAYS - 1, 2 * MOM_DAYS - 1)
     last = min(last_scored, ds[-1] + timedelta(days=reach))
     return compute(ds[0], last, uow_factory=uow_factory, clock=clock, tz=tz, method=method, **kw)
+
+
+def _deltas(ch: Changes, method: Method) -> pd.DataFrame:
+    """Signed per (town, day, sub-index) changes of harm, count and deaths."""
+    rows = [(+1, r) for r in ch.added] + [(-1, r) for r in ch.removed]
+    df = pd.DataFrame([{"sign": sg, **{k: r[k] for k in _FACT_KEYS}} for sg, r in rows if r["town_id"]])
+    if df.empty:
+        return df
+    wt = weight_table(df[["type_code", "category"]].drop_duplicates(), method)
+    df = df.merge(wt, on=["type_code", "category"], how="left")
+    df["harm"] = df["sign"] * (df["w"] + np.where(df["sub"] >= 0, method.injury_weight * df["injuries"], 0.0))
+    df["n"] = np.where(df["sub"] >= 0, df["sign"], 0)
+    df["dead"] = df["sign"] * df["deaths"]
+    return df.groupby(["town_id", "day", "sub"], as_index=False)[["harm", "n", "dead"]].sum()
+
+
+def apply_changes(ch: Changes, *, uow_factory: UowFactory, clock: Clock, tz: ZoneInfo,
+                  method: Method | None = None, ticket_recent_days: int = 7,
+                  ticket_deadline_days: int = 7) -> ComputeSummary:
+    """Incremental update: add the changes to the stored window sums of every scored day they reach
+    (d .. d+90) and re-score and re-rank those days for all towns; no facts are re-read.
+    Falls back to ``recompute_days`` when the stored days are not complete for every town."""
+    m = method or Method()
+    if not ch.days:
+        return ComputeSummary()
+    with uow_factory() as uow:
+        first_scored, last_scored = repo(uow).scored_days()
+    if first_scored is None or last_scored is None or min(ch.days) > last_scored:
+        return ComputeSummary(notes=["affected days not scored yet"])
+    reach = HISTORY_DAYS - 1
+    a = max(min(ch.days), first_scored)
+    b = min(last_scored, max(ch.days) + timedelta(days=reach))
+    if a > b:
+        return ComputeSummary(notes=["affected days not scored yet"])
+    out = ComputeSummary(first=a, last=b, days=(b - a).days + 1)
+    now = clock.now()
+    with uow_factory() as uow:
+        r = repo(uow)
+        towns = uow.towns.all()
+        out.towns = len(towns)
+        rows = r.scores_between(a, b)
+        n_t, n_k = len(towns), out.days
+        if len(rows) != n_t * n_k:
+            return recompute_days(ch.days, uow_factory=uow_factory, clock=clock, tz=tz, method=m,
+                                  ticket_recent_days=ticket_recent_days, ticket_deadline_days=ticket_deadline_days)
+        t_idx = {t.id: i for i, t in enumerate(towns)}
+        n_s = len(SUB_INDICES)
+        cur = np.zeros((n_t, n_k, n_s))
+        base = np.zeros((n_t, n_k, n_s))
+        ints = {k: np.zeros((n_t, n_k), dtype=np.int64) for k in ("c7", "cb", "c28", "cp28", "d7")}
+        for row in rows:
+            ti, k = t_idx.get(row["town_id"], -1), (row["day"] - a).days
+            if ti < 0:
+                return recompute_days(ch.days, uow_factory=uow_factory, clock=clock, tz=tz, method=m,
+                                      ticket_recent_days=ticket_recent_days,
+                                      ticket_deadline_days=ticket_deadline_days)
+            for si, sub in enumerate(SUB_INDICES):
+                cur[ti, k, si] = row[f"h7_{sub.value}"]
+                base[ti, k, si] = row[f"h84_{sub.value}"]
+            ints["c7"][ti, k], ints["cb"][ti, k] = row["count_7d"], row["count_baseline"]
+            ints["c28"][ti, k], ints["cp28"][ti, k] = row["count_28d"], row["count_prev_28d"]
+            ints["d7"][ti, k] = row["deaths_7d"]
+        day_k = np.arange(n_k, dtype=np.int64)
+        dl = _deltas(ch, m)
+        d_town: list[str] = [str(x) for x in dl["town_id"].tolist()] if len(dl) else []
+        d_day: list[date] = list(dl["day"].tolist()) if len(dl) else []
+        d_sub = dl["sub"].to_numpy(dtype=np.int64) if len(dl) else np.zeros(0, dtype=np.int64)
+        d_harm = dl["harm"].to_numpy(dtype=np.float64) if len(dl) else np.zeros(0)
+        d_n = dl["n"].to_numpy(dtype=np.int64) if len(dl) else np.zeros(0, dtype=np.int64)
+        d_dead = dl["dead"].to_numpy(dtype=np.int64) if len(dl) else np.zeros(0, dtype=np.int64)
+        for j in range(len(d_town)):
+            ti = t_idx.get(d_town[j], -1)
+            if ti < 0:
+                continue
+            off = day_k - (d_day[j] - a).days
+            w7, wb = (off >= 0) & (off < CURRENT_DAYS), (off >= CURRENT_DAYS) & (off < HISTORY_DAYS)
+            w28, wp = (off >= 0) & (off < MOM_DAYS), (off >= MOM_DAYS) & (off < 2 * MOM_DAYS)
+            ints["d7"][ti, w7] += int(d_dead[j])
+            si = int(d_sub[j])
+            if si >= 0:
+                cur[ti, w7, si] += float(d_harm[j])
+                base[ti, wb, si] += float(d_harm[j])
+                ints["c7"][ti, w7] += int(d_n[j])
+                ints["cb"][ti, wb] += int(d_n[j])
+                ints["c28"][ti, w28] += int(d_n[j])
+                ints["cp28"][ti, wp] += int(d_n[j])
+        sums = engine.Sums(np.maximum(np.round(cur, 6), 0.0), np.maximum(np.round(base, 6), 0.0), ints["c7"],
+                           ints["cb"], ints["c28"], ints["cp28"], ints["d7"])
+        res = engine.score_sums(sums, np.asarray([t.population for t in towns], dtype=np.float64),
+                                [t.code for t in towns], 0, m)
+        prev: dict[str, set[str]] = {}
+        for w in r.warnings_between(a - timedelta(days=1), a - timedelta(days=1)):
+            prev.setdefault(w["kind"], set()).add(w["town_id"])
+        scores = _score_columns(res, towns, a, 0, now)
+        warns = _warning_rows(res, towns, a, 0, m.alpha, prev)
+        r.replace_scores(a, b, scores)
+        r.replace_warnings(a, b, warns)
+        out.warnings = len(warns)
+        out.tickets_opened = _trigger_tickets(uow, towns, scores, warns, now, tz, ticket_recent_days,
+                                              ticket_deadline_days)
+        uow.commit()
+    return out
 
 
 def daily(*, uow_factory: UowFactory, clock: Clock, tz: ZoneInfo, method: Method | None = None,

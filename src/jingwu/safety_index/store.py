@@ -53,6 +53,8 @@ si_incidents = Table(
 
 _SUB_COLS = [Column(f"s_{s.value}", Float, nullable=False) for s in SUB_INDICES]
 _RATE_COLS = [Column(f"r_{s.value}", Float, nullable=False) for s in SUB_INDICES]
+# window sums the score is made of (harm over the 7-day and 84-day windows), for incremental updates
+_SUM_COLS = [Column(f"{w}_{s.value}", Float, nullable=False) for w in ("h7", "h84") for s in SUB_INDICES]
 
 si_scores = Table(
     "si_scores",
@@ -67,6 +69,10 @@ si_scores = Table(
     Column("total_rate", Float, nullable=False),
     Column("count_7d", Integer, nullable=False),
     Column("deaths_7d", Integer, nullable=False),
+    *_SUM_COLS,
+    Column("count_baseline", Integer, nullable=False),
+    Column("count_28d", Integer, nullable=False),
+    Column("count_prev_28d", Integer, nullable=False),
     Column("computed_at", UTCDateTime, nullable=False),
 )
 
