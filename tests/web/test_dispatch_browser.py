@@ -175,6 +175,14 @@ def test_call_and_alarm_to_dispatch_unit_chain_and_kpis(server, browser, shots: 
     assert unit["status"] == "dispatched"
     board.wait_for_selector(".leaflet-overlay-pane canvas", timeout=5_000)
 
+    # the caller's phone number, on request with a reason (audited)
+    board.once("dialog", lambda d: d.accept("回拨核实现场情况"))
+    board.click("#btn-caller")
+    board.wait_for_selector("#callerbox .caller", timeout=10_000)
+    assert "13800000000" in board.locator("#callerbox").inner_text()
+    audit = httpx.get(f"{base}/api/v1/audit", headers=token(base, "auditor", pw["auditor"])).json()
+    assert any(e["action"] == "personal_data_read" and e["object_id"] == call["incident_id"] for e in audit)
+
     # the losing click of a race: the unit is taken meanwhile (API), the board explains the 409
     board.click(f"#queue li[data-id='{alarm_id}']")
     board.wait_for_selector(f"#detail[data-incident='{alarm_id}'] #recs tbody tr", timeout=15_000)

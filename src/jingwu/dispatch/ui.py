@@ -32,6 +32,7 @@ def js_texts(request: Request) -> dict[str, str]:
 def _perms(p: Principal) -> dict[str, bool]:
     return {"take_calls": p.can(Permission.TAKE_CALLS), "dispatch": p.can(Permission.DISPATCH),
             "report_status": p.can(Permission.REPORT_STATUS) or p.can(Permission.DISPATCH),
+            "personal": any(p.can(x) for x in (Permission.TAKE_CALLS, Permission.DISPATCH, Permission.COMMAND)),
             "kpis": p.can(Permission.DISPATCH) or p.can(Permission.ANALYSE)}
 
 

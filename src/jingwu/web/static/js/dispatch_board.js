@@ -11,7 +11,7 @@
   const $ = (id) => document.getElementById(id);
   const ACTIVE_UNIT = ["dispatched", "acknowledged", "en_route"];
   const state = { board: null, level: localStorage.getItem("jw.board.level") || "station", selected: null,
-                  detail: null, recs: null, incLayers: {}, routes: {}, types: [], pick: null, fitted: false };
+                  detail: null, recs: null, links: {}, callers: {}, incLayers: {}, routes: {}, types: [], pick: null, fitted: false };
 
   // ------------------------------------------------------------------ map
   const mapEl = $("dmap");
@@ -170,6 +170,15 @@
   setInterval(() => document.querySelectorAll(".age[data-since]").forEach((el) => { el.textContent = J.age(el.dataset.since); }), 1000);
 
   const suggestions = {};
+  function alertText(a) {
+    if (J.zh) return a.message;
+    const u = a.unit_id ? unitById(a.unit_id) : null;
+    if (a.kind === "ack_timeout" && u) return t("alert_ack_text", { unit: u.call_sign });
+    if (a.kind === "officer_safety" && u) return t("alert_safety_text", { unit: u.call_sign });
+    const m = a.message.match(/装置 (\S+) 离线/);
+    if (a.kind === "device_offline" && m) return t("alert_device_text", { code: m[1] });
+    return a.message;
+  }
   function renderAlerts() {
     const al = state.board.alerts.slice().sort((a, b) => (a.kind === "officer_safety" ? -1 : 0) - (b.kind === "officer_safety" ? -1 : 0));
     $("alerts-n").textContent = al.length || "";
@@ -188,7 +197,7 @@
       return `<li class="alert k-${a.kind}" data-alert="${a.id}">
         <div class="atop"><span class="akind">${esc(t("alert_" + a.kind))}</span><span class="right"><span class="age" data-since="${esc(a.raised_at)}">${J.age(a.raised_at)}</span>
           ${perms.dispatch ? `<button type="button" class="link resolve" data-resolve="${a.id}">${esc(t("resolve"))}</button>` : ""}</span></div>
-        <div class="amsg">${esc(a.message)}${inc ? ` · <a href="#" data-open="${inc.id}">${esc(inc.number)}</a>` : ""}</div>
+        <div class="amsg">${esc(alertText(a))}${inc ? ` · <a href="#" data-open="${inc.id}">${esc(inc.number)}</a>` : ""}</div>
         ${extra}
       </li>`;
     }).join("");
@@ -309,11 +318,25 @@
       <div class="actions">
         ${canEsc ? `<button type="button" class="btn warn-btn" id="btn-escalate">⬆ ${esc(t("escalate_to", { level: J.levelName(NEXT_LEVEL[d.level]) }))}</button>` : ""}
         ${perms.take_calls && d.status !== "closed" && d.status !== "merged" ? `<button type="button" class="btn ${d.snapped_lon == null ? "primary" : "ghost"}" id="btn-link">✉ ${esc(t("sms_link_btn"))}</button>` : ""}
+        ${perms.personal ? `<button type="button" class="btn ghost" id="btn-caller">${esc(t("caller_btn"))}</button>` : ""}
       </div>
-      <div id="linkbox"></div>
+      <div id="callerbox">${callerHtml(state.callers[d.id])}</div>
+      <div id="linkbox">${linkHtml(state.links[d.id])}</div>
       ${dups ? `<h3>${esc(t("duplicates"))}</h3><ul class="dups">${dups}</ul>` : ""}
       ${recHtml ? `<h3>${esc(t(units ? "recommendations_more" : "recommendations"))}</h3>${recHtml}` : ""}
       <h3>${esc(t("timeline"))}</h3><ol class="timeline">${tl}</ol>`;
+  }
+
+  function callerHtml(c) {
+    return c ? `<div class="linkbox"><div class="muted">${esc(t("caller_audited"))}</div>
+      <div class="caller">${esc(c.name || "—")} · <a href="tel:${esc(c.phone || "")}">${esc(c.phone || "—")}</a></div></div>` : "";
+  }
+  function linkHtml(l) {
+    return l ? `<div class="linkbox"><div class="muted">${esc(t("sms_read_out"))}</div>
+      <p class="sms" id="sms-text">${esc(l.sms_text)}</p>
+      <div><a href="${esc(l.url)}" target="_blank" rel="noopener" id="sms-url">${esc(l.url)}</a></div>
+      <div class="muted">${esc(t("link_expires"))} ${J.clock(l.expires_at)}</div>
+      <button type="button" class="btn sm ghost" id="btn-copy">${esc(t("copy"))}</button></div>` : "";
   }
 
   const REASONS = [
@@ -369,12 +392,18 @@
     if (b.id === "btn-link") {
       b.disabled = true;
       J.post(`/api/v1/incidents/${d.id}/location-link`).then((l) => {
-        $("linkbox").innerHTML = `<div class="linkbox"><div class="muted">${esc(t("sms_read_out"))}</div>
-          <p class="sms" id="sms-text">${esc(l.sms_text)}</p>
-          <div><a href="${esc(l.url)}" target="_blank" rel="noopener" id="sms-url">${esc(l.url)}</a></div>
-          <div class="muted">${esc(t("link_expires"))} ${J.clock(l.expires_at)}</div>
-          <button type="button" class="btn sm ghost" id="btn-copy">${esc(t("copy"))}</button></div>`;
+        state.links[d.id] = l;
+        $("linkbox").innerHTML = linkHtml(l);
       }).catch((err) => toast(J.errorText(err), true)).finally(() => { b.disabled = false; });
+      return;
+    }
+    if (b.id === "btn-caller") {
+      const reason = window.prompt(t("caller_reason"), t("caller_reason_default"));
+      if (!reason || !reason.trim()) return;
+      J.api(`/api/v1/incidents/${d.id}?personal=true&reason=${encodeURIComponent(reason.trim())}`).then((x) => {
+        state.callers[d.id] = x.caller || {};
+        $("callerbox").innerHTML = callerHtml(state.callers[d.id]);
+      }).catch((err) => toast(J.errorText(err), true));
       return;
     }
     if (b.id === "btn-copy") {

@@ -87,6 +87,10 @@
       if (key === "days") load(); else if (state.data) render();
     });
   }
+  $("cards").addEventListener("click", (e) => {
+    const c = e.target.closest(".kcard[data-metric]");
+    if (c) $("metric").querySelector(`button[data-metric=${c.dataset.metric}]`).click();
+  });
   seg("range", "days", "days");
   seg("metric", "metric", "metric");
 

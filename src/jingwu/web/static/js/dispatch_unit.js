@@ -8,7 +8,8 @@
   const root = $("unitview");
   const NEXT = { dispatched: "acknowledged", acknowledged: "en_route", en_route: "on_scene", on_scene: "cleared", cleared: "feedback" };
   const CHAIN = ["dispatched", "acknowledged", "en_route", "on_scene", "cleared", "feedback"];
-  const state = { units: [], unit: null, data: null, routeKey: null };
+  const state = { units: [], unit: null, data: null, routeKey: null, types: {} };
+  if (!J.zh) J.api("/api/v1/incident-types").then((ts) => { ts.forEach((x) => { state.types[x.code] = x.name_en; }); if (state.data) render(); }).catch(() => {});
 
   const map = J.newMap($("umap"), { zoomControl: false });
   map.setView([30.66, 104.07], 14);
@@ -61,7 +62,7 @@
       <span class="pill" id="unit-status" style="background:${J.UNIT_COLORS[u.status] || "#777"}">${esc(J.unitStatus(u.status))}</span>`;
     if (inc) {
       $("order").innerHTML = `<div class="muted">${esc(t("order"))} · ${esc(inc.number)}</div>
-        <h2><span class="prio p${inc.priority}">P${inc.priority}</span> ${esc(inc.type_name)}</h2>
+        <h2><span class="prio p${inc.priority}">P${inc.priority}</span> ${esc(state.types[inc.type_code] || inc.type_name)}</h2>
         <div class="addr">${esc(inc.address || (inc.lon != null ? inc.lon.toFixed(5) + ", " + inc.lat.toFixed(5) : "—"))}</div>
         ${inc.summary ? `<div class="summary">${esc(inc.summary)}</div>` : ""}
         <div class="muted">${esc(t("received"))} ${J.clock(inc.received_at)} · ${esc(t("dispatched_at"))} ${J.clock(a.dispatched_at)}
