@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from support import GRAPH_DIR, PG_URL, REPO, reset_postgres
 
 pytestmark = pytest.mark.integration

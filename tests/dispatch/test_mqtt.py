@@ -11,11 +11,11 @@ import paho.mqtt.client as mqtt
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
-from support import both_databases, login
 
 from jingwu.app import create_app
 from jingwu.dispatch.jobs import MQTT_MESSAGES, handle_mqtt
 from jingwu.platform.container import Container
+from support import both_databases, login
 
 pytestmark = pytest.mark.integration
 MQTT_HOST, MQTT_PORT = "127.0.0.1", 1883
