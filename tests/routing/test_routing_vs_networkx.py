@@ -95,7 +95,6 @@ def test_route_same_point_and_same_piece(city: City) -> None:
     # a second point further along the same piece
     length = snap.edge_length_m
     other_off = min(length, snap.offset_m + 0.5 * (length - snap.offset_m))
-    other = Snap(0, 0, snap.edge, other_off, 0, 0, 0, length)
     lon, lat = graph._point_at(snap.edge, other_off)
     other = graph.snap(lon, lat, max_distance_m=1.0)
     g, nodes = ref.insert_points([p, (lon, lat)])
