@@ -326,3 +326,17 @@ def test_intake_form_map_click_escalate_and_english(server, browser, shots: Path
     page.screenshot(path=str(shots / "board-en.png"))
     page.click("#lang-switch")
     ctx.close()
+
+
+def test_board_falls_back_to_polling_without_the_stream(server, browser) -> None:  # type: ignore[no-untyped-def]
+    base, pw = server
+    ctx = browser.new_context(viewport={"width": 1400, "height": 900})
+    ctx.route("**/api/v1/stream", lambda route: route.abort())  # a proxy that kills event streams
+    page = login(ctx, base, "dispatcher", pw["dispatcher"], "/dispatch")
+    page.wait_for_selector("#board[data-status=ready]", timeout=30_000)
+    page.wait_for_selector("#live[data-mode=polling]", timeout=10_000)
+    r = httpx.post(f"{base}/api/v1/calls", headers=token(base, "dispatcher", pw["dispatcher"]), json={
+        "type_code": "020400", "address": "轮询测试", "summary": "polling"})
+    assert r.status_code == 201, r.text
+    page.wait_for_selector(f"#queue li[data-id='{r.json()['incident_id']}']", timeout=15_000)  # ≤ 10 s polling
+    ctx.close()
