@@ -394,6 +394,7 @@
       J.post(`/api/v1/incidents/${d.id}/location-link`).then((l) => {
         state.links[d.id] = l;
         $("linkbox").innerHTML = linkHtml(l);
+        loadDetail(false);  // the timeline shows the link as sent
       }).catch((err) => toast(J.errorText(err), true)).finally(() => { b.disabled = false; });
       return;
     }
