@@ -52,6 +52,7 @@ def make_settings(tmp_path: Path, backend: str, **extra: object) -> Settings:
     if backend == "postgresql":
         reset_postgres(PG_URL)
         url = PG_URL
+    url = extra.pop("database_url", url)  # type: ignore[assignment]
     extra.setdefault("graph_dir", GRAPH_DIR)
     extra.setdefault("mqtt_enabled", False)
     return Settings(data_dir=tmp_path / "var", database_url=url, secret_key=SECRET, log_json=False,

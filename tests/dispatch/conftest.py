@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
 
 from jingwu import demo
 from jingwu.app import create_app
 from jingwu.platform.container import Container, build_container
 from jingwu.platform.db import upgrade
 from jingwu.platform.settings import Settings
-from support import StepClock, make_settings
+from support import PG_URL, StepClock, make_settings
 
 
 @pytest.fixture(scope="session")
@@ -28,19 +29,45 @@ def demo_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[
     return s.data_dir / "jingwu.db", pw
 
 
+PG_ADMIN = PG_URL.rsplit("/", 1)[0] + "/postgres"
+PG_TEMPLATE, PG_CITY = "jingwu_demo_tpl", "jingwu_demo_t"
+
+
+def _pg_admin(sql: str) -> None:
+    eng = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with eng.connect() as conn:
+        conn.execute(text(sql))
+    eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_demo_template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The demo city loaded once into a PostgreSQL template database; each test gets a fresh copy."""
+    _pg_admin(f"DROP DATABASE IF EXISTS {PG_TEMPLATE} WITH (FORCE)")
+    _pg_admin(f"CREATE DATABASE {PG_TEMPLATE}")
+    s = make_settings(tmp_path_factory.mktemp("pg-tpl"), "sqlite",
+                      database_url=PG_URL.rsplit("/", 1)[0] + "/" + PG_TEMPLATE)
+    c = build_container(s)
+    upgrade(c.engine)
+    pw = demo.load_demo_city(c)
+    c.engine.dispose()
+    return pw
+
+
 @pytest.fixture
-def city(tmp_path: Path, backend: str, demo_template: tuple[Path, dict[str, str]],
+def city(tmp_path: Path, backend: str, demo_template: tuple[Path, dict[str, str]], request: pytest.FixtureRequest,
          clock: StepClock) -> Iterator[tuple[Container, dict[str, str]]]:
-    s: Settings = make_settings(tmp_path, backend)
     if backend == "sqlite":
+        s: Settings = make_settings(tmp_path, backend)
         s.data_dir.mkdir(parents=True, exist_ok=True)
         shutil.copy(demo_template[0], s.data_dir / "jingwu.db")
-        c = build_container(s, clock=clock)
         pw = demo_template[1]
     else:
-        c = build_container(s, clock=clock)
-        upgrade(c.engine)
-        pw = demo.load_demo_city(c)
+        pw = request.getfixturevalue("pg_demo_template")
+        _pg_admin(f"DROP DATABASE IF EXISTS {PG_CITY} WITH (FORCE)")
+        _pg_admin(f"CREATE DATABASE {PG_CITY} TEMPLATE {PG_TEMPLATE}")
+        s = make_settings(tmp_path, "sqlite", database_url=PG_URL.rsplit("/", 1)[0] + "/" + PG_CITY)
+    c = build_container(s, clock=clock)
     yield c, pw
     c.engine.dispose()
 
