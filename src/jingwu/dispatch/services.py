@@ -186,10 +186,17 @@ def _replay(uow: DispatchUnitOfWork, seen: tuple[str, str], fp: str, key: str) -
                         inc.agency_id, inc.town_id, [])
 
 
+# The event contract `jingwu.incidents.recorded` carries one of these categories.
+RECORDED_CATEGORIES = {"crime", "public_order", "traffic", "fire", "drugs", "fraud", "help", "dispute", "other"}
+CATEGORY_FOR_EVENT = {"group": "public_order"}  # everything else outside the set -> "other"
+
+
 def _recorded_payload(inc: IncidentRow) -> dict[str, Any]:
     """The fact other modules (Safety Index) count: no personal data."""
+    cat = CATEGORY_FOR_EVENT.get(inc.category, inc.category)
     return {"incident_id": inc.id, "occurred_at": inc.received_at.isoformat(), "lon": inc.lon, "lat": inc.lat,
-            "town_id": inc.town_id, "type_code": inc.type_code, "category": inc.category, "deaths": inc.deaths,
+            "town_id": inc.town_id, "type_code": inc.type_code,
+            "category": cat if cat in RECORDED_CATEGORIES else "other", "deaths": inc.deaths,
             "injuries": inc.injuries}
 
 
