@@ -301,7 +301,7 @@ def board(p: PrincipalDep, c: ContainerDep, level: str | None = Query(None, patt
                    "lat": u.lat, "incident_id": u.incident_id, "agency_id": u.agency_id,
                    "position_at": u.position_at.isoformat() if u.position_at else None} for u in units],
         "alerts": [{"id": a.id, "kind": a.kind, "message": a.message, "incident_id": a.incident_id,
-                    "unit_id": a.unit_id, "raised_at": a.raised_at.isoformat()} for a in al],
+                    "unit_id": a.unit_id, "detail": a.detail, "raised_at": a.raised_at.isoformat()} for a in al],
     }
 
 

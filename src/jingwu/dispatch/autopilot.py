@@ -221,7 +221,7 @@ class Autopilot:
                 log.debug("autopilot unit step skipped: %s", exc.message)
                 sim.next_action = None
         if positions:
-            services.post_positions_bulk(positions, uow=dispatch_uow(self.c))
+            services.post_positions_bulk(positions, uow=dispatch_uow(self.c), announce=True)
 
     # ------------------------------------------------------------- lifecycle
     async def _run(self) -> None:

@@ -496,9 +496,13 @@ def post_positions(p: Principal | None, unit_id: str, positions: list[Position],
     return len(positions)
 
 
-def post_positions_bulk(rows: list[tuple[str, float, float, datetime]], *, uow: DispatchUnitOfWork) -> int:
+def post_positions_bulk(rows: list[tuple[str, float, float, datetime]], *, uow: DispatchUnitOfWork,
+                        announce: bool = False) -> int:
+    """Many units' latest positions in one transaction; ``announce`` tells live boards to redraw."""
     with uow:
         n = uow.units.set_positions(rows)
+        if announce and rows:
+            uow.emit("jingwu.dispatch.units_moved", {"count": len(rows)})
         uow.commit()
     return n
 
