@@ -120,7 +120,8 @@ def upper_tail_p(k: I64, n: I64, p: float) -> F64:
     return np.where(k <= 0, 1.0, out).astype(np.float64)
 
 
-def window_sums(a: DailyArrays, first: int, last: int) -> Sums:
+def window_sums(a: DailyArrays, first: int, last: int, *, clamp: bool = True) -> Sums:
+    """Window sums for day indices first..last; ``clamp=False`` keeps negative sums (signed deltas)."""
     if first < FIRST_SCORABLE:
         raise ValueError(f"day index {first} has less than {HISTORY_DAYS} days of history")
     last = min(last, a.harm.shape[1] - 1)
@@ -130,9 +131,10 @@ def window_sums(a: DailyArrays, first: int, last: int) -> Sums:
     def cnt(lo: int, hi: int) -> I64:
         return _window(cs_c, days, lo, hi).astype(np.int64)
 
+    lo = 0.0 if clamp else -np.inf
     return Sums(
-        cur=np.maximum(np.round(_window(cs_h, days, CURRENT_DAYS - 1, 0), 6), 0.0),
-        base=np.maximum(np.round(_window(cs_h, days, HISTORY_DAYS - 1, CURRENT_DAYS), 6), 0.0),
+        cur=np.maximum(np.round(_window(cs_h, days, CURRENT_DAYS - 1, 0), 6), lo),
+        base=np.maximum(np.round(_window(cs_h, days, HISTORY_DAYS - 1, CURRENT_DAYS), 6), lo),
         c7=cnt(CURRENT_DAYS - 1, 0), cb=cnt(HISTORY_DAYS - 1, CURRENT_DAYS), c28=cnt(MOM_DAYS - 1, 0),
         cp28=cnt(2 * MOM_DAYS - 1, MOM_DAYS), d7=_window(cs_d, days, CURRENT_DAYS - 1, 0).astype(np.int64))
 

@@ -28,6 +28,7 @@ from jingwu.safety_index.domain import (
     CURRENT_DAYS,
     HISTORY_DAYS,
     MOM_DAYS,
+    RATE_PER,
     SUB_INDICES,
     Band,
     Category,
@@ -176,7 +177,6 @@ def _score_columns(res: engine.Result, towns: list[TownRow], day0: date, skip: i
         "computed_at": [now] * (n_t * len(days))}
     for si, s in enumerate(SUB_INDICES):
         out[f"s_{s.value}"] = col(np.round(res.sub_score[:, :, si], 4))
-        out[f"r_{s.value}"] = col(res.rate[:, :, si])
         out[f"h7_{s.value}"] = col(res.sums.cur[:, :, si])
         out[f"h84_{s.value}"] = col(res.sums.base[:, :, si])
     out["count_baseline"] = col(res.sums.cb)
@@ -366,52 +366,41 @@ def apply_changes(ch: Changes, *, uow_factory: UowFactory, clock: Clock, tz: Zon
         r = repo(uow)
         towns = uow.towns.all()
         out.towns = len(towns)
-        rows = r.scores_between(a, b)
+        cols = r.sums_between(a, b)
         n_t, n_k = len(towns), out.days
-        if len(rows) != n_t * n_k:
+        t_idx = {t.id: i for i, t in enumerate(towns)}
+        ti_rows = np.fromiter((t_idx.get(x, -1) for x in cols["town_id"]), dtype=np.int64, count=len(cols["day"]))
+        k_rows = np.fromiter(((x - a).days for x in cols["day"]), dtype=np.int64, count=len(cols["day"]))
+        if len(ti_rows) != n_t * n_k or (ti_rows < 0).any():
             return recompute_days(ch.days, uow_factory=uow_factory, clock=clock, tz=tz, method=m,
                                   ticket_recent_days=ticket_recent_days, ticket_deadline_days=ticket_deadline_days)
-        t_idx = {t.id: i for i, t in enumerate(towns)}
         n_s = len(SUB_INDICES)
         cur = np.zeros((n_t, n_k, n_s))
         base = np.zeros((n_t, n_k, n_s))
-        ints = {k: np.zeros((n_t, n_k), dtype=np.int64) for k in ("c7", "cb", "c28", "cp28", "d7")}
-        for row in rows:
-            ti, k = t_idx.get(row["town_id"], -1), (row["day"] - a).days
-            if ti < 0:
-                return recompute_days(ch.days, uow_factory=uow_factory, clock=clock, tz=tz, method=m,
-                                      ticket_recent_days=ticket_recent_days,
-                                      ticket_deadline_days=ticket_deadline_days)
-            for si, sub in enumerate(SUB_INDICES):
-                cur[ti, k, si] = row[f"h7_{sub.value}"]
-                base[ti, k, si] = row[f"h84_{sub.value}"]
-            ints["c7"][ti, k], ints["cb"][ti, k] = row["count_7d"], row["count_baseline"]
-            ints["c28"][ti, k], ints["cp28"][ti, k] = row["count_28d"], row["count_prev_28d"]
-            ints["d7"][ti, k] = row["deaths_7d"]
-        day_k = np.arange(n_k, dtype=np.int64)
+        for si, sub in enumerate(SUB_INDICES):
+            cur[ti_rows, k_rows, si] = cols[f"h7_{sub.value}"]
+            base[ti_rows, k_rows, si] = cols[f"h84_{sub.value}"]
+        ints = {}
+        for key, name in (("c7", "count_7d"), ("cb", "count_baseline"), ("c28", "count_28d"),
+                          ("cp28", "count_prev_28d"), ("d7", "deaths_7d")):
+            arr = np.zeros((n_t, n_k), dtype=np.int64)
+            arr[ti_rows, k_rows] = cols[name]
+            ints[key] = arr
+        # the changes as a signed daily cube over a-90 .. b; its window sums are the deltas of the stored sums
         dl = _deltas(ch, m)
-        d_town: list[str] = [str(x) for x in dl["town_id"].tolist()] if len(dl) else []
-        d_day: list[date] = list(dl["day"].tolist()) if len(dl) else []
-        d_sub = dl["sub"].to_numpy(dtype=np.int64) if len(dl) else np.zeros(0, dtype=np.int64)
-        d_harm = dl["harm"].to_numpy(dtype=np.float64) if len(dl) else np.zeros(0)
-        d_n = dl["n"].to_numpy(dtype=np.int64) if len(dl) else np.zeros(0, dtype=np.int64)
-        d_dead = dl["dead"].to_numpy(dtype=np.int64) if len(dl) else np.zeros(0, dtype=np.int64)
-        for j in range(len(d_town)):
-            ti = t_idx.get(d_town[j], -1)
-            if ti < 0:
-                continue
-            off = day_k - (d_day[j] - a).days
-            w7, wb = (off >= 0) & (off < CURRENT_DAYS), (off >= CURRENT_DAYS) & (off < HISTORY_DAYS)
-            w28, wp = (off >= 0) & (off < MOM_DAYS), (off >= MOM_DAYS) & (off < 2 * MOM_DAYS)
-            ints["d7"][ti, w7] += int(d_dead[j])
-            si = int(d_sub[j])
-            if si >= 0:
-                cur[ti, w7, si] += float(d_harm[j])
-                base[ti, wb, si] += float(d_harm[j])
-                ints["c7"][ti, w7] += int(d_n[j])
-                ints["cb"][ti, wb] += int(d_n[j])
-                ints["c28"][ti, w28] += int(d_n[j])
-                ints["cp28"][ti, wp] += int(d_n[j])
+        lead = HISTORY_DAYS - 1
+        origin = a - timedelta(days=lead)
+        n_days = n_k + lead
+        if len(dl):
+            d_town = np.fromiter((t_idx.get(str(x), -1) for x in dl["town_id"]), dtype=np.int64, count=len(dl))
+            d_day = np.fromiter(((x - origin).days for x in dl["day"]), dtype=np.int64, count=len(dl))
+            delta = engine.DailyArrays.from_sparse(
+                n_t, n_days, d_town, d_day, dl["sub"].to_numpy(dtype=np.int64), dl["harm"].to_numpy(dtype=np.float64),
+                dl["n"].to_numpy(dtype=np.int64), dl["dead"].to_numpy(dtype=np.int64), np.ones(n_t), [])
+            ds = engine.window_sums(delta, lead, n_days - 1, clamp=False)
+            cur, base = cur + ds.cur, base + ds.base
+            for key in ("c7", "cb", "c28", "cp28", "d7"):
+                ints[key] = ints[key] + getattr(ds, key)
         sums = engine.Sums(np.maximum(np.round(cur, 6), 0.0), np.maximum(np.round(base, 6), 0.0), ints["c7"],
                            ints["cb"], ints["c28"], ints["cp28"], ints["d7"])
         res = engine.score_sums(sums, np.asarray([t.population for t in towns], dtype=np.float64),
@@ -489,7 +478,8 @@ def _town_scores(day: date | None, uow: SqlUnitOfWork) -> tuple[date, list[TownS
             town_id=t.id, code=t.code, name=t.name, name_en=t.name_en, agency_id=t.agency_id,
             population=t.population, day=d, score=row["score"], band=row["band"], rank=row["rank"],
             sub_indices={s.value: round(row[f"s_{s.value}"], 2) for s in SUB_INDICES},
-            rates_per_10k={s.value: round(row[f"r_{s.value}"], 4) for s in SUB_INDICES},
+            rates_per_10k={s.value: round(row[f"h7_{s.value}"] / CURRENT_DAYS * RATE_PER / max(t.population, 1), 4)
+                           for s in SUB_INDICES},
             total_rate_per_10k=round(row["total_rate"], 4), count_7d=row["count_7d"], deaths_7d=row["deaths_7d"],
             warnings=sorted(warns.get(t.id, []))))
     return d, out

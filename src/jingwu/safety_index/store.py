@@ -52,7 +52,6 @@ si_incidents = Table(
 )
 
 _SUB_COLS = [Column(f"s_{s.value}", Float, nullable=False) for s in SUB_INDICES]
-_RATE_COLS = [Column(f"r_{s.value}", Float, nullable=False) for s in SUB_INDICES]
 # window sums the score is made of (harm over the 7-day and 84-day windows), for incremental updates
 _SUM_COLS = [Column(f"{w}_{s.value}", Float, nullable=False) for w in ("h7", "h84") for s in SUB_INDICES]
 
@@ -65,7 +64,6 @@ si_scores = Table(
     Column("band", String(16), nullable=False),
     Column("rank", Integer, nullable=False),
     *_SUB_COLS,
-    *_RATE_COLS,
     Column("total_rate", Float, nullable=False),
     Column("count_7d", Integer, nullable=False),
     Column("deaths_7d", Integer, nullable=False),
@@ -120,6 +118,10 @@ class AggregateRows:
     count: list[int]
     injuries: list[int]
     deaths: list[int]
+
+
+def _as_date(v: Any) -> date | None:
+    return v if v is None or isinstance(v, date) else date.fromisoformat(str(v))
 
 
 def _insert_for(session: Session) -> Any:
@@ -230,8 +232,10 @@ class SafetyIndexRepository:
         return v if v is None or isinstance(v, date) else date.fromisoformat(str(v))
 
     def scored_days(self) -> tuple[date | None, date | None]:
-        r = self.s.execute(select(func.min(si_scores.c.day), func.max(si_scores.c.day))).one()
-        return r[0], r[1]
+        # two queries: each MIN/MAX alone is answered from the primary-key index
+        first = self.s.execute(select(func.min(si_scores.c.day))).scalar_one()
+        last = self.s.execute(select(func.max(si_scores.c.day))).scalar_one()
+        return _as_date(first), _as_date(last)
 
     def scores_on(self, day: date) -> list[dict[str, Any]]:
         q = select(si_scores).where(si_scores.c.day == day).order_by(si_scores.c.rank)
@@ -242,6 +246,14 @@ class SafetyIndexRepository:
         if town_id is not None:
             q = q.where(si_scores.c.town_id == town_id)
         return [dict(r._mapping) for r in self.s.execute(q.order_by(si_scores.c.day, si_scores.c.rank))]
+
+    def sums_between(self, first: date, last: date) -> dict[str, list[Any]]:
+        """The stored window sums of first..last as columns (fast path for incremental updates)."""
+        names = ["day", "town_id", "count_7d", "count_baseline", "count_28d", "count_prev_28d", "deaths_7d",
+                 *[f"h7_{s.value}" for s in SUB_INDICES], *[f"h84_{s.value}" for s in SUB_INDICES]]
+        q = select(*[si_scores.c[n] for n in names]).where(and_(si_scores.c.day >= first, si_scores.c.day <= last))
+        rows = self.s.execute(q).all()
+        return {n: [r[i] for r in rows] for i, n in enumerate(names)}
 
     def warnings_between(self, first: date, last: date, town_id: str | None = None) -> list[dict[str, Any]]:
         q = select(si_warnings).where(and_(si_warnings.c.day >= first, si_warnings.c.day <= last))
