@@ -144,14 +144,20 @@ def bench_graph(
     incidents = random_snaps(g, args.queries, rng)
     g.k_fastest(units, incidents[0], K)  # warm-up (JIT is cached on disk; this warms caches)
     ours: list[float] = []
+    ours_cpu: list[float] = []
     answers = []
     for inc in incidents:
+        c0 = time.thread_time()
         t, res = timed(lambda inc=inc: g.k_fastest(units, inc, K))
+        ours_cpu.append((time.thread_time() - c0) * 1000)
         ours.append(t * 1000)
         answers.append(res)
     print(f"k_fastest (k={K}, {args.units} units, {args.queries} incidents), ms per query incl. Python overhead:")
     print(f"  units as list[Snap]:   p50 {pct(ours, 50):.2f}   p95 {pct(ours, 95):.2f}   "
-          f"p99 {pct(ours, 99):.2f}   max {max(ours):.2f}")  # fmt: skip
+          f"p99 {pct(ours, 99):.2f}   max {max(ours):.2f}   (wall clock)")  # fmt: skip
+    print(f"                         p50 {pct(ours_cpu, 50):.2f}   p95 {pct(ours_cpu, 95):.2f}   "
+          f"p99 {pct(ours_cpu, 99):.2f}   max {max(ours_cpu):.2f}   (CPU time of the thread: "
+          f"without time spent descheduled by other load)")  # fmt: skip
     batch = g.prepare(units)
     prepared: list[float] = []
     for i, inc in enumerate(incidents):
@@ -208,7 +214,14 @@ def bench_graph(
         t, _ = timed(lambda i=i: g.route(incidents[i], incidents[i + 1]))
         rt.append(t * 1000)
     print(f"route one-to-one with geometry: p50 {pct(rt, 50):.2f} ms, p99 {pct(rt, 99):.2f} ms")
-    return {"p99": pct(ours, 99), "p50": pct(ours, 50), "scipy_p50": sp_med, "nx_p50": nx_med, "matrix_s": t_mx}
+    return {
+        "p99": pct(ours, 99),
+        "p50": pct(ours, 50),
+        "p99_cpu": pct(ours_cpu, 99),
+        "scipy_p50": sp_med,
+        "nx_p50": nx_med,
+        "matrix_s": t_mx,
+    }
 
 
 def cold_load_seconds(cache: Path) -> tuple[float, float]:
@@ -277,8 +290,8 @@ def main() -> None:
     print(f"\nload average at end {os.getloadavg()[0]:.2f}")
     print("\n=== goals ===")
     speedup = big_res["scipy_p50"] / big_res["p50"]
-    print(f"p99 k_fastest on {side * side:,} nodes: {big_res['p99']:.2f} ms  (goal <= 10 ms: "
-          f"{'PASS' if big_res['p99'] <= 10 else 'FAIL'})")  # fmt: skip
+    print(f"p99 k_fastest on {side * side:,} nodes: {big_res['p99']:.2f} ms wall, {big_res['p99_cpu']:.2f} ms CPU "
+          f"(goal <= 10 ms: {'PASS' if big_res['p99'] <= 10 else 'FAIL'})")  # fmt: skip
     print(f"speed-up vs scipy at p50: {speedup:.0f}x  (goal >= 20x: {'PASS' if speedup >= 20 else 'FAIL'})")
     print(f"Chengdu p99 {cd['p99']:.2f} ms; matrix 300x2000 Chengdu {cd['matrix_s']:.2f} s, "
           f"synthetic {big_res['matrix_s']:.2f} s")  # fmt: skip
