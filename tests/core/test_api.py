@@ -157,3 +157,14 @@ def test_openapi_documents_the_error_shape(client: TestClient) -> None:
 
 def test_unknown_route_uses_error_shape(client: TestClient) -> None:
     assert_error(client.get("/api/v1/nope"), 404, "not_found")
+
+
+def test_role_changes_take_effect_after_the_principal_cache_ttl(client: TestClient, org: Org,
+                                                                container: Container) -> None:
+    h = login(client, "analyst", org.passwords["analyst"])
+    assert client.get("/api/v1/audit", headers=h).status_code == 403
+    with container.engine.begin() as conn:
+        conn.execute(text("UPDATE users SET roles='auditor' WHERE username='analyst'"))
+    assert client.get("/api/v1/audit", headers=h).status_code == 403  # cached for a few seconds
+    container.clock.advance(seconds=31)  # type: ignore[attr-defined]
+    assert client.get("/api/v1/audit", headers=h).status_code == 200

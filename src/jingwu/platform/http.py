@@ -145,7 +145,8 @@ def optional_principal(request: Request, c: ContainerDep) -> Principal | None:
     if not token:
         return None
     try:
-        p = services.principal_from_token(token, uow=c.uow(), clock=c.clock, secret=c.settings.secret_key)
+        p = services.principal_from_token(token, uow=c.uow(), clock=c.clock, secret=c.settings.secret_key,
+                                          cache=c.cached("principals", services.PrincipalCache))
     except AppError:
         return None
     return p
@@ -158,7 +159,8 @@ def current_principal(request: Request, c: ContainerDep) -> Principal:
     if from_cookie and request.method not in SAFE_METHODS and request.headers.get("x-jingwu-csrf") != "1":
         # Cookie-authenticated writes must come from our own pages (custom header = same-origin fetch).
         raise Forbidden("Cookie-authenticated writes need the X-Jingwu-CSRF header.", code="csrf")
-    return services.principal_from_token(token, uow=c.uow(), clock=c.clock, secret=c.settings.secret_key)
+    return services.principal_from_token(token, uow=c.uow(), clock=c.clock, secret=c.settings.secret_key,
+                                         cache=c.cached("principals", services.PrincipalCache))
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]

@@ -64,14 +64,46 @@ def login(username: str, password: str, *, uow: SqlUnitOfWork, clock: Clock, sec
         return IssuedToken(token, int(ttl.total_seconds()), user)
 
 
-def principal_from_token(token: str, *, uow: SqlUnitOfWork, clock: Clock, secret: str) -> Principal:
-    user_id, _issued = read_token(secret, token, now=clock.now())
+class PrincipalCache:
+    """Who a user is (roles, agency), remembered for a few seconds per process.
+
+    The token's signature and expiry are still checked on every request; only
+    the user lookup is cached, so a disabled account or changed roles take
+    effect within ``ttl`` seconds.
+    """
+
+    def __init__(self, ttl: float = 30.0, size: int = 10_000) -> None:
+        self.ttl = ttl
+        self.size = size
+        self._d: dict[str, tuple[float, Principal]] = {}
+
+    def get(self, user_id: str, now: float) -> Principal | None:
+        hit = self._d.get(user_id)
+        return hit[1] if hit and now - hit[0] < self.ttl else None
+
+    def put(self, user_id: str, p: Principal, now: float) -> None:
+        if len(self._d) >= self.size:
+            self._d.clear()
+        self._d[user_id] = (now, p)
+
+
+def principal_from_token(token: str, *, uow: SqlUnitOfWork, clock: Clock, secret: str,
+                         cache: PrincipalCache | None = None) -> Principal:
+    now = clock.now()
+    user_id, _issued = read_token(secret, token, now=now)
+    if cache is not None:
+        hit = cache.get(user_id, now.timestamp())
+        if hit is not None:
+            return hit
     with uow:
         user = uow.users.get(user_id)
     if user is None or not user.active:
         raise NotAuthenticated("The account of this token no longer exists or is disabled.",
                                code="invalid_token")
-    return user.principal()
+    p = user.principal()
+    if cache is not None:
+        cache.put(user_id, p, now.timestamp())
+    return p
 
 
 @dataclass(frozen=True)
