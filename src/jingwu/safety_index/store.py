@@ -210,7 +210,8 @@ class SafetyIndexRepository:
         data = []
         for c in cols:
             values = columns[c.name]
-            proc = c.type._cached_bind_processor(dialect)
+            plain = isinstance(c.type, Float | Integer | String)  # the driver binds these natively
+            proc = None if plain else c.type._cached_bind_processor(dialect)
             if proc is not None:
                 cache: dict[Any, Any] = {}
                 values = [cache[v] if v in cache else cache.setdefault(v, proc(v)) for v in values]
