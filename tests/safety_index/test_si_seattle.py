@@ -131,9 +131,18 @@ def test_api_scores_match_independent_recomputation(seattle: tuple[Container, Te
             checked += 1
             non_trivial += row.score < 100
     assert checked > 500 and non_trivial > 50  # the data move the score, not just the smoothing
-    # the real data hold no surge that passes the p < 0.001 test; the bands show the worst weeks
+    # the real data's worst week (West, late January 2023: 4 calls in 7 days after 2 in the 12 weeks
+    # before) is red and carries the one surge warning the exact test finds in six years
     worst = ref.sort_values("score").iloc[0]
-    assert worst.score < 80
+    assert worst.score < 60 and worst.day == date(2023, 1, 30)
+    r = client.get("/api/v1/safety-index?date=2023-01-30").json()["towns"]
+    west = next(t for t in r if t["town_id"] == towns["W"])
+    assert west["band"] == "red" and west["warnings"] == ["surge_7d"]
+    with c.uow() as uow:
+        from jingwu.safety_index.store import repo
+
+        real = repo(uow).warnings_between(date(2018, 1, 1), date(2023, 12, 31))
+    assert [(w["town_id"], w["day"], w["kind"]) for w in real] == [(towns["W"], date(2023, 1, 30), "surge_7d")]
     print(f"\nSeattle: {checked} town-days compared; worst {worst.town} {worst.day} score {worst.score}")
     # then a surge injected into the same real data must raise a warning
     check_injected_surge_raises_a_warning(seattle)
