@@ -63,6 +63,15 @@ def test_store_round_trip(container: Container, org: Org) -> None:
     with c.uow() as uow:
         assert len(repo(uow).scores_between(D0, D0 + timedelta(days=105))) == n_scores
         assert len(repo(uow).tickets()) == 1
+    # a late incident through the incremental path (stored sums read back and rewritten on this database)
+    ch = services.record_incidents_ex([services.IncidentFact("s:late", datetime(2026, 4, 9, 3, tzinfo=UTC),
+                                                             towns["B"], "030100", Category.TRAFFIC, 1, 2)],
+                                      uow=c.uow(), tz=tz)
+    s3 = services.apply_changes(ch, uow_factory=c.uow, clock=c.clock, tz=tz)
+    assert (s3.first, s3.last) == (date(2026, 4, 9), D0 + timedelta(days=100)) and not s3.notes
+    with c.uow() as uow:
+        b = {x["town_id"]: x for x in repo(uow).scores_on(date(2026, 4, 9))}[towns["B"]]
+    assert b["deaths_7d"] == 1 and b["count_7d"] == 15 and b["score"] < 90
     check_bad_incident_batch_stores_nothing(c, org)
 
 
