@@ -37,7 +37,7 @@ from jingwu.dispatch.schemas import (
     StatusCreate,
 )
 from jingwu.dispatch.store import AssignmentRow, IncidentRow
-from jingwu.dispatch.wiring import catalogue, dispatch_uow, geo
+from jingwu.dispatch.wiring import catalogue, dispatch_read_uow, dispatch_uow, geo
 from jingwu.platform.domain import Permission, Principal
 from jingwu.platform.errors import InvalidInput
 from jingwu.platform.http import ERROR_RESPONSES, ContainerDep, PrincipalDep, requires
@@ -97,7 +97,7 @@ def get_incident(incident_id: UUID, p: PrincipalDep, c: ContainerDep,
 def recommendations(incident_id: UUID, p: Dispatcher, c: ContainerDep,
                     limit: int = Query(10, ge=1, le=100)) -> RecommendationsRead:
     """Units ranked by road ETA from their latest position, filtered by availability and run card."""
-    inc, need, rule, recs = services.recommend(p, str(incident_id), uow=dispatch_uow(c), geo=geo(c),
+    inc, need, rule, recs = services.recommend(p, str(incident_id), uow=dispatch_read_uow(c), geo=geo(c),
                                                cat=catalogue(c), limit=limit)
     return RecommendationsRead(incident_id=inc.id, required=need, run_card=rule, units=[
         RecommendationRead(unit_id=r.unit.id, call_sign=r.unit.call_sign, kind=r.unit.kind, status=r.unit.status,
@@ -246,7 +246,7 @@ def share_location(token: str, body: SharedLocation, c: ContainerDep) -> Respons
 @router.get("/alerts")
 def alerts(p: PrincipalDep, c: ContainerDep) -> list[dict[str, Any]]:
     p.require(Permission.READ_ORG)
-    with dispatch_uow(c) as uow:
+    with dispatch_read_uow(c) as uow:
         rows = uow.alerts.open(p.agency_path)
     return [a.__dict__ for a in rows]
 
@@ -273,7 +273,7 @@ def board(p: PrincipalDep, c: ContainerDep, level: str | None = Query(None, patt
     cat = catalogue(c)
     since = c.clock.now() - timedelta(hours=hours)
     levels = {"station": None, "branch": ("branch", "city"), "city": ("city",)}
-    with dispatch_uow(c) as uow:
+    with dispatch_read_uow(c) as uow:
         incs = uow.incidents.search(path=p.agency_path, since=since, limit=500,
                                   min_level=levels[level] if level else None)
         recent = c.clock.now() - timedelta(minutes=30)
@@ -317,7 +317,7 @@ def kpis(p: PrincipalDep, c: ContainerDep, since: datetime | None = None, until:
         raise InvalidInput("since/until need a time zone (e.g. 2026-11-23T00:00:00+08:00).", code="invalid_time")
     if since >= until:
         raise InvalidInput("since must be before until.", code="invalid_range")
-    return services.kpis(p, uow=dispatch_uow(c), since=since.astimezone(UTC), until=until.astimezone(UTC),
+    return services.kpis(p, uow=dispatch_read_uow(c), since=since.astimezone(UTC), until=until.astimezone(UTC),
                          tz=catalogue(c).timezone)
 
 

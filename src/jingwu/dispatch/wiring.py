@@ -16,6 +16,11 @@ def dispatch_uow(c: Container) -> DispatchUnitOfWork:
     return DispatchUnitOfWork(c.session_factory, c.clock, after_commit=c.relay.kick if c.relay else None)
 
 
+def dispatch_read_uow(c: Container) -> DispatchUnitOfWork:
+    """For read-only use cases: on SQLite a deferred transaction that never waits for writers."""
+    return DispatchUnitOfWork(c.reader(), c.clock)
+
+
 def geo(c: Container) -> Geo:
     def build() -> Geo:
         with c.uow() as uow:

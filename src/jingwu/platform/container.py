@@ -33,6 +33,22 @@ class Container:
     _graph_lock: threading.Lock = field(default_factory=threading.Lock)
     _cache: dict[str, Any] = field(default_factory=dict)
 
+    read_session_factory: sessionmaker[Session] | None = None
+
+    def reader(self) -> sessionmaker[Session]:
+        """Sessions for read-only use cases (deferred transactions on SQLite)."""
+        return self.read_session_factory or self.session_factory
+
+    def read_uow(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.reader(), self.clock)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+        if self.read_session_factory is not None:
+            bind = self.read_session_factory.kw.get("bind")
+            if bind is not None and bind is not self.engine:
+                bind.dispose()
+
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.session_factory, self.clock,
                              after_commit=self.relay.kick if self.relay else None)
@@ -65,7 +81,9 @@ class Container:
 def build_container(settings: Settings, *, clock: Clock | None = None) -> Container:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.db_url)
+    reader = make_engine(settings.db_url, read_only=True) if engine.dialect.name == "sqlite" else engine
     c = Container(settings=settings, engine=engine, session_factory=make_session_factory(engine),
+                  read_session_factory=make_session_factory(reader),
                   clock=clock or SystemClock(), bus=make_bus(settings.nats_url, settings.nats_stream))
     c.relay = OutboxRelay(c.bus, c._fetch_outbox, c._mark_outbox)
     return c

@@ -145,7 +145,7 @@ def optional_principal(request: Request, c: ContainerDep) -> Principal | None:
     if not token:
         return None
     try:
-        p = services.principal_from_token(token, uow=c.uow(), clock=c.clock, secret=c.settings.secret_key,
+        p = services.principal_from_token(token, uow=c.read_uow(), clock=c.clock, secret=c.settings.secret_key,
                                           cache=c.cached("principals", services.PrincipalCache))
     except AppError:
         return None
@@ -159,7 +159,7 @@ def current_principal(request: Request, c: ContainerDep) -> Principal:
     if from_cookie and request.method not in SAFE_METHODS and request.headers.get("x-jingwu-csrf") != "1":
         # Cookie-authenticated writes must come from our own pages (custom header = same-origin fetch).
         raise Forbidden("Cookie-authenticated writes need the X-Jingwu-CSRF header.", code="csrf")
-    return services.principal_from_token(token, uow=c.uow(), clock=c.clock, secret=c.settings.secret_key,
+    return services.principal_from_token(token, uow=c.read_uow(), clock=c.clock, secret=c.settings.secret_key,
                                          cache=c.cached("principals", services.PrincipalCache))
 
 

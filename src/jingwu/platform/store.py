@@ -185,7 +185,9 @@ outbox = Table(
 
 # ---------------------------------------------------------------- engine
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
+def make_engine(url: str, *, echo: bool = False, read_only: bool = False) -> Engine:
+    """An engine for ``url``. On SQLite every write transaction takes the write lock at BEGIN
+    (``BEGIN IMMEDIATE``); a ``read_only`` engine begins deferred, so readers never wait for writers."""
     if url.startswith("sqlite"):
         engine = create_engine(
             url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}, pool_pre_ping=False
@@ -196,15 +198,15 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA synchronous=FULL")  # a commit survives power loss, not only a crash
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            # Take the write lock at BEGIN: no read-then-upgrade deadlocks between writers.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Writers take the write lock at BEGIN: no read-then-upgrade deadlocks between writers.
+            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
