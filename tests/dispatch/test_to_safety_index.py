@@ -7,9 +7,9 @@ import time
 
 from fastapi.testclient import TestClient
 from sqlalchemy import text
-from support import login
 
 from jingwu.platform.container import Container
+from support import login
 
 
 def test_call_reaches_the_safety_index_fact_table(api: TestClient, city) -> None:  # type: ignore[no-untyped-def]
