@@ -201,6 +201,14 @@ def test_tickets_lifecycle_audited_and_escalated(scored: tuple[Container, dict[s
     # a dispatcher at station A may not see station B's ticket
     hd = login(client, "officer_b", org.passwords["officer_b"])
     assert client.get(f"/api/v1/safety-index/tickets/{tid}", headers=hd).status_code == 403
+    # the supervision page (cookie session) lists it; anonymous visitors are sent to log in
+    anon = client.get("/safety-index/supervision", follow_redirects=False)
+    assert anon.status_code == 303 and "/login" in anon.headers["location"]
+    client.post("/login", data={"username": "analyst", "password": org.passwords["analyst"]})
+    page = client.get("/safety-index/supervision")
+    assert page.status_code == 200 and f'data-ticket="{tid}"' in page.text and "入室盗窃团伙已抓获" in page.text
+    assert "督办" in client.get("/safety-index").text
+    client.cookies.clear()
     rep = client.get("/api/v1/safety-index/assessment?from=2026-04-01&to=2026-04-30", headers=h).json()
     t3 = next(x for x in rep["towns"] if x["id"] == towns["T3"])
     assert t3["days"] == 30 and t3["band_days"]["red"] >= 1 and t3["tickets_opened"] == 1

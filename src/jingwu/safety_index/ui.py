@@ -1,6 +1,8 @@
 """Safety Index pages: the public page (no login) with the map of towns coloured
 by band, the day's ranking, any past date and a trend chart per town; the
-module link ``/m/safety-index`` leads there. Data come from the public API.
+module link ``/m/safety-index`` leads there (data from the public API). And the
+supervision page for analysts: tickets of their scope with assign / action /
+close (through the API) and the period assessment.
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from jingwu.platform.domain import Permission
+from jingwu.platform.errors import AppError
 from jingwu.platform.http import ContainerDep
 from jingwu.safety_index import services
 from jingwu.safety_index.domain import BAND_THRESHOLDS, SUB_INDICES
-from jingwu.web.ui import OptionalPrincipal, _ctx, templates
+from jingwu.web.ui import OptionalPrincipal, _ctx, _login_redirect, templates
 
 router = APIRouter(include_in_schema=False)
 
@@ -38,3 +42,27 @@ def public_page(request: Request, p: OptionalPrincipal, c: ContainerDep,
     return templates.TemplateResponse(request, "safety_index/public.html", _ctx(
         request, p, active="safety-index", first=first, last=last, chosen=chosen, bands=bands,
         subs=[s.value for s in SUB_INDICES]))
+
+
+@router.get("/safety-index/supervision", response_class=HTMLResponse)
+def supervision_page(request: Request, p: OptionalPrincipal, c: ContainerDep,
+                     status: Annotated[str | None, Query()] = None) -> Response:
+    if p is None:
+        return _login_redirect(request)
+    if not p.can(Permission.ANALYSE):
+        return templates.TemplateResponse(request, "forbidden.html", _ctx(request, p, active="safety-index"),
+                                          status_code=403)
+    try:
+        tickets = services.list_tickets(principal=p, uow=c.uow(), status=status or None)
+    except AppError:
+        tickets = services.list_tickets(principal=p, uow=c.uow())
+    with c.uow() as uow:
+        towns = {t.id: t for t in uow.towns.all()}
+        agencies = {a.id: a.name for a in uow.agencies.in_subtree("/")}
+    now = c.clock.now()
+    rows = [{"t": t, "town": towns[t.town_id].name if t.town_id in towns else t.town_id,
+             "agency": agencies.get(t.agency_id, t.agency_id), "overdue": t.overdue(now)}
+            for t in sorted(tickets, key=lambda x: (x.status.value == "closed", x.deadline))]
+    first, last = services.public_dates(uow=c.uow())
+    return templates.TemplateResponse(request, "safety_index/supervision.html", _ctx(
+        request, p, active="safety-index", rows=rows, status=status or "", first=first, last=last))
