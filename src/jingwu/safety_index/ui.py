@@ -61,6 +61,7 @@ def supervision_page(request: Request, p: OptionalPrincipal, c: ContainerDep,
         agencies = {a.id: a.name for a in uow.agencies.in_subtree("/")}
     now = c.clock.now()
     rows = [{"t": t, "town": towns[t.town_id].name if t.town_id in towns else t.town_id,
+             "reasons": sorted((x.split(":", 1) for x in t.reasons), key=lambda kv: (kv[1], kv[0])),
              "agency": agencies.get(t.agency_id, t.agency_id), "overdue": t.overdue(now)}
             for t in sorted(tickets, key=lambda x: (x.status.value == "closed", x.deadline))]
     first, last = services.public_dates(uow=c.uow())
