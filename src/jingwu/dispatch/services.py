@@ -53,7 +53,7 @@ from jingwu.dispatch.store import (
 )
 from jingwu.platform.domain import Permission, Principal
 from jingwu.platform.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
-from jingwu.platform.store import UnitRow
+from jingwu.platform.store import UnitRow, new_id
 
 UowFactory = Callable[[], DispatchUnitOfWork]
 MAX_DUPLICATE_PROPOSALS = 3
@@ -145,7 +145,11 @@ def receive_call(cmd: ReceiveCall, *, uow: DispatchUnitOfWork, geo: Geo, cat: Ca
             level, lwhy = escalation_level(priority=priority, category=itype.category, deaths=cmd.flags.deaths,
                                            injuries=cmd.flags.injuries, units_assigned=0, type_code=itype.code)
             flags = {k: v for k, v in cmd.flags.__dict__.items() if v}
+            incident_id = new_id()
+            if cmd.idempotency_key:  # first: a concurrent retry fails here, before any other work
+                uow.incidents.remember_key(cmd.idempotency_key, fp, incident_id, now)
             seq = uow.incidents.add(
+                id=incident_id,
                 status=IncidentStatus.OPEN.value, channel=channel.value, type_code=itype.code,
                 category=itype.category, priority=priority, level=level.value, lon=cmd.lon, lat=cmd.lat,
                 accuracy_m=cmd.accuracy_m, snapped_lon=snap.snapped_lon if snap else None,
@@ -154,8 +158,6 @@ def receive_call(cmd: ReceiveCall, *, uow: DispatchUnitOfWork, geo: Geo, cat: Ca
                 caller_phone=cmd.caller_phone, deaths=cmd.flags.deaths, injuries=cmd.flags.injuries, flags=flags,
                 device_id=cmd.device_id, received_at=received, created_by=actor)
             inc = uow.incidents.get_by_seq(seq)
-            if cmd.idempotency_key:
-                uow.incidents.remember_key(cmd.idempotency_key, fp, inc.id, now)
             uow.incidents.add_event(inc.id, at=now, kind="received", actor=actor,
                                     detail={"channel": channel.value, "priority": priority, "why": why + lwhy})
             duplicates = _propose_duplicates(uow, inc, cat)
@@ -216,11 +218,13 @@ def _propose_duplicates(uow: DispatchUnitOfWork, inc: IncidentRow, cat: Catalogu
             found.append((d, other))
     found.sort(key=lambda x: x[0])
     out = []
+    rows = []
     for d, other in found[:MAX_DUPLICATE_PROPOSALS]:  # the nearest few: a call-taker reads them all
         secs = (inc.received_at - other.received_at).total_seconds()
-        uow.incidents.propose_merge(inc.id, other.id, d, secs)
+        rows.append((inc.id, other.id, d, secs))
         out.append({"candidate_id": other.id, "number": incident_number(other.received_at, other.seq),
                     "distance_m": round(d, 1), "seconds_apart": round(secs, 1), "type_code": other.type_code})
+    uow.incidents.propose_merges(rows)
     return out
 
 

@@ -337,17 +337,19 @@ class IncidentRepository:
         return (r.request_hash, r.incident_id) if r else None
 
     def remember_key(self, key: str, request_hash: str, incident_id: str, at: datetime) -> None:
+        """Claim an idempotency key; the first statement of an intake transaction (a conflict aborts it)."""
         try:
-            with self.s.begin_nested():
-                self.s.execute(insert(idempotency_keys), {"key": key, "request_hash": request_hash,
-                                                          "incident_id": incident_id, "created_at": at})
+            self.s.execute(insert(idempotency_keys), {"key": key, "request_hash": request_hash,
+                                                      "incident_id": incident_id, "created_at": at})
         except IntegrityError as exc:
             raise IdempotencyConflict(key) from exc
 
     # duplicates -----------------------------------------------------------
-    def propose_merge(self, incident_id: str, candidate_id: str, distance_m: float, seconds: float) -> None:
-        self.s.execute(insert(merge_proposals).values(incident_id=incident_id, candidate_id=candidate_id,
-                                                      distance_m=distance_m, seconds_apart=seconds))
+    def propose_merges(self, rows: list[tuple[str, str, float, float]]) -> None:
+        """(incident, candidate, distance m, seconds apart) in one statement."""
+        if rows:
+            self.s.execute(insert(merge_proposals), [
+                {"incident_id": i, "candidate_id": c, "distance_m": d, "seconds_apart": t} for i, c, d, t in rows])
 
     def proposals(self, incident_id: str) -> list[dict[str, Any]]:
         rows = self.s.execute(select(merge_proposals).where(or_(

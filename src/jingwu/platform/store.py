@@ -529,7 +529,12 @@ class OutboxRepository:
         self.s = session
 
     def add(self, topic: str, payload: dict[str, Any], at: datetime) -> None:
-        self.s.execute(insert(outbox), {"topic": topic, "payload": canonical_json(payload), "created_at": at})
+        self.add_many([(topic, payload)], at)
+
+    def add_many(self, events: list[tuple[str, dict[str, Any]]], at: datetime) -> None:
+        if events:
+            self.s.execute(insert(outbox), [{"topic": t, "payload": canonical_json(p), "created_at": at}
+                                            for t, p in events])
 
     def pending(self, limit: int = 500) -> list[tuple[int, str, dict[str, Any]]]:
         rows = self.s.execute(
@@ -595,9 +600,7 @@ class SqlUnitOfWork:
         self._events.append(Event(topic, payload))
 
     def commit(self) -> None:
-        now = self.clock.now()
-        for ev in self._events:
-            self.outbox.add(ev.topic, ev.payload, now)
+        self.outbox.add_many([(ev.topic, ev.payload) for ev in self._events], self.clock.now())
         self.session.commit()
         had_events = bool(self._events)
         self._events = []

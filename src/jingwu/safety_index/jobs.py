@@ -34,10 +34,8 @@ def handle_incident(c: Container, payload: dict[str, Any], si: SafetyIndexSettin
     """Store one incident event; recompute already-scored days it changes. Returns the changed days."""
     si = si or get_si_settings()
     fact = services.fact_from_event(payload)
-    ch = services.record_incidents_ex([fact], uow=c.uow(), tz=_tz(c))
-    if ch.days:
-        services.apply_changes(ch, uow_factory=c.uow, clock=c.clock, tz=_tz(c), method=_method(si),
-                               ticket_recent_days=si.ticket_recent_days, ticket_deadline_days=si.ticket_deadline_days)
+    ch, _ = services.ingest([fact], uow_factory=c.uow, clock=c.clock, tz=_tz(c), method=_method(si),
+                            ticket_recent_days=si.ticket_recent_days, ticket_deadline_days=si.ticket_deadline_days)
     return ch.days
 
 

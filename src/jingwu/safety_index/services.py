@@ -94,26 +94,34 @@ class Changes:
 _FACT_KEYS = ("day", "town_id", "type_code", "category", "deaths", "injuries")
 
 
-def record_incidents_ex(facts: Sequence[IncidentFact], *, uow: SqlUnitOfWork, tz: ZoneInfo) -> Changes:
-    """Store facts (idempotent by incident_id) in one transaction; report what changed."""
+def _record_in(uow: SqlUnitOfWork, facts: Sequence[IncidentFact], tz: ZoneInfo) -> Changes:
+    """Upsert facts inside an open unit of work (no commit); report what changed."""
     now = uow.clock.now()
     ch = Changes()
+    r = repo(uow)
+    before = r.existing_days(f.incident_id for f in facts)
+    fresh: list[dict[str, Any]] = []
+    for f in facts:
+        row = f.row(tz, now)
+        old = r.incident(f.incident_id) if f.incident_id in before else None
+        if old is not None and all(old[k] == row[k] for k in _FACT_KEYS):
+            continue  # the same event again
+        fresh.append(row)
+        ch.added.append(row)
+        ch.days.add(row["day"])
+        if old is not None:
+            ch.removed.append(old)
+            ch.days.add(old["day"])
+    r.upsert_incidents(fresh)
+    return ch
+
+
+def record_incidents_ex(facts: Sequence[IncidentFact], *, uow: SqlUnitOfWork, tz: ZoneInfo) -> Changes:
+    """Store facts (idempotent by incident_id) in one transaction; report what changed.
+    Scores are not touched: follow with ``apply_changes`` or a compute, or use ``ingest``."""
     with uow:
-        r = repo(uow)
-        before = r.existing_days(f.incident_id for f in facts)
-        fresh: list[dict[str, Any]] = []
-        for f in facts:
-            row = f.row(tz, now)
-            old = r.incident(f.incident_id) if f.incident_id in before else None
-            if old is not None and all(old[k] == row[k] for k in _FACT_KEYS):
-                continue  # the same event again
-            fresh.append(row)
-            ch.added.append(row)
-            ch.days.add(row["day"])
-            if old is not None:
-                ch.removed.append(old)
-                ch.days.add(old["day"])
-        r.upsert_incidents(fresh)
+        repo(uow).lock()
+        ch = _record_in(uow, facts, tz)
         uow.commit()
     return ch
 
@@ -257,6 +265,7 @@ def _compute_chunk(first: date, last: date, towns: list[TownRow], origin: date, 
     now = clock.now()
     with uow_factory() as uow:
         r = repo(uow)
+        r.lock()  # one writer of scores at a time (see ``ingest``)
         agg = r.aggregates(day0, last)
         arrays = _arrays(agg, towns, day0, n_days, m)
         res = engine.compute(arrays, engine.FIRST_SCORABLE, n_days - 1, m)
@@ -342,81 +351,115 @@ def _deltas(ch: Changes, method: Method) -> pd.DataFrame:
     return df.groupby(["town_id", "day", "sub"], as_index=False)[["harm", "n", "dead"]].sum()
 
 
+class _NeedsRecompute(Exception):
+    """The stored days are not complete for every town: recompute from the facts instead."""
+
+
+def _apply_in(uow: SqlUnitOfWork, ch: Changes, m: Method, now: datetime, tz: ZoneInfo, recent: int,
+              deadline_days: int) -> ComputeSummary:
+    """Add ``ch`` to the stored window sums inside an open unit of work (which holds the index lock)."""
+    r = repo(uow)
+    first_scored, last_scored = r.scored_days()
+    if not ch.days or first_scored is None or last_scored is None or min(ch.days) > last_scored:
+        return ComputeSummary(notes=["affected days not scored yet"])
+    a = max(min(ch.days), first_scored)
+    b = min(last_scored, max(ch.days) + timedelta(days=HISTORY_DAYS - 1))
+    if a > b:
+        return ComputeSummary(notes=["affected days not scored yet"])
+    out = ComputeSummary(first=a, last=b, days=(b - a).days + 1)
+    towns = uow.towns.all()
+    out.towns = len(towns)
+    cols = r.sums_between(a, b)
+    n_t, n_k = len(towns), out.days
+    t_idx = {t.id: i for i, t in enumerate(towns)}
+    ti_rows = np.fromiter((t_idx.get(x, -1) for x in cols["town_id"]), dtype=np.int64, count=len(cols["day"]))
+    k_rows = np.fromiter(((x - a).days for x in cols["day"]), dtype=np.int64, count=len(cols["day"]))
+    if len(ti_rows) != n_t * n_k or (ti_rows < 0).any():
+        raise _NeedsRecompute
+    n_s = len(SUB_INDICES)
+    cur = np.zeros((n_t, n_k, n_s))
+    base = np.zeros((n_t, n_k, n_s))
+    for si, sub in enumerate(SUB_INDICES):
+        cur[ti_rows, k_rows, si] = cols[f"h7_{sub.value}"]
+        base[ti_rows, k_rows, si] = cols[f"h84_{sub.value}"]
+    ints = {}
+    for key, name in (("c7", "count_7d"), ("cb", "count_baseline"), ("c28", "count_28d"),
+                      ("cp28", "count_prev_28d"), ("d7", "deaths_7d")):
+        arr = np.zeros((n_t, n_k), dtype=np.int64)
+        arr[ti_rows, k_rows] = cols[name]
+        ints[key] = arr
+    # the changes as a signed daily cube over a-90 .. b; its window sums are the deltas of the stored sums
+    dl = _deltas(ch, m)
+    lead = HISTORY_DAYS - 1
+    origin = a - timedelta(days=lead)
+    n_days = n_k + lead
+    if len(dl):
+        d_town = np.fromiter((t_idx.get(str(x), -1) for x in dl["town_id"]), dtype=np.int64, count=len(dl))
+        d_day = np.fromiter(((x - origin).days for x in dl["day"]), dtype=np.int64, count=len(dl))
+        delta = engine.DailyArrays.from_sparse(
+            n_t, n_days, d_town, d_day, dl["sub"].to_numpy(dtype=np.int64), dl["harm"].to_numpy(dtype=np.float64),
+            dl["n"].to_numpy(dtype=np.int64), dl["dead"].to_numpy(dtype=np.int64), np.ones(n_t), [])
+        ds = engine.window_sums(delta, lead, n_days - 1, clamp=False)
+        cur, base = cur + ds.cur, base + ds.base
+        for key in ("c7", "cb", "c28", "cp28", "d7"):
+            ints[key] = ints[key] + getattr(ds, key)
+    sums = engine.Sums(np.maximum(np.round(cur, 6), 0.0), np.maximum(np.round(base, 6), 0.0), ints["c7"],
+                       ints["cb"], ints["c28"], ints["cp28"], ints["d7"])
+    res = engine.score_sums(sums, np.asarray([t.population for t in towns], dtype=np.float64),
+                            [t.code for t in towns], 0, m)
+    prev: dict[str, set[str]] = {}
+    for w in r.warnings_between(a - timedelta(days=1), a - timedelta(days=1)):
+        prev.setdefault(w["kind"], set()).add(w["town_id"])
+    scores = _score_columns(res, towns, a, 0, now)
+    warns = _warning_rows(res, towns, a, 0, m.alpha, prev)
+    r.replace_scores(a, b, scores)
+    r.replace_warnings(a, b, warns)
+    out.warnings = len(warns)
+    out.tickets_opened = _trigger_tickets(uow, towns, scores, warns, now, tz, recent, deadline_days)
+    return out
+
+
 def apply_changes(ch: Changes, *, uow_factory: UowFactory, clock: Clock, tz: ZoneInfo,
                   method: Method | None = None, ticket_recent_days: int = 7,
                   ticket_deadline_days: int = 7) -> ComputeSummary:
     """Incremental update: add the changes to the stored window sums of every scored day they reach
     (d .. d+90) and re-score and re-rank those days for all towns; no facts are re-read.
-    Falls back to ``recompute_days`` when the stored days are not complete for every town."""
+    Falls back to ``recompute_days`` when the stored days are not complete for every town.
+    (``ingest`` records and applies in one transaction: prefer it when facts and scores may be
+    written concurrently.)"""
     m = method or Method()
     if not ch.days:
         return ComputeSummary()
-    with uow_factory() as uow:
-        first_scored, last_scored = repo(uow).scored_days()
-    if first_scored is None or last_scored is None or min(ch.days) > last_scored:
-        return ComputeSummary(notes=["affected days not scored yet"])
-    reach = HISTORY_DAYS - 1
-    a = max(min(ch.days), first_scored)
-    b = min(last_scored, max(ch.days) + timedelta(days=reach))
-    if a > b:
-        return ComputeSummary(notes=["affected days not scored yet"])
-    out = ComputeSummary(first=a, last=b, days=(b - a).days + 1)
-    now = clock.now()
-    with uow_factory() as uow:
-        r = repo(uow)
-        towns = uow.towns.all()
-        out.towns = len(towns)
-        cols = r.sums_between(a, b)
-        n_t, n_k = len(towns), out.days
-        t_idx = {t.id: i for i, t in enumerate(towns)}
-        ti_rows = np.fromiter((t_idx.get(x, -1) for x in cols["town_id"]), dtype=np.int64, count=len(cols["day"]))
-        k_rows = np.fromiter(((x - a).days for x in cols["day"]), dtype=np.int64, count=len(cols["day"]))
-        if len(ti_rows) != n_t * n_k or (ti_rows < 0).any():
-            return recompute_days(ch.days, uow_factory=uow_factory, clock=clock, tz=tz, method=m,
-                                  ticket_recent_days=ticket_recent_days, ticket_deadline_days=ticket_deadline_days)
-        n_s = len(SUB_INDICES)
-        cur = np.zeros((n_t, n_k, n_s))
-        base = np.zeros((n_t, n_k, n_s))
-        for si, sub in enumerate(SUB_INDICES):
-            cur[ti_rows, k_rows, si] = cols[f"h7_{sub.value}"]
-            base[ti_rows, k_rows, si] = cols[f"h84_{sub.value}"]
-        ints = {}
-        for key, name in (("c7", "count_7d"), ("cb", "count_baseline"), ("c28", "count_28d"),
-                          ("cp28", "count_prev_28d"), ("d7", "deaths_7d")):
-            arr = np.zeros((n_t, n_k), dtype=np.int64)
-            arr[ti_rows, k_rows] = cols[name]
-            ints[key] = arr
-        # the changes as a signed daily cube over a-90 .. b; its window sums are the deltas of the stored sums
-        dl = _deltas(ch, m)
-        lead = HISTORY_DAYS - 1
-        origin = a - timedelta(days=lead)
-        n_days = n_k + lead
-        if len(dl):
-            d_town = np.fromiter((t_idx.get(str(x), -1) for x in dl["town_id"]), dtype=np.int64, count=len(dl))
-            d_day = np.fromiter(((x - origin).days for x in dl["day"]), dtype=np.int64, count=len(dl))
-            delta = engine.DailyArrays.from_sparse(
-                n_t, n_days, d_town, d_day, dl["sub"].to_numpy(dtype=np.int64), dl["harm"].to_numpy(dtype=np.float64),
-                dl["n"].to_numpy(dtype=np.int64), dl["dead"].to_numpy(dtype=np.int64), np.ones(n_t), [])
-            ds = engine.window_sums(delta, lead, n_days - 1, clamp=False)
-            cur, base = cur + ds.cur, base + ds.base
-            for key in ("c7", "cb", "c28", "cp28", "d7"):
-                ints[key] = ints[key] + getattr(ds, key)
-        sums = engine.Sums(np.maximum(np.round(cur, 6), 0.0), np.maximum(np.round(base, 6), 0.0), ints["c7"],
-                           ints["cb"], ints["c28"], ints["cp28"], ints["d7"])
-        res = engine.score_sums(sums, np.asarray([t.population for t in towns], dtype=np.float64),
-                                [t.code for t in towns], 0, m)
-        prev: dict[str, set[str]] = {}
-        for w in r.warnings_between(a - timedelta(days=1), a - timedelta(days=1)):
-            prev.setdefault(w["kind"], set()).add(w["town_id"])
-        scores = _score_columns(res, towns, a, 0, now)
-        warns = _warning_rows(res, towns, a, 0, m.alpha, prev)
-        r.replace_scores(a, b, scores)
-        r.replace_warnings(a, b, warns)
-        out.warnings = len(warns)
-        out.tickets_opened = _trigger_tickets(uow, towns, scores, warns, now, tz, ticket_recent_days,
-                                              ticket_deadline_days)
-        uow.commit()
-    return out
+    try:
+        with uow_factory() as uow:
+            repo(uow).lock()
+            out = _apply_in(uow, ch, m, clock.now(), tz, ticket_recent_days, ticket_deadline_days)
+            uow.commit()
+        return out
+    except _NeedsRecompute:
+        return recompute_days(ch.days, uow_factory=uow_factory, clock=clock, tz=tz, method=m,
+                              ticket_recent_days=ticket_recent_days, ticket_deadline_days=ticket_deadline_days)
+
+
+def ingest(facts: Sequence[IncidentFact], *, uow_factory: UowFactory, clock: Clock, tz: ZoneInfo,
+           method: Method | None = None, ticket_recent_days: int = 7,
+           ticket_deadline_days: int = 7) -> tuple[Changes, ComputeSummary]:
+    """Record facts and apply them to the stored scores in ONE transaction under the index lock, so
+    a concurrent computation sees either both or neither (no double counting, no lost update)."""
+    m = method or Method()
+    try:
+        with uow_factory() as uow:
+            repo(uow).lock()
+            ch = _record_in(uow, facts, tz)
+            out = (_apply_in(uow, ch, m, clock.now(), tz, ticket_recent_days, ticket_deadline_days)
+                   if ch.days else ComputeSummary())
+            uow.commit()
+        return ch, out
+    except _NeedsRecompute:
+        ch = record_incidents_ex(facts, uow=uow_factory(), tz=tz)
+        return ch, recompute_days(ch.days, uow_factory=uow_factory, clock=clock, tz=tz,
+                                  method=m, ticket_recent_days=ticket_recent_days,
+                                  ticket_deadline_days=ticket_deadline_days)
 
 
 def daily(*, uow_factory: UowFactory, clock: Clock, tz: ZoneInfo, method: Method | None = None,

@@ -26,6 +26,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -150,6 +151,12 @@ def _ticket_values(t: Ticket) -> dict[str, Any]:
 class SafetyIndexRepository:
     def __init__(self, session: Session) -> None:
         self.s = session
+
+    def lock(self) -> None:
+        """Serialise writers of the index for this transaction: PostgreSQL advisory lock; SQLite
+        transactions already begin IMMEDIATE (one writer at a time)."""
+        if self.s.get_bind().dialect.name == "postgresql":
+            self.s.execute(text("SELECT pg_advisory_xact_lock(hashtext('jingwu.safety_index'))"))
 
     # ------------------------------------------------------------ incidents
     def upsert_incidents(self, rows: Sequence[dict[str, Any]], chunk: int = 2000) -> None:
