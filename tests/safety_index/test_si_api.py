@@ -228,3 +228,7 @@ def test_read_publish_and_validate(scored: tuple[Container, dict[str, str]], cli
     hd = login(client, "disp_a", org.passwords["disp_a"])
     assert client.post("/api/v1/safety-index/compute", json={}, headers=hd).status_code == 403
     check_events_idempotent_and_late_incident_recomputes(scored)
+    # the daily job scores every unscored day up to yesterday (local time), then escalates
+    s = jobs.run_daily(scored[0])
+    assert (s.first, s.last, s.days) == (DAY0 + timedelta(days=120), DAY0 + timedelta(days=120), 1)
+    assert jobs.run_daily(scored[0]).days == 0

@@ -131,3 +131,18 @@ def test_ticket_state_machine() -> None:
     assert t3.status is TicketStatus.CLOSED and t3.closed_on_time is False
     with pytest.raises(Conflict):
         t3.assign("x")
+
+
+def test_daily_job_time_in_the_deployment_zone() -> None:
+    from datetime import UTC, datetime, time
+    from zoneinfo import ZoneInfo
+
+    from jingwu.safety_index.jobs import next_run
+
+    sh = ZoneInfo("Asia/Shanghai")
+    # 16:30 UTC = 00:30 next day in Shanghai: the 01:00 run is half an hour away
+    assert next_run(datetime(2026, 3, 1, 16, 30, tzinfo=UTC), time(1, 0), sh) == datetime(2026, 3, 2, 1, 0,
+                                                                                            tzinfo=sh)
+    # just after 01:00 local: tomorrow
+    assert next_run(datetime(2026, 3, 1, 17, 1, tzinfo=UTC), time(1, 0), sh) == datetime(2026, 3, 3, 1, 0,
+                                                                                           tzinfo=sh)
