@@ -162,10 +162,15 @@ def test_bus_subscription_delivers_incidents(container: Container, towns: dict[s
         await container.bus.publish(services.SUBJECT_INCIDENT, event(1, DAY0, towns["T1"]))
         await container.bus.publish(services.SUBJECT_INCIDENT, event(1, DAY0, towns["T1"]))
         await container.bus.publish(services.SUBJECT_INCIDENT, {"incident_id": "x", "occurred_at": "nonsense"})
+        # no town in the event: placed by its position
+        await container.bus.publish(services.SUBJECT_INCIDENT, {**event(2, DAY0, None), "lon": 104.025,
+                                                                "lat": 30.605})
 
     asyncio.run(go())
     with container.uow() as uow:
-        assert repo(uow).count_incidents() == 1
+        assert repo(uow).count_incidents() == 2
+        placed = repo(uow).incident("ev-2")
+    assert placed and placed["town_id"] == towns["T3"]
 
 
 def test_tickets_lifecycle_audited_and_escalated(scored: tuple[Container, dict[str, str]], client: TestClient,

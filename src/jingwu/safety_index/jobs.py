@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -30,10 +31,25 @@ def _method(si: SafetyIndexSettings) -> Method:
     return load_method(si.method_file)
 
 
+def _locate(c: Container, lon: float, lat: float) -> str | None:
+    """The town containing a point (events without a town): STRtree over the towns, cached per town set."""
+    import numpy as np
+
+    from jingwu.safety_index.importer import TownLocator
+
+    with c.uow() as uow:
+        towns = uow.towns.all()
+    key = "si_locator:" + ",".join(t.id for t in towns)
+    loc: TownLocator = c.cached(key, lambda: TownLocator(towns))
+    return loc.locate(np.array([lon]), np.array([lat]))[0]
+
+
 def handle_incident(c: Container, payload: dict[str, Any], si: SafetyIndexSettings | None = None) -> set[date]:
     """Store one incident event; recompute already-scored days it changes. Returns the changed days."""
     si = si or get_si_settings()
     fact = services.fact_from_event(payload)
+    if fact.town_id is None and payload.get("lon") is not None and payload.get("lat") is not None:
+        fact = replace(fact, town_id=_locate(c, float(payload["lon"]), float(payload["lat"])))
     ch, _ = services.ingest([fact], uow_factory=c.uow, clock=c.clock, tz=_tz(c), method=_method(si),
                             ticket_recent_days=si.ticket_recent_days, ticket_deadline_days=si.ticket_deadline_days)
     return ch.days

@@ -51,7 +51,7 @@ class PublicIndexRead(BaseModel):
     date: dt.date
     first_date: dt.date | None
     last_date: dt.date | None
-    method: str = "/docs/methods/safety-index"
+    method: str = "docs/methods/safety-index.md (Jingwu source tree)"
     towns: list[PublicTownRead]
 
 
