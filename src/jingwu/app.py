@@ -54,7 +54,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             await dispatch_api.fan_out(c, subject, payload)
 
         await c.bus.subscribe("jingwu.dispatch.>", _to_board)
-        timers = dispatch_jobs.TimerLoop(c)
+        timers = dispatch_jobs.timer_job(c)
         timers.start()
         mqtt = dispatch_jobs.MqttBridge(c) if settings.mqtt_enabled else None
         if mqtt is not None:

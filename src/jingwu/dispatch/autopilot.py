@@ -10,7 +10,6 @@ services as real users, with the actor ``demo-autopilot`` in the audit log.
 
 from __future__ import annotations
 
-import asyncio
 import bisect
 import itertools
 import logging
@@ -28,6 +27,7 @@ from jingwu.dispatch.wiring import catalogue, dispatch_uow, geo
 from jingwu.platform.container import Container
 from jingwu.platform.domain import Principal, Role
 from jingwu.platform.errors import AppError
+from jingwu.platform.jobs import PeriodicJob
 
 log = logging.getLogger("jingwu.demo")
 
@@ -67,7 +67,6 @@ class Autopilot:
     tick: float = 2.0
     seed: int = 110
     sims: dict[str, UnitSim] = field(default_factory=dict)
-    _task: asyncio.Task[None] | None = None
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
@@ -224,21 +223,12 @@ class Autopilot:
             services.post_positions_bulk(positions, uow=dispatch_uow(self.c), announce=True)
 
     # ------------------------------------------------------------- lifecycle
-    async def _run(self) -> None:
-        while True:
-            try:
-                await asyncio.to_thread(self.step)
-            except Exception:
-                log.exception("demo autopilot step failed")
-            await asyncio.sleep(self.tick)
-
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run())
+        self._job = PeriodicJob("demo.autopilot", self.step, self.tick)
+        self._job.start()
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            await asyncio.wait({self._task}, timeout=5)
+        await self._job.stop()
 
 
 def describe(a: Autopilot) -> dict[str, Any]:

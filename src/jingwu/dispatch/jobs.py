@@ -1,11 +1,10 @@
-"""Dispatch background work inside the app process: the timer loop (ack
+"""Dispatch background work inside the app process: the timer job (ack
 timeouts, officer-safety, offline devices), the MQTT bridge for alarm buttons
 and unit positions, and the bus handler feeding the live board streams.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import math
@@ -18,6 +17,7 @@ from jingwu.dispatch import services
 from jingwu.dispatch.wiring import catalogue, dispatch_uow, geo
 from jingwu.platform.container import Container
 from jingwu.platform.errors import AppError
+from jingwu.platform.jobs import PeriodicJob
 
 log = logging.getLogger("jingwu.dispatch")
 
@@ -25,30 +25,10 @@ MQTT_MESSAGES = Counter("jingwu_mqtt_messages_total", "MQTT messages by topic ki
                         ["kind", "outcome"])
 
 
-class TimerLoop:
+def timer_job(c: Container, interval: float = 5.0) -> PeriodicJob:
     """Checks the dispatch timers every few seconds (idempotent; safe in several processes)."""
-
-    def __init__(self, c: Container, interval: float = 5.0) -> None:
-        self.c = c
-        self.interval = interval
-        self._task: asyncio.Task[None] | None = None
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await asyncio.to_thread(services.check_timers, uow=dispatch_uow(self.c), geo=geo(self.c),
-                                        cat=catalogue(self.c))
-            except Exception:
-                log.exception("timer check failed")
-            await asyncio.sleep(self.interval)
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run())
-
-    async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            await asyncio.wait({self._task}, timeout=5)
+    return PeriodicJob("dispatch.timers", lambda: services.check_timers(
+        uow=dispatch_uow(c), geo=geo(c), cat=catalogue(c)), interval)
 
 
 def handle_mqtt(c: Container, topic: str, raw: bytes) -> str:
