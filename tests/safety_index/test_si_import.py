@@ -152,6 +152,9 @@ def test_cli_import_report_and_compute(container: Container, towns: dict[str, st
         assert res.exit_code == 0, res.output
         assert "computed 10 days x 2 towns" in res.output
         assert runner.invoke(cli_app, ["index", "--help"]).exit_code == 0
+        res = runner.invoke(cli_app, ["index", "generate", "--days", "100", "--per-day", "20"])
+        assert res.exit_code == 0, res.output
+        assert "synthetic incidents over 100 days for 2 towns" in res.output
     finally:
         get_settings.cache_clear()
 
