@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,7 +13,7 @@ from jingwu.app import create_app
 from jingwu.platform.container import Container, build_container
 from jingwu.platform.db import upgrade
 from jingwu.platform.settings import Settings
-from support import Org, StepClock, build_org, make_settings
+from support import CHROMIUM, CHROMIUM_ARGS, Org, StepClock, build_org, make_settings
 
 
 @pytest.fixture(params=["sqlite"])
@@ -48,3 +49,14 @@ def client(container: Container) -> Iterator[TestClient]:
     app = create_app(container.settings, container)
     with TestClient(app) as tc:
         yield tc
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Debian Chromium driven by Playwright (no browser download)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()

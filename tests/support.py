@@ -5,9 +5,12 @@ a small organisation (two stations), login helper, the both-databases marker.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -106,3 +109,59 @@ def login(client: TestClient, username: str, password: str) -> dict[str, str]:
 both_databases = pytest.mark.parametrize(
     "backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
 )
+
+
+# ------------------------------------------------------------------ real servers for end-to-end tests
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_jingwu(args: list[str], env: dict[str, str], port: int, timeout: float = 120.0) -> Any:
+    """Start ``jingwu <args>`` as a real server process and wait until /healthz answers."""
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    jingwu = str(Path(sys.executable).parent / "jingwu")
+    proc = subprocess.Popen([jingwu, *args], env=env, cwd=REPO, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None:
+            raise RuntimeError(f"jingwu {' '.join(args)} exited with {proc.returncode}")
+        time.sleep(0.25)
+    proc.kill()
+    raise RuntimeError(f"jingwu {' '.join(args)} did not answer within {timeout:.0f} s")
+
+
+@contextmanager
+def demo_server(data_dir: Path, *extra: str) -> Iterator[tuple[str, dict[str, str]]]:
+    """`jingwu demo` on a free port with its own data dir: (base URL, demo passwords)."""
+    import json
+
+    port = free_port()
+    env = {**os.environ, "JINGWU_DATA_DIR": str(data_dir), "JINGWU_PORT": str(port), "JINGWU_LOG_JSON": "0",
+           "JINGWU_GRAPH_DIR": str(GRAPH_DIR)}
+    env.pop("JINGWU_DATABASE_URL", None)
+    proc = start_jingwu(["demo", *extra], env, port, timeout=240)
+    try:
+        yield f"http://127.0.0.1:{port}", json.loads((data_dir / "demo-passwords.json").read_text())
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)

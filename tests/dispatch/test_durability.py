@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -16,30 +15,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from support import GRAPH_DIR, PG_URL, REPO, reset_postgres
+from support import GRAPH_DIR, PG_URL, free_port, reset_postgres, start_jingwu
 
 pytestmark = pytest.mark.integration
 JINGWU = str(Path(sys.executable).parent / "jingwu")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def start(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen([JINGWU, "serve", "--port", str(port)], env=env, cwd=REPO,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(120):
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.25)
-    proc.kill()
-    raise RuntimeError("server did not start")
+    proc: subprocess.Popen[bytes] = start_jingwu(["serve", "--port", str(port)], env, port)
+    return proc
 
 
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

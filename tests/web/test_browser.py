@@ -3,66 +3,20 @@ in, sees the roads and the 9 stations, switches to English, opens a module."""
 
 from __future__ import annotations
 
-import json
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
-from support import REPO
+from support import demo_server as run_demo
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
-    data = tmp_path_factory.mktemp("demo")
-    port = free_port()
-    env = {**os.environ, "JINGWU_DATA_DIR": str(data), "JINGWU_PORT": str(port), "JINGWU_LOG_JSON": "0"}
-    jingwu = str(Path(sys.executable).parent / "jingwu")
-    proc = subprocess.Popen([jingwu, "demo"], env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(240):
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None:
-                raise RuntimeError(proc.stdout.read().decode() if proc.stdout else "demo exited")
-            time.sleep(0.5)
-        else:
-            raise RuntimeError("demo server did not come up in 120 s")
-        passwords = json.loads((data / "demo-passwords.json").read_text())
-        yield base, passwords
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield b
-        b.close()
+    with run_demo(tmp_path_factory.mktemp("demo"), "--no-stream") as server:
+        yield server
 
 
 def test_login_map_roads_and_nine_stations(demo_server, browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -14,9 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,58 +22,17 @@ from typing import Any
 import httpx
 import pytest
 
-from support import REPO
+from support import demo_server
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 MQTT_HOST, MQTT_PORT = "127.0.0.1", 1883
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
-    data = tmp_path_factory.mktemp("dispatch-demo")
-    port = free_port()
-    env = {**os.environ, "JINGWU_DATA_DIR": str(data), "JINGWU_PORT": str(port), "JINGWU_LOG_JSON": "0"}
-    jingwu = str(Path(sys.executable).parent / "jingwu")
-    helptext = subprocess.run([jingwu, "demo", "--help"], env=env, capture_output=True, text=True).stdout
-    cmd = [jingwu, "demo"] + (["--no-stream"] if "--no-stream" in helptext else [])
-    proc = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(240):
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None:
-                raise RuntimeError("demo exited")
-            time.sleep(0.5)
-        else:
-            raise RuntimeError("demo server did not come up in 120 s")
-        yield base, json.loads((data / "demo-passwords.json").read_text())
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
+    # no generated stream: the autopilot would race the unit view's status steps
+    with demo_server(tmp_path_factory.mktemp("dispatch-demo"), "--no-stream") as srv:
+        yield srv
 
 
 @pytest.fixture(scope="module")
