@@ -12,12 +12,12 @@ to Parquet (the shape of a large import). Timed:
    91 days of history (275 of 365) for every town: sub-indices, score, band,
    rank, per-10,000 rates, both trend tests; then every score and warning row is
    written to a SQLite store through the module's repository.
-2. one day's incremental update through the app's own path: 2,000 late
-   incidents for the last day are recorded (``services.record_incidents_ex``,
-   idempotent upsert into the fact table) and applied
-   (``services.apply_changes``: deltas added to the stored window sums, the day
-   re-scored and re-ranked for all 1,600 towns, rows replaced) on the migrated
-   SQLite store the backfill wrote. Also a late batch 30 days back (31 days redone).
+2. one day's incremental update through the app's own path (``services.ingest``,
+   what the bus handler calls): 2,000 late incidents for the last day are recorded
+   (idempotent upsert into the fact table) and applied (deltas added to the stored
+   window sums, the day re-scored and re-ranked for all 1,600 towns, rows replaced)
+   in one transaction on the migrated SQLite store the backfill wrote. Also a late
+   batch 30 days back (31 days redone).
 3. pandas, plainly: read the Parquet, merge weights, groupby, pivot, rolling
    windows, rank with sort+cumcount, binomial tails with scipy; checked equal to 1.
 """
@@ -209,12 +209,8 @@ def main() -> None:
                                           category_for_code(str(codes_[i])), 0, 0, "bench") for i in range(2000)]
 
         def incremental(day: date, tag: str) -> services.ComputeSummary:
-            t0 = time.perf_counter()
-            ch = services.record_incidents_ex(late_batch(day, tag), uow=c.uow(), tz=tz)
-            t1 = time.perf_counter()
-            out = services.apply_changes(ch, uow_factory=c.uow, clock=c.clock, tz=tz, method=m)
-            print(f"    (record facts {t1 - t0:.3f} s, apply to scores {time.perf_counter() - t1:.3f} s)")
-            return out
+            # the bus handler's path: record + apply in one transaction under the index lock
+            return services.ingest(late_batch(day, tag), uow_factory=c.uow, clock=c.clock, tz=tz, method=m)[1]
 
         t_inc = time.perf_counter()
         s1 = incremental(last_day, "a")
