@@ -99,11 +99,12 @@ def _record_in(uow: SqlUnitOfWork, facts: Sequence[IncidentFact], tz: ZoneInfo) 
     now = uow.clock.now()
     ch = Changes()
     r = repo(uow)
-    before = r.existing_days(f.incident_id for f in facts)
+    facts = list({f.incident_id: f for f in facts}.values())  # the last version of an id in the batch wins
+    before = r.existing(f.incident_id for f in facts)
     fresh: list[dict[str, Any]] = []
     for f in facts:
         row = f.row(tz, now)
-        old = r.incident(f.incident_id) if f.incident_id in before else None
+        old = before.get(f.incident_id)
         if old is not None and all(old[k] == row[k] for k in _FACT_KEYS):
             continue  # the same event again
         fresh.append(row)

@@ -172,13 +172,13 @@ class SafetyIndexRepository:
         r = self.s.execute(select(si_incidents).where(si_incidents.c.incident_id == incident_id)).one_or_none()
         return dict(r._mapping) if r else None
 
-    def existing_days(self, incident_ids: Iterable[str]) -> dict[str, date]:
+    def existing(self, incident_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Stored facts among ``incident_ids`` (one query per 900 ids)."""
         ids = list(incident_ids)
-        out: dict[str, date] = {}
+        out: dict[str, dict[str, Any]] = {}
         for i in range(0, len(ids), 900):
-            q = select(si_incidents.c.incident_id, si_incidents.c.day).where(
-                si_incidents.c.incident_id.in_(ids[i:i + 900]))
-            out.update({r.incident_id: r.day for r in self.s.execute(q)})
+            q = select(si_incidents).where(si_incidents.c.incident_id.in_(ids[i:i + 900]))
+            out.update({r.incident_id: dict(r._mapping) for r in self.s.execute(q)})
         return out
 
     def count_incidents(self) -> int:
