@@ -149,7 +149,7 @@ def test_public_page_map_ranking_dates_chart_and_no_small_counts(server: str, br
     assert all(c == "<3" or int(c) >= 3 for c in counts)
     bands = {r.get_attribute("data-band") for r in rows.all()}
     assert "red" in bands or "orange" in bands  # the surging towns
-    page.wait_for_selector("#si-chart svg", timeout=10_000)
+    page.wait_for_selector("#si-chart svg", timeout=30_000)
     assert int(page.get_attribute("#si-chart svg", "data-points") or 0) >= 30
     html = page.content()
     assert "gen:" not in html and "incident_id" not in html and not re.search(r"deaths|injur", html)
@@ -159,14 +159,14 @@ def test_public_page_map_ranking_dates_chart_and_no_small_counts(server: str, br
     page.fill("#si-date", past)
     page.dispatch_event("#si-date", "change")
     page.wait_for_function(f"document.getElementById('si-map').dataset.date === '{past}' && "
-                           "document.getElementById('si-map').dataset.status === 'ready'", timeout=15_000)
+                           "document.getElementById('si-map').dataset.status === 'ready'", timeout=30_000)
     assert page.locator("#si-rank tbody tr").count() == 78
     # click a town in the ranking: its trend chart
     row = page.locator("#si-rank tbody tr").nth(5)
     name = row.locator("td").nth(1).inner_text().strip()
     row.click()
     page.wait_for_function(f"document.getElementById('si-chart-title').textContent.includes('{name}')",
-                           timeout=10_000)
+                           timeout=30_000)
     # English
     page.click("#lang-switch")
     page.wait_for_selector("#si-map[data-status=ready]", timeout=30_000)
