@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
@@ -45,6 +46,9 @@ def create_app(settings: Settings | None = None, container: Container | None = N
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Few worker threads per process: request handlers are CPU-bound Python, and many threads
+        # only convoy on the GIL while one of them holds a database lock (the audit head).
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
         await c.bus.start()
         if c.relay is not None:
             c.relay.start()

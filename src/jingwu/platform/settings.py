@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     demo_calls_per_hour: float = Field(default=60.0, gt=0, le=100_000)
     host: str = "127.0.0.1"
     port: int = 8000
+    worker_threads: int = Field(default=4, ge=1, le=200, description="Threads per process for request handlers")
     log_json: bool = True
     log_level: str = "INFO"
 
