@@ -163,6 +163,10 @@ def demo(
 
             passwords = demo_city.load_demo_city(c, progress=step)
         demo_city.save_passwords(pw_file, passwords)
+        # A Safety Index needs 91 days of history: give the demo a labelled synthetic one.
+        from jingwu.safety_index.cli import generate_cmd
+
+        generate_cmd(days=150, per_day=60, seed=1)
     import json
 
     passwords = json.loads(pw_file.read_text(encoding="utf-8")) if pw_file.exists() else {}
