@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-stamp
 VENDOR := src/jingwu/web/static/vendor
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: help install assets system-deps services demo serve test lint bench clean
+.PHONY: help install assets system-deps services demo serve test lint bench bench-deps clean
 
 help:
 	@echo "make demo   - install everything, load the Chengdu demo city, serve http://127.0.0.1:8000"
@@ -71,7 +71,11 @@ lint: $(STAMP)
 test: install system-deps services lint
 	JINGWU_TEST_PG_URL=$(PG_URL) $(VENV)/bin/pytest --timeout 600 -p no:cacheprovider
 
-bench: install
+# wrk drives the HTTP load of the dispatch benchmark.
+bench-deps:
+	@command -v wrk >/dev/null || { apt-get update && apt-get install -y wrk; }
+
+bench: install bench-deps services
 	@for f in bench/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
 
 clean:
