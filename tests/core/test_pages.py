@@ -69,3 +69,19 @@ def test_logout_clears_the_session(client: TestClient, org: Org) -> None:
     assert client.get("/map", follow_redirects=False).status_code == 200
     client.get("/logout")
     assert client.get("/map", follow_redirects=False).status_code == 303
+
+
+def test_safety_index_page_says_when_its_data_is_a_demo(client: TestClient, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from jingwu.app import create_app
+    from jingwu.platform.container import build_container
+    from jingwu.platform.db import upgrade
+    from support import make_settings
+
+    assert 'id="demo-notice"' not in client.get("/safety-index").text
+    s = make_settings(tmp_path / "demo", "sqlite", demo_mode=True)
+    c = build_container(s)
+    upgrade(c.engine)
+    with TestClient(create_app(s, c)) as demo_client:
+        html = demo_client.get("/safety-index").text
+    c.dispose()
+    assert 'id="demo-notice"' in html and "演示数据" in html

@@ -41,7 +41,7 @@ def public_page(request: Request, p: OptionalPrincipal, c: ContainerDep,
     bands = [(b.value, lo) for b, lo in BAND_THRESHOLDS]
     return templates.TemplateResponse(request, "safety_index/public.html", _ctx(
         request, p, active="safety-index", first=first, last=last, chosen=chosen, bands=bands,
-        subs=[s.value for s in SUB_INDICES]))
+        subs=[s.value for s in SUB_INDICES], demo=c.settings.demo_mode))
 
 
 @router.get("/safety-index/supervision", response_class=HTMLResponse)
