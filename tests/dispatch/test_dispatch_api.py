@@ -312,3 +312,24 @@ def test_kpi_rejects_bad_ranges(api: TestClient, city) -> None:  # type: ignore[
     r = api.get("/api/v1/kpis", params={"since": t.isoformat(), "until": (t - timedelta(days=1)).isoformat()},
                 headers=h)
     assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_range"
+
+
+def test_resolving_an_alert_is_scoped_audited_and_404_writes_nothing(api: TestClient, city) -> None:  # type: ignore[no-untyped-def]
+    c: Container = city[0]
+    h = hdr(api, city)
+    inc = call(api, h, EAST)
+    unit = api.get(f"/api/v1/incidents/{inc['incident_id']}/recommendations", headers=h).json()["units"][0]["unit_id"]
+    api.post(f"/api/v1/incidents/{inc['incident_id']}/dispatch", json={"unit_id": unit}, headers=h)
+    c.clock.advance(seconds=61)
+    services.check_timers(uow=dispatch_uow(c), geo=geo(c), cat=catalogue(c))
+    alert = api.get("/api/v1/alerts", headers=h).json()[0]
+
+    def audits() -> int:
+        with c.engine.connect() as conn:
+            return int(conn.execute(text("SELECT count(*) FROM audit_log WHERE action='alert_resolved'")).scalar_one())
+
+    missing = api.post("/api/v1/alerts/999999/resolve", headers=h)
+    assert missing.status_code == 404 and audits() == 0
+    assert api.post(f"/api/v1/alerts/{alert['id']}/resolve", headers=h).status_code == 204
+    assert audits() == 1 and api.get("/api/v1/alerts", headers=h).json() == []
+    assert api.post(f"/api/v1/alerts/{alert['id']}/resolve", headers=h).status_code == 404  # already resolved

@@ -253,15 +253,7 @@ def alerts(p: PrincipalDep, c: ContainerDep) -> list[dict[str, Any]]:
 
 @router.post("/alerts/{alert_id}/resolve", status_code=204)
 def resolve_alert(alert_id: int, p: Dispatcher, c: ContainerDep) -> Response:
-    with dispatch_uow(c) as uow:
-        n = uow.alerts.resolve(kind="", alert_id=alert_id, at=c.clock.now(), by=p.username)
-        uow.audit.write(actor=p.username, action="alert_resolved", object_type="alert", object_id=str(alert_id),
-                        agency_id=p.agency_id)
-        uow.commit()
-    if n == 0:
-        from jingwu.platform.errors import NotFound
-
-        raise NotFound("No open alert with this id.")
+    services.resolve_alert(p, alert_id, uow=dispatch_uow(c))
     return Response(status_code=204)
 
 

@@ -16,7 +16,6 @@ import logging
 import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 import numpy as np
 
@@ -230,6 +229,3 @@ class Autopilot:
     async def stop(self) -> None:
         await self._job.stop()
 
-
-def describe(a: Autopilot) -> dict[str, Any]:
-    return {"calls_per_hour": a.calls_per_hour, "auto_dispatch_after_s": a.auto_dispatch_after.total_seconds()}

@@ -14,7 +14,6 @@ import json
 import math
 import secrets
 import statistics
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -55,7 +54,6 @@ from jingwu.platform.domain import Permission, Principal
 from jingwu.platform.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
 from jingwu.platform.store import UnitRow, new_id
 
-UowFactory = Callable[[], DispatchUnitOfWork]
 MAX_DUPLICATE_PROPOSALS = 3
 
 
@@ -720,10 +718,20 @@ def check_timers(*, uow: DispatchUnitOfWork, geo: Geo, cat: Catalogue) -> list[i
     return raised
 
 
-def next_unit_suggestion(p: Principal, incident_id: str, exclude_unit: str, *, uow: DispatchUnitOfWork, geo: Geo,
-                         cat: Catalogue) -> Recommendation | None:
-    _inc, _need, _rule, recs = recommend(p, incident_id, uow=uow, geo=geo, cat=cat, limit=5)
-    return next((r for r in recs if r.unit.id != exclude_unit and r.unit.status == "available"), None)
+def resolve_alert(p: Principal, alert_id: int, *, uow: DispatchUnitOfWork) -> None:
+    """A dispatcher closes an alert in their scope; unknown or already resolved -> 404, nothing written."""
+    with uow:
+        found = uow.alerts.open_one(alert_id)
+        if found is None:
+            raise NotFound("No open alert with this id.")
+        alert, path = found
+        p.require(Permission.DISPATCH, path)
+        now = uow.clock.now()
+        uow.alerts.resolve(kind=alert.kind, alert_id=alert_id, at=now, by=p.username)
+        uow.audit.write(actor=p.username, action="alert_resolved", object_type="alert", object_id=str(alert_id),
+                        agency_id=alert.agency_id, detail={"kind": alert.kind})
+        uow.emit("jingwu.dispatch.alerts", {"resolved": alert_id})
+        uow.commit()
 
 
 # ------------------------------------------------------------------ KPIs

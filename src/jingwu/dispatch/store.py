@@ -21,7 +21,6 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
-    func,
     insert,
     or_,
     select,
@@ -412,12 +411,6 @@ class AssignmentRepository:
             assignments.c.cleared_at.is_(None))).all()
         return [_asg(r) for r in rows]
 
-    def completed_between(self, since: datetime, until: datetime) -> list[AssignmentRow]:
-        rows = self.s.execute(select(assignments).where(
-            assignments.c.dispatched_at >= since, assignments.c.dispatched_at < until)).all()
-        return [_asg(r) for r in rows]
-
-
 class DeviceRepository:
     def __init__(self, s: Session) -> None:
         self.s = s
@@ -499,16 +492,22 @@ class AlertRepository:
                 q = q.where(alerts.c.device_id == device_id)
         return int(self.s.execute(q.values(resolved_at=at, resolved_by=by)).rowcount or 0)  # type: ignore[attr-defined]
 
+    def open_one(self, alert_id: int) -> tuple[AlertRow, str] | None:
+        """An unresolved alert and its agency path, or None."""
+        r = self.s.execute(select(alerts, agencies.c.path.label("agency_path"))
+                           .join(agencies, agencies.c.id == alerts.c.agency_id)
+                           .where(alerts.c.id == alert_id, alerts.c.resolved_at.is_(None))).one_or_none()
+        if r is None:
+            return None
+        return (AlertRow(r.id, r.kind, r.incident_id, r.unit_id, r.device_id, r.agency_id, r.message,
+                         json.loads(r.detail), r.raised_at, r.resolved_at), r.agency_path)
+
     def open(self, path: str) -> list[AlertRow]:
         q = (select(alerts).join(agencies, agencies.c.id == alerts.c.agency_id)
              .where(alerts.c.resolved_at.is_(None), agencies.c.path.startswith(path, autoescape=True))
              .order_by(alerts.c.id.desc()).limit(200))
         return [AlertRow(r.id, r.kind, r.incident_id, r.unit_id, r.device_id, r.agency_id, r.message,
                          json.loads(r.detail), r.raised_at, r.resolved_at) for r in self.s.execute(q)]
-
-
-def incident_count(s: Session) -> int:
-    return int(s.execute(select(func.count()).select_from(incidents)).scalar_one())
 
 
 class DispatchUnitOfWork(SqlUnitOfWork):

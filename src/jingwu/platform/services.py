@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from jingwu.platform.clock import Clock
 from jingwu.platform.domain import (
@@ -35,10 +35,6 @@ from jingwu.platform.store import (
 
 USERNAME_RE = re.compile(r"^[a-z0-9_.-]{3,64}$")
 MIN_PASSWORD = 8
-
-
-class UowFactory(Protocol):
-    def __call__(self) -> SqlUnitOfWork: ...
 
 
 @dataclass(frozen=True)

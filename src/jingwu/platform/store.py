@@ -426,10 +426,6 @@ class UnitRepository:
         self.s.execute(stmt, [{"b_id": u, "b_lon": lon, "b_lat": lat, "b_at": at} for u, lon, lat, at in rows])
         return len(rows)
 
-    def by_ids(self, ids: list[str]) -> list[UnitRow]:
-        return [self._row(r) for r in self.s.execute(self._q().where(units.c.id.in_(ids)))]
-
-
 class UserRepository:
     def __init__(self, session: Session) -> None:
         self.s = session
