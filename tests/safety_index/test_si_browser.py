@@ -8,9 +8,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -25,23 +22,14 @@ from jingwu.platform.db import upgrade
 from jingwu.safety_index import services, synthetic
 from jingwu.safety_index.domain import Category
 from jingwu.safety_index.jobs import _tz
-from support import REPO, SECRET, SHARED_DATA, make_settings
+from support import SECRET, SHARED_DATA, free_port, make_settings, start_jingwu
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
 SZ = SHARED_DATA / "shenzhen" / "shenzhen_subdistricts_78.geojson"
 CENSUS = SHARED_DATA / "census2020_county_5cities.csv"
 FIRST = date(2026, 1, 1)
 DAYS = 130
 SHOTS = Path(os.environ.get("JINGWU_SCREENSHOTS", "")) if os.environ.get("JINGWU_SCREENSHOTS") else None
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def district_populations() -> dict[str, int]:
@@ -96,36 +84,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     env = {**os.environ, "JINGWU_DATA_DIR": str(data), "JINGWU_PORT": str(port), "JINGWU_LOG_JSON": "0",
            "JINGWU_SECRET_KEY": SECRET}
-    jingwu = str(Path(sys.executable).parent / "jingwu")
-    proc = subprocess.Popen([jingwu, "serve"], env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = start_jingwu(["serve"], env, port)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(120):
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None:
-                raise RuntimeError(proc.stdout.read().decode() if proc.stdout else "serve exited")
-            time.sleep(0.5)
-        else:
-            raise RuntimeError("server did not come up")
         yield base
     finally:
         proc.terminate()
         proc.wait(timeout=20)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield b
-        b.close()
 
 
 def test_public_page_map_ranking_dates_chart_and_no_small_counts(server: str, browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
