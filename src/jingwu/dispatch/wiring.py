@@ -32,10 +32,6 @@ def geo(c: Container) -> Geo:
     return g
 
 
-def reset_geo(c: Container) -> None:
-    c._cache.pop("dispatch.geo", None)
-
-
 def catalogue(c: Container) -> Catalogue:
     cat: Catalogue = c.cached("dispatch.catalogue", lambda: Catalogue(
         TypeTable.load(), RunCards.load(), ZoneInfo(c.settings.timezone)))
