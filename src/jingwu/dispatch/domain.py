@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from enum import StrEnum
@@ -238,6 +239,27 @@ def escalation_level(*, priority: int, category: str, deaths: int, injuries: int
 
 DUPLICATE_RADIUS_M = 300.0
 DUPLICATE_WINDOW = timedelta(minutes=15)
+
+# Grid cells for the duplicate search: 0.005 degrees (about 555 m north-south, 480 m east-west at
+# Chengdu's latitude), stored with each incident and indexed with received_at.
+CELL_DEG = 0.005
+_M_PER_DEG = 111_195.0
+
+
+def cell_of(lon: float, lat: float) -> int:
+    """The grid cell holding a point."""
+    return math.floor(lat / CELL_DEG) * 100_000 + math.floor(lon / CELL_DEG)
+
+
+def cells_around(lon: float, lat: float, radius_m: float = DUPLICATE_RADIUS_M) -> list[int]:
+    """Every cell that may hold a point within ``radius_m`` of (lon, lat): the 3 x 3 block at
+    Chengdu's latitude, wider east-west where meridians converge."""
+    iy, ix = math.floor(lat / CELL_DEG), math.floor(lon / CELL_DEG)
+    ny = math.ceil(radius_m / (CELL_DEG * _M_PER_DEG))
+    nx = math.ceil(radius_m / (CELL_DEG * _M_PER_DEG * max(math.cos(math.radians(lat)), 0.01)))
+    return [(iy + dy) * 100_000 + ix + dx for dy in range(-ny, ny + 1) for dx in range(-nx, nx + 1)]
+
+
 WILDCARD_CATEGORIES = {"alarm", "other"}
 
 

@@ -51,8 +51,8 @@ from jingwu.dispatch.store import (
     NearbyIncident,
 )
 from jingwu.platform.domain import Permission, Principal
-from jingwu.platform.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
-from jingwu.platform.store import UnitRow, new_id
+from jingwu.platform.errors import AppError, Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
+from jingwu.platform.store import AuditDraft, UnitRow, new_id
 
 MAX_DUPLICATE_PROPOSALS = 3
 
@@ -110,9 +110,26 @@ def _meters(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
     return 2 * r * math.asin(math.sqrt(a))
 
 
-def receive_call(cmd: ReceiveCall, *, uow: DispatchUnitOfWork, geo: Geo, cat: Catalogue, actor: str,
-                 actor_agency_id: str | None) -> IntakeResult:
-    """Store a call as an incident. A returned result means it is committed (durable)."""
+@dataclass(frozen=True)
+class _Prepared:
+    """A validated call, placed and graded, ready to store."""
+
+    cmd: ReceiveCall
+    fp: str
+    actor: str
+    channel: str
+    itype_code: str
+    category: str
+    priority: int
+    level: str
+    why: list[str]
+    agency_id: str
+    town_id: str | None
+    snapped: tuple[float, float] | None
+
+
+def _prepare(cmd: ReceiveCall, *, geo: Geo, cat: Catalogue, actor: str, actor_agency_id: str | None) -> _Prepared:
+    """Validation, placement and grading: pure computation, before any transaction."""
     try:
         channel = Channel(cmd.channel)
     except ValueError:
@@ -123,67 +140,122 @@ def receive_call(cmd: ReceiveCall, *, uow: DispatchUnitOfWork, geo: Geo, cat: Ca
         raise InvalidInput("Give both lon and lat, or neither.", code="invalid_coordinate")
     if cmd.lon is None and not (cmd.address and cmd.address.strip()):
         raise InvalidInput("A call needs a location (lon, lat) or an address.", code="missing_location")
-    snap = geo.snap(cmd.lon, cmd.lat) if cmd.lon is not None and cmd.lat is not None else None
+    snap = town = station = None
+    if cmd.lon is not None and cmd.lat is not None:
+        snap = geo.snap(cmd.lon, cmd.lat)
+        town = geo.town_at(cmd.lon, cmd.lat)
+        station = geo.station_at(cmd.lon, cmd.lat)
+    priority, why = grade_priority(itype, cmd.flags)
+    agency_id = station or actor_agency_id
+    if agency_id is None:
+        raise InvalidInput("No station serves this location.", code="outside_area")
+    level, lwhy = escalation_level(priority=priority, category=itype.category, deaths=cmd.flags.deaths,
+                                   injuries=cmd.flags.injuries, units_assigned=0, type_code=itype.code)
+    return _Prepared(cmd, cmd.fingerprint(), actor, channel.value, itype.code, itype.category, priority,
+                     level.value, why + lwhy, agency_id, town.id if town else None,
+                     (snap.snapped_lon, snap.snapped_lat) if snap else None)
+
+
+def receive_call(cmd: ReceiveCall, *, uow: DispatchUnitOfWork, geo: Geo, cat: Catalogue, actor: str,
+                 actor_agency_id: str | None) -> IntakeResult:
+    """Store a call as an incident. A returned result means it is committed (durable)."""
+    r = receive_calls([(cmd, actor, actor_agency_id)], uow=uow, geo=geo, cat=cat)[0]
+    if isinstance(r, Exception):
+        raise r
+    return r
+
+
+def receive_calls(calls: list[tuple[ReceiveCall, str, str | None]], *, uow: DispatchUnitOfWork, geo: Geo,
+                  cat: Catalogue) -> list[IntakeResult | AppError]:
+    """Store several calls (call, actor, actor's agency) in ONE transaction: group commit.
+
+    Each call gets its own answer in the same order: a result (committed when this returns) or the error
+    that refused it; one refused call does not hold back the others. Idempotency keys are claimed in the
+    same transaction; when a concurrent writer committed one of ours first, the batch is rolled back and
+    done again, and that call is answered with the stored incident.
+    """
+    out: list[IntakeResult | AppError | None] = [None] * len(calls)
+    ready: list[tuple[int, _Prepared]] = []
+    for i, (cmd, actor, agency) in enumerate(calls):
+        try:
+            ready.append((i, _prepare(cmd, geo=geo, cat=cat, actor=actor, actor_agency_id=agency)))
+        except AppError as exc:
+            out[i] = exc
+    for attempt in range(4):
+        try:
+            for i, r in _store_calls(ready, uow=uow, cat=cat).items():
+                out[i] = r
+            break
+        except IdempotencyConflict:
+            if attempt == 3:
+                raise
+    return [r if r is not None else AppError("call not processed") for r in out]
+
+
+def _store_calls(ready: list[tuple[int, _Prepared]], *, uow: DispatchUnitOfWork, cat: Catalogue
+                 ) -> dict[int, IntakeResult | AppError]:
+    res: dict[int, IntakeResult | AppError] = {}
+    if not ready:
+        return res
     now = uow.clock.now()
-    received = cmd.received_at or now
-    fp = cmd.fingerprint()
-
-    try:
-        with uow:
-            if cmd.idempotency_key:
-                seen = uow.incidents.idempotent(cmd.idempotency_key)
-                if seen is not None:
-                    return _replay(uow, seen, fp, cmd.idempotency_key)
-            priority, why = grade_priority(itype, cmd.flags)
-            town = geo.town_at(cmd.lon, cmd.lat) if cmd.lon is not None and cmd.lat is not None else None
-            station = geo.station_at(cmd.lon, cmd.lat) if cmd.lon is not None and cmd.lat is not None else None
-            agency_id = station or actor_agency_id
-            if agency_id is None:
-                raise InvalidInput("No station serves this location.", code="outside_area")
-            level, lwhy = escalation_level(priority=priority, category=itype.category, deaths=cmd.flags.deaths,
-                                           injuries=cmd.flags.injuries, units_assigned=0, type_code=itype.code)
-            flags = {k: v for k, v in cmd.flags.__dict__.items() if v}
-            incident_id = new_id()
-            if cmd.idempotency_key:  # first: a concurrent retry fails here, before any other work
-                uow.incidents.remember_key(cmd.idempotency_key, fp, incident_id, now)
-            seq = uow.incidents.add(
-                id=incident_id,
-                status=IncidentStatus.OPEN.value, channel=channel.value, type_code=itype.code,
-                category=itype.category, priority=priority, level=level.value, lon=cmd.lon, lat=cmd.lat,
-                accuracy_m=cmd.accuracy_m, snapped_lon=snap.snapped_lon if snap else None,
-                snapped_lat=snap.snapped_lat if snap else None, address=cmd.address, summary=cmd.summary,
-                town_id=town.id if town else None, agency_id=agency_id, caller_name=cmd.caller_name,
-                caller_phone=cmd.caller_phone, deaths=cmd.flags.deaths, injuries=cmd.flags.injuries, flags=flags,
-                device_id=cmd.device_id, received_at=received, created_by=actor)
-            inc = uow.incidents.get_by_seq(seq)
-            uow.incidents.add_event(inc.id, at=now, kind="received", actor=actor,
-                                    detail={"channel": channel.value, "priority": priority, "why": why + lwhy})
-            duplicates = _propose_duplicates(uow, inc, cat)
-            uow.audit.write(actor=actor, action="call_received", object_type="incident", object_id=inc.id,
-                            agency_id=agency_id, detail={"channel": channel.value, "type": itype.code})
-            uow.emit("jingwu.dispatch.incident_created", {"incident_id": inc.id, "agency_id": agency_id})
-            uow.emit("jingwu.incidents.recorded", _recorded_payload(inc))
-            uow.commit()
-    except IdempotencyConflict:
-        # a concurrent retry with the same key committed first: ours was rolled back, answer with theirs
-        assert cmd.idempotency_key is not None
-        with uow:
-            seen = uow.incidents.idempotent(cmd.idempotency_key)
-            assert seen is not None
-            return _replay(uow, seen, fp, cmd.idempotency_key)
-    return IntakeResult(inc.id, incident_number(inc.received_at, inc.seq), True, priority, level.value,
-                        agency_id, inc.town_id, duplicates)
-
-
-def _replay(uow: DispatchUnitOfWork, seen: tuple[str, str], fp: str, key: str) -> IntakeResult:
-    request_hash, incident_id = seen
-    if request_hash != fp:
-        raise InvalidInput(f"Idempotency-Key '{key}' was already used with a different request.",
-                           code="idempotency_key_reused")
-    inc = uow.incidents.get(incident_id)
-    assert inc is not None
-    return IntakeResult(inc.id, incident_number(inc.received_at, inc.seq), False, inc.priority, inc.level,
-                        inc.agency_id, inc.town_id, [])
+    with uow:
+        seen = uow.incidents.idempotent_many(sorted({p.cmd.idempotency_key for _, p in ready
+                                                     if p.cmd.idempotency_key}))
+        claimed: dict[str, tuple[str, str]] = {}  # key -> (fingerprint, incident id) claimed in this batch
+        fresh: list[tuple[int, _Prepared, str]] = []
+        replays: list[tuple[int, _Prepared, tuple[str, str]]] = []
+        for i, p in ready:
+            key = p.cmd.idempotency_key
+            if key and (key in seen or key in claimed):
+                replays.append((i, p, seen.get(key) or claimed[key]))
+                continue
+            iid = new_id()
+            if key:
+                claimed[key] = (p.fp, iid)
+            fresh.append((i, p, iid))
+        # first: a concurrent retry fails here, before any other work
+        uow.incidents.remember_keys([(k, fp, iid, now) for k, (fp, iid) in claimed.items()])
+        rows: list[dict[str, Any]] = [{
+            "id": iid, "status": IncidentStatus.OPEN.value, "channel": p.channel, "type_code": p.itype_code,
+            "category": p.category, "priority": p.priority, "level": p.level, "lon": p.cmd.lon, "lat": p.cmd.lat,
+            "accuracy_m": p.cmd.accuracy_m, "snapped_lon": p.snapped[0] if p.snapped else None,
+            "snapped_lat": p.snapped[1] if p.snapped else None, "address": p.cmd.address, "summary": p.cmd.summary,
+            "town_id": p.town_id, "agency_id": p.agency_id, "caller_name": p.cmd.caller_name,
+            "caller_phone": p.cmd.caller_phone, "deaths": p.cmd.flags.deaths, "injuries": p.cmd.flags.injuries,
+            "flags": {k: v for k, v in p.cmd.flags.__dict__.items() if v}, "device_id": p.cmd.device_id,
+            "received_at": p.cmd.received_at or now, "created_by": p.actor} for _, p, iid in fresh]
+        seqs = uow.incidents.add_many(rows)
+        uow.incidents.add_events([{"incident_id": iid, "at": now, "kind": "received", "actor": p.actor,
+                                   "detail": {"channel": p.channel, "priority": p.priority, "why": p.why}}
+                                  for _, p, iid in fresh])
+        dups = _propose_duplicates_many(uow, rows, seqs, cat)
+        uow.audit.write_many([AuditDraft(p.actor, "call_received", "incident", iid, p.agency_id,
+                                         detail={"channel": p.channel, "type": p.itype_code})
+                              for _, p, iid in fresh])
+        for row in rows:
+            uow.emit("jingwu.dispatch.incident_created", {"incident_id": row["id"], "agency_id": row["agency_id"]})
+            uow.emit("jingwu.incidents.recorded", _recorded_payload_of(row))
+        stored = uow.incidents.get_many(sorted({v[1] for _, _, v in replays if v[1] not in claimed.values()}))
+        uow.commit()
+    for (i, p, iid), row, seq, d in zip(fresh, rows, seqs, dups, strict=True):
+        res[i] = IntakeResult(iid, incident_number(row["received_at"], seq), True, p.priority, p.level,
+                              p.agency_id, p.town_id, d)
+    by_id = {iid: res[i] for i, _, iid in fresh}
+    for i, p, (fp, iid) in replays:
+        key = p.cmd.idempotency_key
+        if fp != p.fp:
+            res[i] = InvalidInput(f"Idempotency-Key '{key}' was already used with a different request.",
+                                  code="idempotency_key_reused")
+        elif iid in by_id:
+            first = by_id[iid]
+            assert isinstance(first, IntakeResult)
+            res[i] = IntakeResult(first.incident_id, first.number, False, first.priority, first.level,
+                                  first.agency_id, first.town_id, [])
+        else:
+            inc = stored[iid]
+            res[i] = IntakeResult(inc.id, incident_number(inc.received_at, inc.seq), False, inc.priority,
+                                  inc.level, inc.agency_id, inc.town_id, [])
+    return res
 
 
 # The event contract `jingwu.incidents.recorded` carries one of these categories.
@@ -193,36 +265,50 @@ CATEGORY_FOR_EVENT = {"group": "public_order"}  # everything else outside the se
 
 def _recorded_payload(inc: IncidentRow) -> dict[str, Any]:
     """The fact other modules (Safety Index) count: no personal data."""
-    cat = CATEGORY_FOR_EVENT.get(inc.category, inc.category)
-    return {"incident_id": inc.id, "occurred_at": inc.received_at.isoformat(), "lon": inc.lon, "lat": inc.lat,
-            "town_id": inc.town_id, "type_code": inc.type_code,
-            "category": cat if cat in RECORDED_CATEGORIES else "other", "deaths": inc.deaths,
-            "injuries": inc.injuries}
+    return _recorded_payload_of(inc.__dict__)
 
 
-def _propose_duplicates(uow: DispatchUnitOfWork, inc: IncidentRow, cat: Catalogue) -> list[dict[str, Any]]:
-    if inc.lon is None or inc.lat is None:
-        return []
-    dlat = DUPLICATE_RADIUS_M / 111_000
-    dlon = dlat / max(math.cos(math.radians(inc.lat)), 0.1)
-    mine = cat.types.get(inc.type_code)
-    found: list[tuple[float, NearbyIncident]] = []
-    for other in uow.incidents.open_near(since=inc.received_at - DUPLICATE_WINDOW, lon=inc.lon, lat=inc.lat,
-                                         dlon=dlon, dlat=dlat, exclude=inc.id, limit=200):
-        if other.lon is None or other.lat is None or other.received_at > inc.received_at:
-            continue
-        d = _meters(inc.lon, inc.lat, other.lon, other.lat)
-        if d <= DUPLICATE_RADIUS_M and compatible_types(mine, cat.types.get(other.type_code)):
-            found.append((d, other))
-    found.sort(key=lambda x: x[0])
-    out = []
-    rows = []
-    for d, other in found[:MAX_DUPLICATE_PROPOSALS]:  # the nearest few: a call-taker reads them all
-        secs = (inc.received_at - other.received_at).total_seconds()
-        rows.append((inc.id, other.id, d, secs))
-        out.append({"candidate_id": other.id, "number": incident_number(other.received_at, other.seq),
-                    "distance_m": round(d, 1), "seconds_apart": round(secs, 1), "type_code": other.type_code})
-    uow.incidents.propose_merges(rows)
+def _recorded_payload_of(row: dict[str, Any]) -> dict[str, Any]:
+    cat = CATEGORY_FOR_EVENT.get(row["category"], row["category"])
+    return {"incident_id": row["id"], "occurred_at": row["received_at"].isoformat(), "lon": row["lon"],
+            "lat": row["lat"], "town_id": row["town_id"], "type_code": row["type_code"],
+            "category": cat if cat in RECORDED_CATEGORIES else "other", "deaths": row["deaths"],
+            "injuries": row["injuries"]}
+
+
+def _propose_duplicates_many(uow: DispatchUnitOfWork, rows: list[dict[str, Any]], seqs: list[int],
+                             cat: Catalogue) -> list[list[dict[str, Any]]]:
+    """For each new incident: the nearest few open, compatible, earlier incidents within the radius and
+    window (the batch's own earlier calls included), stored as proposals."""
+    boxes = []
+    located = [j for j, r in enumerate(rows) if r["lon"] is not None and r["lat"] is not None]
+    for j in located:
+        r = rows[j]
+        dlat = DUPLICATE_RADIUS_M / 111_000
+        dlon = dlat / max(math.cos(math.radians(r["lat"])), 0.1)
+        boxes.append((r["received_at"] - DUPLICATE_WINDOW, r["lon"], r["lat"], dlon, dlat, r["id"]))
+    nearby = uow.incidents.open_near_many(boxes)
+    out: list[list[dict[str, Any]]] = [[] for _ in rows]
+    proposals = []
+    for j, others in zip(located, nearby, strict=True):
+        r, seq = rows[j], seqs[j]
+        mine = cat.types.get(r["type_code"])
+        found: list[tuple[float, NearbyIncident]] = []
+        for other in others:
+            if other.lon is None or other.lat is None or other.received_at > r["received_at"] or (
+                    other.received_at == r["received_at"] and other.seq > seq):
+                continue  # only earlier calls
+            d = _meters(r["lon"], r["lat"], other.lon, other.lat)
+            if d <= DUPLICATE_RADIUS_M and compatible_types(mine, cat.types.get(other.type_code)):
+                found.append((d, other))
+        found.sort(key=lambda x: x[0])
+        for d, other in found[:MAX_DUPLICATE_PROPOSALS]:  # the nearest few: a call-taker reads them all
+            secs = (r["received_at"] - other.received_at).total_seconds()
+            proposals.append((r["id"], other.id, d, secs))
+            out[j].append({"candidate_id": other.id, "number": incident_number(other.received_at, other.seq),
+                           "distance_m": round(d, 1), "seconds_apart": round(secs, 1),
+                           "type_code": other.type_code})
+    uow.incidents.propose_merges(proposals)
     return out
 
 

@@ -13,22 +13,27 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Column,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Table,
     Text,
     and_,
     insert,
+    literal,
     or_,
     select,
+    union_all,
     update,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from jingwu.dispatch.domain import cell_of, cells_around
 from jingwu.platform.clock import Clock
 from jingwu.platform.store import SqlUnitOfWork, UTCDateTime, agencies, metadata, new_id
 
@@ -64,6 +69,8 @@ incidents = Table(
     Column("arrived_at", UTCDateTime, nullable=True),
     Column("closed_at", UTCDateTime, nullable=True),
     Column("created_by", String(200), nullable=False),
+    Column("cell", BigInteger, nullable=True),  # grid cell of (lon, lat) for the duplicate search
+    Index("ix_incidents_cell_received_at", "cell", "received_at"),
 )
 
 incident_events = Table(
@@ -277,11 +284,25 @@ class IncidentRepository:
         return select(incidents, agencies.c.path.label("agency_path")).join(
             agencies, agencies.c.id == incidents.c.agency_id)
 
-    def add(self, **values: Any) -> int:
+    @staticmethod
+    def _row(values: dict[str, Any]) -> dict[str, Any]:
         values.setdefault("id", new_id())
         values["flags"] = json.dumps(values.get("flags") or {}, ensure_ascii=False)
-        r = self.s.execute(insert(incidents), values)
+        lon, lat = values.get("lon"), values.get("lat")
+        values["cell"] = cell_of(lon, lat) if lon is not None and lat is not None else None
+        return values
+
+    def add(self, **values: Any) -> int:
+        r = self.s.execute(insert(incidents), self._row(values))
         return int(r.inserted_primary_key[0])  # type: ignore[attr-defined]
+
+    def add_many(self, rows: list[dict[str, Any]]) -> list[int]:
+        """Insert several incidents in one statement; their seqs in the order given."""
+        if not rows:
+            return []
+        r = self.s.execute(insert(incidents).returning(incidents.c.seq, sort_by_parameter_order=True),
+                           [self._row(dict(v)) for v in rows])
+        return [int(x[0]) for x in r]
 
     def get_by_seq(self, seq: int) -> IncidentRow:
         return _inc(self.s.execute(self._q().where(incidents.c.seq == seq)).one())
@@ -293,17 +314,35 @@ class IncidentRepository:
     def update(self, incident_id: str, **values: Any) -> None:
         if "flags" in values:
             values["flags"] = json.dumps(values["flags"], ensure_ascii=False)
+        if values.get("lon") is not None and values.get("lat") is not None:
+            values["cell"] = cell_of(values["lon"], values["lat"])
         self.s.execute(update(incidents).where(incidents.c.id == incident_id).values(**values))
 
     def open_near(self, *, since: datetime, lon: float, lat: float, dlon: float, dlat: float,
                   exclude: str, limit: int = 200) -> list[NearbyIncident]:
         """Open incidents in a lon/lat box since a time: the few columns duplicate detection needs."""
-        q = select(incidents.c.id, incidents.c.seq, incidents.c.lon, incidents.c.lat, incidents.c.type_code,
-                   incidents.c.received_at).where(
-            incidents.c.status.in_(("open", "dispatched", "on_scene")), incidents.c.received_at >= since,
-            incidents.c.id != exclude, incidents.c.lon.between(lon - dlon, lon + dlon),
-            incidents.c.lat.between(lat - dlat, lat + dlat)).order_by(incidents.c.seq.desc()).limit(limit)
-        return [NearbyIncident(*r) for r in self.s.execute(q)]
+        return self.open_near_many([(since, lon, lat, dlon, dlat, exclude)], limit=limit)[0]
+
+    def open_near_many(self, boxes: list[tuple[datetime, float, float, float, float, str]],
+                       limit: int = 50) -> list[list[NearbyIncident]]:
+        """For each (since, lon, lat, dlon, dlat, exclude): the newest open incidents in the box, at most
+        ``limit`` each. One round trip for the lot (UNION ALL of per-box queries on the cell index)."""
+        out: list[list[NearbyIncident]] = [[] for _ in boxes]
+        for start in range(0, len(boxes), 32):
+            parts = []
+            for i, (since, lon, lat, dlon, dlat, exclude) in enumerate(boxes[start:start + 32], start):
+                q = select(literal(i).label("box"), incidents.c.id, incidents.c.seq, incidents.c.lon,
+                           incidents.c.lat, incidents.c.type_code, incidents.c.received_at).where(
+                    incidents.c.cell.in_(cells_around(lon, lat)), incidents.c.received_at >= since,
+                    incidents.c.status.in_(("open", "dispatched", "on_scene")), incidents.c.id != exclude,
+                    incidents.c.lon.between(lon - dlon, lon + dlon),
+                    incidents.c.lat.between(lat - dlat, lat + dlat),
+                ).order_by(incidents.c.received_at.desc()).limit(limit)
+                parts.append(select(q.subquery()))
+            stmt = parts[0] if len(parts) == 1 else union_all(*parts)
+            for r in self.s.execute(stmt):
+                out[r.box].append(NearbyIncident(r.id, r.seq, r.lon, r.lat, r.type_code, r.received_at))
+        return out
 
     def search(self, *, path: str, statuses: tuple[str, ...] | None = None, since: datetime | None = None,
              until: datetime | None = None, limit: int = 500, min_level: tuple[str, ...] | None = None
@@ -325,6 +364,12 @@ class IncidentRepository:
             "incident_id": incident_id, "at": at, "kind": kind, "actor": actor,
             "detail": json.dumps(detail or {}, ensure_ascii=False, default=str)})
 
+    def add_events(self, rows: list[dict[str, Any]]) -> None:
+        """Several timeline entries (incident_id, at, kind, actor, detail) in one statement."""
+        if rows:
+            self.s.execute(insert(incident_events), [
+                {**r, "detail": json.dumps(r.get("detail") or {}, ensure_ascii=False, default=str)} for r in rows])
+
     def timeline(self, incident_id: str) -> list[dict[str, Any]]:
         rows = self.s.execute(select(incident_events).where(incident_events.c.incident_id == incident_id)
                               .order_by(incident_events.c.id)).all()
@@ -334,6 +379,27 @@ class IncidentRepository:
     def idempotent(self, key: str) -> tuple[str, str] | None:
         r = self.s.execute(select(idempotency_keys).where(idempotency_keys.c.key == key)).one_or_none()
         return (r.request_hash, r.incident_id) if r else None
+
+    def idempotent_many(self, keys: list[str]) -> dict[str, tuple[str, str]]:
+        if not keys:
+            return {}
+        rows = self.s.execute(select(idempotency_keys).where(idempotency_keys.c.key.in_(keys))).all()
+        return {r.key: (r.request_hash, r.incident_id) for r in rows}
+
+    def remember_keys(self, rows: list[tuple[str, str, str, datetime]]) -> None:
+        """Claim several keys (key, request hash, incident id, at); any taken key aborts the transaction."""
+        if not rows:
+            return
+        try:
+            self.s.execute(insert(idempotency_keys), [
+                {"key": k, "request_hash": h, "incident_id": i, "created_at": at} for k, h, i, at in rows])
+        except IntegrityError as exc:
+            raise IdempotencyConflict(",".join(r[0] for r in rows)) from exc
+
+    def get_many(self, ids: list[str]) -> dict[str, IncidentRow]:
+        if not ids:
+            return {}
+        return {r.id: _inc(r) for r in self.s.execute(self._q().where(incidents.c.id.in_(ids)))}
 
     def remember_key(self, key: str, request_hash: str, incident_id: str, at: datetime) -> None:
         """Claim an idempotency key; the first statement of an intake transaction (a conflict aborts it)."""

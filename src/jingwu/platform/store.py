@@ -469,6 +469,12 @@ class AuditWriter:
     def write(self, *, actor: str, action: str, object_type: str, object_id: str | None = None,
               agency_id: str | None = None, reason: str | None = None,
               detail: dict[str, Any] | None = None) -> int:
+        return self.write_many([AuditDraft(actor, action, object_type, object_id, agency_id, reason, detail)])[-1]
+
+    def write_many(self, drafts: list[AuditDraft]) -> list[int]:
+        """Chain several entries under one lock of the head (one round trip each for lock, insert, update)."""
+        if not drafts:
+            return []
         head = self.s.execute(
             select(audit_head.c.last_seq, audit_head.c.last_hash).where(audit_head.c.id == 1).with_for_update()
         ).one_or_none()
@@ -477,18 +483,34 @@ class AuditWriter:
             last_seq, last_hash = 0, GENESIS_HASH
         else:
             last_seq, last_hash = head.last_seq, head.last_hash
-        seq = last_seq + 1
         at = self.clock.now().astimezone(UTC)
-        detail_json = canonical_json(detail or {})
-        h = audit_hash(seq=seq, at=at, actor=actor, agency_id=agency_id, action=action,
-                       object_type=object_type, object_id=object_id, reason=reason,
-                       detail=detail_json, prev_hash=last_hash)
-        self.s.execute(insert(audit_log), {
-            "seq": seq, "at": at, "actor": actor, "agency_id": agency_id, "action": action,
-            "object_type": object_type, "object_id": object_id, "reason": reason, "detail": detail_json,
-            "prev_hash": last_hash, "hash": h})
-        self.s.execute(update(audit_head).where(audit_head.c.id == 1), {"last_seq": seq, "last_hash": h})
-        return seq
+        rows = []
+        for d in drafts:
+            seq = last_seq + 1
+            detail_json = canonical_json(d.detail or {})
+            h = audit_hash(seq=seq, at=at, actor=d.actor, agency_id=d.agency_id, action=d.action,
+                           object_type=d.object_type, object_id=d.object_id, reason=d.reason,
+                           detail=detail_json, prev_hash=last_hash)
+            rows.append({"seq": seq, "at": at, "actor": d.actor, "agency_id": d.agency_id, "action": d.action,
+                         "object_type": d.object_type, "object_id": d.object_id, "reason": d.reason,
+                         "detail": detail_json, "prev_hash": last_hash, "hash": h})
+            last_seq, last_hash = seq, h
+        self.s.execute(insert(audit_log), rows)
+        self.s.execute(update(audit_head).where(audit_head.c.id == 1), {"last_seq": last_seq, "last_hash": last_hash})
+        return [r["seq"] for r in rows]
+
+
+@dataclass(frozen=True)
+class AuditDraft:
+    """An audit entry before it is chained."""
+
+    actor: str
+    action: str
+    object_type: str
+    object_id: str | None = None
+    agency_id: str | None = None
+    reason: str | None = None
+    detail: dict[str, Any] | None = None
 
 
 def iter_audit(session: Session, batch: int = 5000) -> Iterator[AuditRecord]:
