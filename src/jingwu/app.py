@@ -16,6 +16,7 @@ from jingwu import __version__
 from jingwu.dispatch import api as dispatch_api
 from jingwu.dispatch import jobs as dispatch_jobs
 from jingwu.dispatch import ui as dispatch_ui
+from jingwu.dispatch import wiring as dispatch_wiring
 from jingwu.platform import api as platform_api
 from jingwu.platform.container import Container, build_container
 from jingwu.platform.http import install_error_handlers, install_metrics
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             yield
         finally:
             await si_scheduler.stop()
+            await anyio.to_thread.run_sync(dispatch_wiring.stop_intake, c)
             await timers.stop()
             if autopilot is not None:
                 await autopilot.stop()

@@ -37,7 +37,7 @@ from jingwu.dispatch.schemas import (
     StatusCreate,
 )
 from jingwu.dispatch.store import AssignmentRow, IncidentRow
-from jingwu.dispatch.wiring import catalogue, dispatch_read_uow, dispatch_uow, geo
+from jingwu.dispatch.wiring import catalogue, dispatch_read_uow, dispatch_uow, geo, intake
 from jingwu.platform.domain import Permission, Principal
 from jingwu.platform.errors import InvalidInput
 from jingwu.platform.http import ERROR_RESPONSES, ContainerDep, PrincipalDep, requires
@@ -65,16 +65,16 @@ def incident_types(p: PrincipalDep, c: ContainerDep) -> list[dict[str, Any]]:
 
 
 @router.post("/calls", response_model=CallCreated, status_code=201)
-def receive_call(body: CallCreate, p: TakeCalls, c: ContainerDep, response: Response,
-                 idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> CallCreated:
+async def receive_call(body: CallCreate, p: TakeCalls, c: ContainerDep, response: Response,
+                       idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> CallCreated:
     """Take a call from any channel. 201 = durably stored; a retry with the same Idempotency-Key returns
-    the same incident (200) and never creates a second one."""
+    the same incident (200) and never creates a second one. Concurrent calls are committed together
+    (group commit), each answered only after its commit."""
     cmd = services.ReceiveCall(
         channel=body.channel, type_code=body.type_code, lon=body.lon, lat=body.lat, accuracy_m=body.accuracy_m,
         address=body.address, summary=body.summary, caller_name=body.caller_name, caller_phone=body.caller_phone,
         flags=IntakeFlags(**body.flags.model_dump()), idempotency_key=idempotency_key)
-    r = services.receive_call(cmd, uow=dispatch_uow(c), geo=geo(c), cat=catalogue(c), actor=p.username,
-                              actor_agency_id=p.agency_id)
+    r: services.IntakeResult = await intake(c).submit((cmd, p.username, p.agency_id))
     if not r.created:
         response.status_code = 200
     return CallCreated(incident_id=r.incident_id, number=r.number, priority=r.priority, level=r.level,

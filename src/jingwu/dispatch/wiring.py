@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
+from jingwu.dispatch import services
 from jingwu.dispatch.domain import RunCards, TypeTable
 from jingwu.dispatch.geo import Geo
+from jingwu.dispatch.intake import IntakeBatcher, Item
 from jingwu.dispatch.services import Catalogue
 from jingwu.dispatch.store import DispatchUnitOfWork
 from jingwu.platform.container import Container
+from jingwu.platform.errors import AppError
 
 
 def dispatch_uow(c: Container) -> DispatchUnitOfWork:
@@ -36,3 +39,21 @@ def catalogue(c: Container) -> Catalogue:
     cat: Catalogue = c.cached("dispatch.catalogue", lambda: Catalogue(
         TypeTable.load(), RunCards.load(), ZoneInfo(c.settings.timezone)))
     return cat
+
+
+def intake(c: Container) -> IntakeBatcher:
+    """The process's group-commit intake queue (started on first use, stopped by the app's lifespan)."""
+    def build() -> IntakeBatcher:
+        def store(items: list[Item]) -> list[services.IntakeResult | AppError]:
+            return services.receive_calls(items, uow=dispatch_uow(c), geo=geo(c), cat=catalogue(c))
+
+        return IntakeBatcher(store, max_batch=c.settings.intake_max_batch, writers=c.settings.intake_writers)
+
+    b: IntakeBatcher = c.cached("dispatch.intake", build)
+    return b
+
+
+def stop_intake(c: Container) -> None:
+    b = c._cache.pop("dispatch.intake", None)
+    if b is not None:
+        b.stop()

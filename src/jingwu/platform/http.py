@@ -9,17 +9,21 @@ Authorisation itself is decided in one place, ``Principal.require``
 from __future__ import annotations
 
 import logging
+import secrets
 import time
-import uuid
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Annotated, Any
 
+import anyio
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
 from pydantic import BaseModel
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jingwu.platform import services
 from jingwu.platform.container import Container
@@ -83,6 +87,47 @@ def install_error_handlers(app: FastAPI) -> None:
 
 # ------------------------------------------------------------------ metrics
 
+class ObserveMiddleware:
+    """Request id, Prometheus counters/latency per route template and the request log.
+
+    Plain ASGI (not BaseHTTPMiddleware): it adds no task or stream per request.
+    """
+
+    def __init__(self, app: ASGIApp, requests: Counter, latency: Histogram) -> None:
+        self.app = app
+        self.requests = requests
+        self.latency = latency
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        rid = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), None) \
+            or secrets.token_hex(8)
+        status = 500
+
+        async def _send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message).append("x-request-id", rid)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, _send)
+        finally:
+            elapsed = time.perf_counter() - start
+            template = getattr(scope.get("route"), "path", "unmatched")
+            method = scope["method"]
+            self.requests.labels(method, template, str(status)).inc()
+            self.latency.labels(method, template).observe(elapsed)
+            if template not in ("/metrics", "/healthz") and not template.startswith("/static") \
+                    and log.isEnabledFor(logging.INFO):
+                log.info("request", extra={"method": method, "path": scope["path"], "status": status,
+                                           "ms": round(elapsed * 1000, 2), "request_id": rid})
+
+
 def install_metrics(app: FastAPI) -> CollectorRegistry:
     registry = CollectorRegistry()
     requests = Counter("jingwu_http_requests_total", "HTTP requests", ["method", "route", "status"],
@@ -91,25 +136,7 @@ def install_metrics(app: FastAPI) -> CollectorRegistry:
                         registry=registry,
                         buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
 
-    @app.middleware("http")
-    async def _observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        start = time.perf_counter()
-        rid = request.headers.get("x-request-id") or uuid.uuid4().hex[:16]
-        status = 500
-        try:
-            response = await call_next(request)
-            status = response.status_code
-            response.headers["x-request-id"] = rid
-            return response
-        finally:
-            elapsed = time.perf_counter() - start
-            route = request.scope.get("route")
-            template = getattr(route, "path", "unmatched")
-            requests.labels(request.method, template, str(status)).inc()
-            latency.labels(request.method, template).observe(elapsed)
-            if template not in ("/metrics", "/healthz") and not template.startswith("/static"):
-                log.info("request", extra={"method": request.method, "path": request.url.path, "status": status,
-                                           "ms": round(elapsed * 1000, 2), "request_id": rid})
+    app.add_middleware(ObserveMiddleware, requests=requests, latency=latency)
 
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:
@@ -121,7 +148,7 @@ def install_metrics(app: FastAPI) -> CollectorRegistry:
 
 # ------------------------------------------------------------------ auth deps
 
-def get_container(request: Request) -> Container:
+async def get_container(request: Request) -> Container:
     c: Container = request.app.state.container
     return c
 
@@ -140,36 +167,45 @@ def token_from_request(request: Request, cookie_name: str) -> tuple[str | None, 
     return (cookie, True) if cookie else (None, False)
 
 
-def optional_principal(request: Request, c: ContainerDep) -> Principal | None:
+async def _principal(token: str, c: Container) -> Principal:
+    """Signature and expiry checked here on every request; the user looked up at most every 30 s
+    (on a worker thread, so the event loop never waits for the database)."""
+    cache = c.cached("principals", services.PrincipalCache)
+    hit = services.cached_principal(token, clock=c.clock, secret=c.settings.secret_key, cache=cache)
+    if hit is not None:
+        return hit
+    return await anyio.to_thread.run_sync(partial(
+        services.principal_from_token, token, uow=c.read_uow(), clock=c.clock, secret=c.settings.secret_key,
+        cache=cache))
+
+
+async def optional_principal(request: Request, c: ContainerDep) -> Principal | None:
     token, _from_cookie = token_from_request(request, c.settings.session_cookie)
     if not token:
         return None
     try:
-        p = services.principal_from_token(token, uow=c.read_uow(), clock=c.clock, secret=c.settings.secret_key,
-                                          cache=c.cached("principals", services.PrincipalCache))
+        return await _principal(token, c)
     except AppError:
         return None
-    return p
 
 
-def current_principal(request: Request, c: ContainerDep) -> Principal:
+async def current_principal(request: Request, c: ContainerDep) -> Principal:
     token, from_cookie = token_from_request(request, c.settings.session_cookie)
     if not token:
         raise NotAuthenticated("Log in first: send 'Authorization: Bearer <token>'.")
     if from_cookie and request.method not in SAFE_METHODS and request.headers.get("x-jingwu-csrf") != "1":
         # Cookie-authenticated writes must come from our own pages (custom header = same-origin fetch).
         raise Forbidden("Cookie-authenticated writes need the X-Jingwu-CSRF header.", code="csrf")
-    return services.principal_from_token(token, uow=c.read_uow(), clock=c.clock, secret=c.settings.secret_key,
-                                         cache=c.cached("principals", services.PrincipalCache))
+    return await _principal(token, c)
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
 
-def requires(permission: Permission) -> Callable[[Principal], Principal]:
+def requires(permission: Permission) -> Callable[[Principal], Awaitable[Principal]]:
     """Dependency: the caller must hold ``permission`` (agency scope is checked per object)."""
 
-    def _dep(p: PrincipalDep) -> Principal:
+    async def _dep(p: PrincipalDep) -> Principal:
         p.require(permission)
         return p
 

@@ -83,6 +83,14 @@ class PrincipalCache:
         self._d[user_id] = (now, p)
 
 
+def cached_principal(token: str, *, clock: Clock, secret: str, cache: PrincipalCache) -> Principal | None:
+    """The cached principal of a valid token, or None when the user must be looked up.
+    Raises NotAuthenticated for a bad or expired token."""
+    now = clock.now()
+    user_id, _issued = read_token(secret, token, now=now)
+    return cache.get(user_id, now.timestamp())
+
+
 def principal_from_token(token: str, *, uow: SqlUnitOfWork, clock: Clock, secret: str,
                          cache: PrincipalCache | None = None) -> Principal:
     now = clock.now()

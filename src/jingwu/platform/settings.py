@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     worker_threads: int = Field(default=4, ge=1, le=200, description="Threads per process for request handlers")
+    intake_max_batch: int = Field(default=64, ge=1, le=1000,
+                                  description="Most calls stored in one intake transaction (group commit)")
+    intake_writers: int = Field(default=1, ge=1, le=16, description="Intake writer threads per process")
     log_json: bool = True
     log_level: str = "INFO"
 

@@ -484,9 +484,11 @@ class AuditWriter:
         else:
             last_seq, last_hash = head.last_seq, head.last_hash
         at = self.clock.now().astimezone(UTC)
-        rows = []
+        rows: list[dict[str, Any]] = []
+        seqs: list[int] = []
         for d in drafts:
             seq = last_seq + 1
+            seqs.append(seq)
             detail_json = canonical_json(d.detail or {})
             h = audit_hash(seq=seq, at=at, actor=d.actor, agency_id=d.agency_id, action=d.action,
                            object_type=d.object_type, object_id=d.object_id, reason=d.reason,
@@ -497,7 +499,7 @@ class AuditWriter:
             last_seq, last_hash = seq, h
         self.s.execute(insert(audit_log), rows)
         self.s.execute(update(audit_head).where(audit_head.c.id == 1), {"last_seq": last_seq, "last_hash": last_hash})
-        return [r["seq"] for r in rows]
+        return seqs
 
 
 @dataclass(frozen=True)
