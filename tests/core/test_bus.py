@@ -71,10 +71,10 @@ class FlakyBus(InProcessBus):
         super().__init__()
         self.fail = True
 
-    async def publish(self, subject: str, payload: dict[str, Any]) -> None:
+    async def publish_many(self, events: list[tuple[str, dict[str, Any]]]) -> None:
         if self.fail:
             raise ConnectionError("bus down")
-        await super().publish(subject, payload)
+        await super().publish_many(events)
 
 
 async def test_relay_keeps_events_while_the_bus_is_down(container: Container) -> None:
@@ -88,6 +88,63 @@ async def test_relay_keeps_events_while_the_bus_is_down(container: Container) ->
         assert len(uow.outbox.pending()) == 1
     bus.fail = False
     assert await relay.drain_once() == 1
+
+
+async def test_in_process_batches_keep_order_and_single_handlers_still_see_each() -> None:
+    bus = InProcessBus()
+    singles: list[int] = []
+    batches: list[list[int]] = []
+
+    async def one(subject: str, payload: dict[str, Any]) -> None:
+        singles.append(payload["n"])
+
+    async def many(events: list[tuple[str, dict[str, Any]]]) -> None:
+        batches.append([p["n"] for _s, p in events])
+
+    await bus.subscribe("jingwu.a.*", one)
+    await bus.subscribe_batch("jingwu.a.>", many, durable="d", max_batch=4)
+    await bus.publish_many([(f"jingwu.{'a' if n % 3 else 'b'}.x", {"n": n}) for n in range(12)])
+    expected = [n for n in range(12) if n % 3]
+    assert singles == expected
+    assert [len(b) for b in batches] == [4, 4]  # 8 matching events, at most 4 per call
+    assert [n for b in batches for n in b] == expected
+
+
+@pytest.mark.integration
+async def test_nats_batch_consumer_acks_a_batch_and_redelivers_a_failed_one() -> None:
+    stream = f"JWTEST{uuid.uuid4().hex[:8].upper()}"
+    prefix = f"jwtest{uuid.uuid4().hex[:8]}"
+    bus = NatsBus(NATS_URL, stream=stream, prefix=prefix)
+    await bus.start()
+    seen: list[int] = []
+    calls = 0
+
+    async def many(events: list[tuple[str, dict[str, Any]]]) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("first batch fails: it must come back")
+        seen.extend(p["n"] for _s, p in events)
+
+    try:
+        await bus.subscribe_batch(f"{prefix}.incidents.>", many, durable="batch-test", max_batch=100)
+        await bus.publish_many([(f"{prefix}.incidents.recorded", {"n": n}) for n in range(50)])
+        for _ in range(100):
+            if len(set(seen)) == 50:
+                break
+            await asyncio.sleep(0.1)
+        assert sorted(set(seen)) == list(range(50))
+        assert calls >= 2
+        info = await bus._js.consumer_info(stream, "batch-test")
+        for _ in range(50):
+            if info.num_ack_pending == 0:
+                break
+            await asyncio.sleep(0.1)
+            info = await bus._js.consumer_info(stream, "batch-test")
+        assert info.num_ack_pending == 0 and info.num_pending == 0
+    finally:
+        await bus._js.delete_stream(stream)
+        await bus.close()
 
 
 @pytest.mark.integration

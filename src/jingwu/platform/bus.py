@@ -16,12 +16,19 @@ from typing import Any, Protocol
 log = logging.getLogger(__name__)
 
 Handler = Callable[[str, dict[str, Any]], Awaitable[None]]
+Events = list[tuple[str, dict[str, Any]]]
+BatchHandler = Callable[[Events], Awaitable[None]]
 
 
 class EventBus(Protocol):
     async def start(self) -> None: ...
     async def publish(self, subject: str, payload: dict[str, Any]) -> None: ...
+    async def publish_many(self, events: Events) -> None: ...
     async def subscribe(self, pattern: str, handler: Handler, *, durable: str | None = None) -> None: ...
+    async def subscribe_batch(self, pattern: str, handler: BatchHandler, *, durable: str,
+                              max_batch: int = 500) -> None:
+        """The handler gets the matching events in batches (in order); a batch is acknowledged as a whole
+        when the handler returns and delivered again when it raises."""
     async def close(self) -> None: ...
 
 
@@ -40,23 +47,40 @@ class InProcessBus:
 
     def __init__(self) -> None:
         self._subs: list[tuple[str, Handler]] = []
+        self._batch_subs: list[tuple[str, BatchHandler, int]] = []
 
     async def start(self) -> None:
         return None
 
     async def publish(self, subject: str, payload: dict[str, Any]) -> None:
-        for pattern, handler in list(self._subs):
-            if subject_matches(pattern, subject):
+        await self.publish_many([(subject, payload)])
+
+    async def publish_many(self, events: Events) -> None:
+        for subject, payload in events:
+            for pattern, handler in list(self._subs):
+                if subject_matches(pattern, subject):
+                    try:
+                        await handler(subject, payload)
+                    except Exception:
+                        log.exception("event handler failed", extra={"subject": subject})
+        for pattern, bhandler, size in list(self._batch_subs):
+            matched = [e for e in events if subject_matches(pattern, e[0])]
+            for i in range(0, len(matched), size):
                 try:
-                    await handler(subject, payload)
+                    await bhandler(matched[i:i + size])
                 except Exception:
-                    log.exception("event handler failed", extra={"subject": subject})
+                    log.exception("event batch handler failed", extra={"subject": pattern})
 
     async def subscribe(self, pattern: str, handler: Handler, *, durable: str | None = None) -> None:
         self._subs.append((pattern, handler))
 
+    async def subscribe_batch(self, pattern: str, handler: BatchHandler, *, durable: str,
+                              max_batch: int = 500) -> None:
+        self._batch_subs.append((pattern, handler, max_batch))
+
     async def close(self) -> None:
         self._subs.clear()
+        self._batch_subs.clear()
 
 
 class NatsBus:
@@ -69,6 +93,7 @@ class NatsBus:
         self._nc: Any = None
         self._js: Any = None
         self._subs: list[Any] = []
+        self._pullers: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
         import nats
@@ -85,6 +110,10 @@ class NatsBus:
         data = json.dumps(payload, ensure_ascii=False, default=str).encode()
         await self._js.publish(subject, data, stream=self.stream)
 
+    async def publish_many(self, events: Events) -> None:
+        """All published concurrently; returns when the server acknowledged every one (raises otherwise)."""
+        await asyncio.gather(*(self.publish(subject, payload) for subject, payload in events))
+
     async def subscribe(self, pattern: str, handler: Handler, *, durable: str | None = None) -> None:
         async def _cb(msg: Any) -> None:
             try:
@@ -98,7 +127,42 @@ class NatsBus:
                                        stream=self.stream)
         self._subs.append(sub)
 
+    async def subscribe_batch(self, pattern: str, handler: BatchHandler, *, durable: str,
+                              max_batch: int = 500) -> None:
+        """A pull consumer: fetch up to ``max_batch`` messages, hand them over together, ack or nak them all."""
+        from nats.errors import TimeoutError as NatsTimeout
+
+        psub = await self._js.pull_subscribe(pattern, durable=durable, stream=self.stream)
+
+        async def _loop() -> None:
+            while True:
+                try:
+                    msgs = await psub.fetch(max_batch, timeout=1.0)
+                except NatsTimeout:
+                    continue
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("event fetch failed", extra={"subject": pattern})
+                    await asyncio.sleep(1.0)
+                    continue
+                try:
+                    await handler([(m.subject, json.loads(m.data)) for m in msgs])
+                except Exception:
+                    log.exception("event batch handler failed", extra={"subject": pattern})
+                    await asyncio.gather(*(m.nak() for m in msgs), return_exceptions=True)
+                else:
+                    await asyncio.gather(*(m.ack() for m in msgs), return_exceptions=True)
+
+        self._subs.append(psub)
+        self._pullers.append(asyncio.create_task(_loop()))
+
     async def close(self) -> None:
+        for task in self._pullers:
+            task.cancel()
+        if self._pullers:
+            await asyncio.gather(*self._pullers, return_exceptions=True)
+        self._pullers.clear()
         for sub in self._subs:
             try:
                 await sub.unsubscribe()
@@ -138,18 +202,16 @@ class OutboxRelay:
 
     async def drain_once(self, batch: int = 500) -> int:
         rows = await asyncio.to_thread(self._fetch, batch)
-        done: list[int] = []
-        for row_id, subject, payload in rows:
-            try:
-                await self.bus.publish(subject, payload)
-            except Exception:
-                log.exception("outbox publish failed; will retry", extra={"subject": subject})
-                break
-            done.append(row_id)
-        if done:
-            await asyncio.to_thread(self._mark, done)
-            self.published += len(done)
-        return len(done)
+        if not rows:
+            return 0
+        try:
+            await self.bus.publish_many([(subject, payload) for _row_id, subject, payload in rows])
+        except Exception:
+            log.exception("outbox publish failed; will retry", extra={"events": len(rows)})
+            return 0
+        await asyncio.to_thread(self._mark, [r[0] for r in rows])
+        self.published += len(rows)
+        return len(rows)
 
     async def _run(self) -> None:
         while True:

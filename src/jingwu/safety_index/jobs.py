@@ -46,25 +46,39 @@ def _locate(c: Container, lon: float, lat: float) -> str | None:
 
 def handle_incident(c: Container, payload: dict[str, Any], si: SafetyIndexSettings | None = None) -> set[date]:
     """Store one incident event; recompute already-scored days it changes. Returns the changed days."""
+    services.fact_from_event(payload)  # validates: a bad event raises InvalidInput here
+    return handle_incidents(c, [payload], si)
+
+
+def handle_incidents(c: Container, payloads: list[dict[str, Any]], si: SafetyIndexSettings | None = None
+                     ) -> set[date]:
+    """Store a batch of incident events in one transaction (bad events are logged and skipped)."""
     si = si or get_si_settings()
-    fact = services.fact_from_event(payload)
-    if fact.town_id is None and payload.get("lon") is not None and payload.get("lat") is not None:
-        fact = replace(fact, town_id=_locate(c, float(payload["lon"]), float(payload["lat"])))
-    ch, _ = services.ingest([fact], uow_factory=c.uow, clock=c.clock, tz=_tz(c), method=_method(si),
+    facts = []
+    for payload in payloads:
+        try:
+            fact = services.fact_from_event(payload)
+        except InvalidInput as exc:
+            log.warning("incident event refused: %s", exc.message)
+            continue
+        if fact.town_id is None and payload.get("lon") is not None and payload.get("lat") is not None:
+            fact = replace(fact, town_id=_locate(c, float(payload["lon"]), float(payload["lat"])))
+        facts.append(fact)
+    if not facts:
+        return set()
+    ch, _ = services.ingest(facts, uow_factory=c.uow, clock=c.clock, tz=_tz(c), method=_method(si),
                             ticket_recent_days=si.ticket_recent_days, ticket_deadline_days=si.ticket_deadline_days)
     return ch.days
 
 
 async def register_handlers(bus: EventBus, container: Container) -> None:
-    """Subscribe the Safety Index to incident events (call once from the app's lifespan)."""
+    """Subscribe the Safety Index to incident events (call once from the app's lifespan). Events arrive
+    in batches: one transaction under the index lock per batch, not per incident."""
 
-    async def _on_incident(subject: str, payload: dict[str, Any]) -> None:
-        try:
-            await asyncio.to_thread(handle_incident, container, payload)
-        except InvalidInput as exc:
-            log.warning("incident event refused: %s", exc.message)
+    async def _on_incidents(events: list[tuple[str, dict[str, Any]]]) -> None:
+        await asyncio.to_thread(handle_incidents, container, [payload for _subject, payload in events])
 
-    await bus.subscribe(services.SUBJECT_INCIDENT, _on_incident, durable="safety_index")
+    await bus.subscribe_batch(services.SUBJECT_INCIDENT, _on_incidents, durable="safety-index-batch")
 
 
 def run_daily(c: Container, si: SafetyIndexSettings | None = None) -> services.ComputeSummary:
