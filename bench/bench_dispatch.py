@@ -32,6 +32,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+from rawhttp import RawPool
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -101,63 +102,73 @@ def wrk(url: str, script: Path | None, duration: int, conns: int, token: str) ->
 
 
 async def open_loop(base: str, token: str, rate: float, seconds: float) -> list[float]:
-    """POST a call then GET its recommendations, started at a fixed rate regardless of answers."""
-    h = {"Authorization": f"Bearer {token}"}
+    """POST a call then GET its recommendations, started at a fixed rate regardless of answers.
+
+    Latency is measured from each call's scheduled start, so time spent waiting for a free connection
+    counts (no coordinated omission)."""
+    host, port = base.removeprefix("http://").split(":")
+    pool = RawPool(host, int(port), size=64, headers={"Authorization": f"Bearer {token}"})
+    await pool.start()
     lat: list[float] = []
     errors: list[str] = []
-    limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
-    async with httpx.AsyncClient(base_url=base, headers=h, timeout=30, limits=limits) as cl:
-        async def one(i: int) -> None:
-            t0 = time.perf_counter()
-            try:
-                await _one(i, t0)
-            except httpx.HTTPError as exc:
-                errors.append(type(exc).__name__)
 
-        async def _one(i: int, t0: float) -> None:
-            r = await cl.post("/api/v1/calls", json={"type_code": "020200", "lon": 104.0657 + (i % 50) * 1e-4,
-                                                     "lat": 30.6598 + (i % 37) * 1e-4},
-                              headers={"Idempotency-Key": f"ol-{i}-{t0}"})
-            r.raise_for_status()
-            rr = await cl.get(f"/api/v1/incidents/{r.json()['incident_id']}/recommendations")
-            rr.raise_for_status()
+    async def one(i: int, t0: float) -> None:
+        try:
+            st, body = await pool.request("POST", "/api/v1/calls", {
+                "type_code": "020200", "lon": 104.0657 + (i % 50) * 1e-4, "lat": 30.6598 + (i % 37) * 1e-4},
+                headers={"Idempotency-Key": f"ol-{i}-{t0}"})
+            if st != 201:
+                errors.append(f"POST {st}")
+                return
+            st, _ = await pool.request("GET", f"/api/v1/incidents/{body['incident_id']}/recommendations")
+            if st != 200:
+                errors.append(f"GET {st}")
+                return
             lat.append((time.perf_counter() - t0) * 1000)
+        except (OSError, asyncio.IncompleteReadError) as exc:
+            errors.append(type(exc).__name__)
 
-        tasks = []
-        start = time.perf_counter()
-        n = int(rate * seconds)
-        for i in range(n):
-            delay = start + i / rate - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(i)))
-        await asyncio.gather(*tasks)
+    tasks = []
+    start = time.perf_counter()
+    n = int(rate * seconds)
+    for i in range(n):
+        t0 = start + i / rate
+        delay = t0 - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(i, t0)))
+    await asyncio.gather(*tasks)
+    await pool.close()
     if errors:
-        print(f"  open loop: {len(errors)} transport errors ({sorted(set(errors))})", flush=True)
+        print(f"  open loop: {len(errors)} errors ({sorted(set(errors))})", flush=True)
     return lat
 
 
 async def positions(base: str, token: str, unit_ids: list[str], seconds: float, batch: int) -> float:
-    h = {"Authorization": f"Bearer {token}"}
+    host, port = base.removeprefix("http://").split(":")
+    pool = RawPool(host, int(port), size=8, headers={"Authorization": f"Bearer {token}"})
+    await pool.start()
     sent = 0
     end = time.perf_counter() + seconds
-    async with httpx.AsyncClient(base_url=base, headers=h, timeout=30) as cl:
-        async def worker(k: int) -> None:
-            nonlocal sent
-            i = 0
-            while time.perf_counter() < end:
-                uid = unit_ids[(k + i) % len(unit_ids)]
-                now = datetime.now(UTC)
-                body = {"positions": [{"lon": 104.07 + j * 1e-5, "lat": 30.66,
-                                       "at": (now + timedelta(milliseconds=j)).isoformat()} for j in range(batch)]}
-                r = await cl.post(f"/api/v1/units/{uid}/positions", json=body)
-                r.raise_for_status()
-                sent += batch
-                i += 1
 
-        t0 = time.perf_counter()
-        await asyncio.gather(*(worker(k) for k in range(8)))
-        return sent / (time.perf_counter() - t0)
+    async def worker(k: int) -> None:
+        nonlocal sent
+        i = 0
+        while time.perf_counter() < end:
+            uid = unit_ids[(k + i) % len(unit_ids)]
+            now = datetime.now(UTC)
+            body = {"positions": [{"lon": 104.07 + j * 1e-5, "lat": 30.66,
+                                   "at": (now + timedelta(milliseconds=j)).isoformat()} for j in range(batch)]}
+            st, _ = await pool.request("POST", f"/api/v1/units/{uid}/positions", body)
+            if st >= 300:
+                raise RuntimeError(f"positions: HTTP {st}")
+            sent += batch
+            i += 1
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(worker(k) for k in range(8)))
+    await pool.close()
+    return sent / (time.perf_counter() - t0)
 
 
 def pct(xs: list[float], q: float) -> float:

@@ -46,7 +46,6 @@ from jingwu.dispatch.geo import Geo
 from jingwu.dispatch.store import (
     AssignmentRow,
     DispatchUnitOfWork,
-    IdempotencyConflict,
     IncidentRow,
     NearbyIncident,
 )
@@ -171,8 +170,7 @@ def receive_calls(calls: list[tuple[ReceiveCall, str, str | None]], *, uow: Disp
 
     Each call gets its own answer in the same order: a result (committed when this returns) or the error
     that refused it; one refused call does not hold back the others. Idempotency keys are claimed in the
-    same transaction; when a concurrent writer committed one of ours first, the batch is rolled back and
-    done again, and that call is answered with the stored incident.
+    same transaction; a key stored before (or by a concurrent writer) answers with the stored incident.
     """
     out: list[IntakeResult | AppError | None] = [None] * len(calls)
     ready: list[tuple[int, _Prepared]] = []
@@ -181,14 +179,8 @@ def receive_calls(calls: list[tuple[ReceiveCall, str, str | None]], *, uow: Disp
             ready.append((i, _prepare(cmd, geo=geo, cat=cat, actor=actor, actor_agency_id=agency)))
         except AppError as exc:
             out[i] = exc
-    for attempt in range(4):
-        try:
-            for i, r in _store_calls(ready, uow=uow, cat=cat).items():
-                out[i] = r
-            break
-        except IdempotencyConflict:
-            if attempt == 3:
-                raise
+    for i, r in _store_calls(ready, uow=uow, cat=cat).items():
+        out[i] = r
     return [r if r is not None else AppError("call not processed") for r in out]
 
 
@@ -199,22 +191,25 @@ def _store_calls(ready: list[tuple[int, _Prepared]], *, uow: DispatchUnitOfWork,
         return res
     now = uow.clock.now()
     with uow:
-        seen = uow.incidents.idempotent_many(sorted({p.cmd.idempotency_key for _, p in ready
-                                                     if p.cmd.idempotency_key}))
-        claimed: dict[str, tuple[str, str]] = {}  # key -> (fingerprint, incident id) claimed in this batch
+        first: dict[str, tuple[str, str]] = {}  # key -> (fingerprint, new incident id), first use in the batch
+        for _, p in ready:
+            key = p.cmd.idempotency_key
+            if key and key not in first:
+                first[key] = (p.fp, new_id())
+        # first statement: claim the keys; one already taken (now or concurrently) is answered by replay
+        claimed = uow.incidents.claim_keys([(k, fp, iid, now) for k, (fp, iid) in first.items()])
+        seen = uow.incidents.idempotent_many(sorted(set(first) - claimed))
         fresh: list[tuple[int, _Prepared, str]] = []
         replays: list[tuple[int, _Prepared, tuple[str, str]]] = []
         for i, p in ready:
             key = p.cmd.idempotency_key
-            if key and (key in seen or key in claimed):
-                replays.append((i, p, seen.get(key) or claimed[key]))
-                continue
-            iid = new_id()
-            if key:
-                claimed[key] = (p.fp, iid)
-            fresh.append((i, p, iid))
-        # first: a concurrent retry fails here, before any other work
-        uow.incidents.remember_keys([(k, fp, iid, now) for k, (fp, iid) in claimed.items()])
+            if key is None:
+                fresh.append((i, p, new_id()))
+            elif key in claimed:
+                claimed.discard(key)  # the key's first call in this batch; any later one replays it
+                fresh.append((i, p, first[key][1]))
+            else:
+                replays.append((i, p, seen.get(key) or first[key]))
         rows: list[dict[str, Any]] = [{
             "id": iid, "status": IncidentStatus.OPEN.value, "channel": p.channel, "type_code": p.itype_code,
             "category": p.category, "priority": p.priority, "level": p.level, "lon": p.cmd.lon, "lat": p.cmd.lat,
@@ -224,6 +219,7 @@ def _store_calls(ready: list[tuple[int, _Prepared]], *, uow: DispatchUnitOfWork,
             "caller_phone": p.cmd.caller_phone, "deaths": p.cmd.flags.deaths, "injuries": p.cmd.flags.injuries,
             "flags": {k: v for k, v in p.cmd.flags.__dict__.items() if v}, "device_id": p.cmd.device_id,
             "received_at": p.cmd.received_at or now, "created_by": p.actor} for _, p, iid in fresh]
+        fresh_ids = {iid for _, _, iid in fresh}
         seqs = uow.incidents.add_many(rows)
         uow.incidents.add_events([{"incident_id": iid, "at": now, "kind": "received", "actor": p.actor,
                                    "detail": {"channel": p.channel, "priority": p.priority, "why": p.why}}
@@ -235,7 +231,7 @@ def _store_calls(ready: list[tuple[int, _Prepared]], *, uow: DispatchUnitOfWork,
         for row in rows:
             uow.emit("jingwu.dispatch.incident_created", {"incident_id": row["id"], "agency_id": row["agency_id"]})
             uow.emit("jingwu.incidents.recorded", _recorded_payload_of(row))
-        stored = uow.incidents.get_many(sorted({v[1] for _, _, v in replays if v[1] not in claimed.values()}))
+        stored = uow.incidents.get_many(sorted({v[1] for _, _, v in replays if v[1] not in fresh_ids}))
         uow.commit()
     for (i, p, iid), row, seq, d in zip(fresh, rows, seqs, dups, strict=True):
         res[i] = IntakeResult(iid, incident_number(row["received_at"], seq), True, p.priority, p.level,
@@ -247,10 +243,10 @@ def _store_calls(ready: list[tuple[int, _Prepared]], *, uow: DispatchUnitOfWork,
             res[i] = InvalidInput(f"Idempotency-Key '{key}' was already used with a different request.",
                                   code="idempotency_key_reused")
         elif iid in by_id:
-            first = by_id[iid]
-            assert isinstance(first, IntakeResult)
-            res[i] = IntakeResult(first.incident_id, first.number, False, first.priority, first.level,
-                                  first.agency_id, first.town_id, [])
+            done = by_id[iid]
+            assert isinstance(done, IntakeResult)
+            res[i] = IntakeResult(done.incident_id, done.number, False, done.priority, done.level,
+                                  done.agency_id, done.town_id, [])
         else:
             inc = stored[iid]
             res[i] = IntakeResult(inc.id, incident_number(inc.received_at, inc.seq), False, inc.priority,

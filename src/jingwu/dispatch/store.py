@@ -6,6 +6,7 @@ extends the platform's (units live in the platform registry).
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,15 +24,17 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    bindparam,
     insert,
-    literal,
     or_,
     select,
-    union_all,
+    text,
     update,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.selectable import TextualSelect
 
 from jingwu.dispatch.domain import cell_of, cells_around
 from jingwu.platform.clock import Clock
@@ -272,8 +275,21 @@ def _asg(r: Any) -> AssignmentRow:
                          r.cancelled_at, r.dispatched_by)
 
 
-class IdempotencyConflict(Exception):
-    pass
+@functools.lru_cache(maxsize=256)
+def _near_statement(n: int, ncells: int, limit: int) -> TextualSelect:
+    """The duplicate-search statement for n boxes of ncells cells each (plain SQL: built once, and cheap
+    for SQLAlchemy to cache, unlike an equivalent expression tree of n subqueries)."""
+    parts = []
+    for j in range(n):
+        cells = ", ".join(f":c{j}_{k}" for k in range(ncells))
+        parts.append(
+            f"SELECT * FROM (SELECT {j} AS box, id, seq, lon, lat, type_code, received_at FROM incidents"
+            f" WHERE cell IN ({cells}) AND received_at >= :s{j} AND status IN ('open', 'dispatched', 'on_scene')"
+            f" AND id <> :x{j} AND lon BETWEEN :lo{j} AND :hi{j} AND lat BETWEEN :la{j} AND :ha{j}"
+            f" ORDER BY received_at DESC LIMIT {int(limit)}) AS q{j}")
+    return text(" UNION ALL ".join(parts)).bindparams(
+        *[bindparam(f"s{j}", type_=UTCDateTime()) for j in range(n)]).columns(
+        box=Integer, id=String, seq=Integer, lon=Float, lat=Float, type_code=String, received_at=UTCDateTime)
 
 
 class IncidentRepository:
@@ -326,22 +342,23 @@ class IncidentRepository:
     def open_near_many(self, boxes: list[tuple[datetime, float, float, float, float, str]],
                        limit: int = 50) -> list[list[NearbyIncident]]:
         """For each (since, lon, lat, dlon, dlat, exclude): the newest open incidents in the box, at most
-        ``limit`` each. One round trip for the lot (UNION ALL of per-box queries on the cell index)."""
+        ``limit`` each. One round trip per 32 boxes (UNION ALL of per-box queries on the cell index)."""
         out: list[list[NearbyIncident]] = [[] for _ in boxes]
-        for start in range(0, len(boxes), 32):
-            parts = []
-            for i, (since, lon, lat, dlon, dlat, exclude) in enumerate(boxes[start:start + 32], start):
-                q = select(literal(i).label("box"), incidents.c.id, incidents.c.seq, incidents.c.lon,
-                           incidents.c.lat, incidents.c.type_code, incidents.c.received_at).where(
-                    incidents.c.cell.in_(cells_around(lon, lat)), incidents.c.received_at >= since,
-                    incidents.c.status.in_(("open", "dispatched", "on_scene")), incidents.c.id != exclude,
-                    incidents.c.lon.between(lon - dlon, lon + dlon),
-                    incidents.c.lat.between(lat - dlat, lat + dlat),
-                ).order_by(incidents.c.received_at.desc()).limit(limit)
-                parts.append(select(q.subquery()))
-            stmt = parts[0] if len(parts) == 1 else union_all(*parts)
-            for r in self.s.execute(stmt):
-                out[r.box].append(NearbyIncident(r.id, r.seq, r.lon, r.lat, r.type_code, r.received_at))
+        cells = [cells_around(lon, lat) for _s, lon, lat, _dlon, _dlat, _x in boxes]
+        groups: dict[int, list[int]] = {}  # boxes with the same number of cells share a statement
+        for i, cs in enumerate(cells):
+            groups.setdefault(len(cs), []).append(i)
+        for ncells, idx in groups.items():
+            for start in range(0, len(idx), 32):
+                chunk = idx[start:start + 32]
+                params: dict[str, Any] = {}
+                for j, i in enumerate(chunk):
+                    since, lon, lat, dlon, dlat, exclude = boxes[i]
+                    params.update({f"s{j}": since, f"x{j}": exclude, f"lo{j}": lon - dlon, f"hi{j}": lon + dlon,
+                                   f"la{j}": lat - dlat, f"ha{j}": lat + dlat})
+                    params.update({f"c{j}_{k}": c for k, c in enumerate(cells[i])})
+                for r in self.s.execute(_near_statement(len(chunk), ncells, limit), params):
+                    out[chunk[r.box]].append(NearbyIncident(r.id, r.seq, r.lon, r.lat, r.type_code, r.received_at))
         return out
 
     def search(self, *, path: str, statuses: tuple[str, ...] | None = None, since: datetime | None = None,
@@ -386,28 +403,23 @@ class IncidentRepository:
         rows = self.s.execute(select(idempotency_keys).where(idempotency_keys.c.key.in_(keys))).all()
         return {r.key: (r.request_hash, r.incident_id) for r in rows}
 
-    def remember_keys(self, rows: list[tuple[str, str, str, datetime]]) -> None:
-        """Claim several keys (key, request hash, incident id, at); any taken key aborts the transaction."""
+    def claim_keys(self, rows: list[tuple[str, str, str, datetime]]) -> set[str]:
+        """Claim idempotency keys (key, request hash, incident id, at); returns the keys claimed here.
+
+        A key already stored, or being stored by a concurrent transaction, is skipped (on PostgreSQL
+        after that transaction ends): INSERT ... ON CONFLICT DO NOTHING, so nobody waits on an error."""
         if not rows:
-            return
-        try:
-            self.s.execute(insert(idempotency_keys), [
-                {"key": k, "request_hash": h, "incident_id": i, "created_at": at} for k, h, i, at in rows])
-        except IntegrityError as exc:
-            raise IdempotencyConflict(",".join(r[0] for r in rows)) from exc
+            return set()
+        ins = pg_insert if self.s.get_bind().dialect.name == "postgresql" else sqlite_insert
+        stmt = ins(idempotency_keys).on_conflict_do_nothing(index_elements=["key"]).returning(idempotency_keys.c.key)
+        r = self.s.execute(stmt, [{"key": k, "request_hash": h, "incident_id": i, "created_at": at}
+                                  for k, h, i, at in rows])
+        return {x[0] for x in r}
 
     def get_many(self, ids: list[str]) -> dict[str, IncidentRow]:
         if not ids:
             return {}
         return {r.id: _inc(r) for r in self.s.execute(self._q().where(incidents.c.id.in_(ids)))}
-
-    def remember_key(self, key: str, request_hash: str, incident_id: str, at: datetime) -> None:
-        """Claim an idempotency key; the first statement of an intake transaction (a conflict aborts it)."""
-        try:
-            self.s.execute(insert(idempotency_keys), {"key": key, "request_hash": request_hash,
-                                                      "incident_id": incident_id, "created_at": at})
-        except IntegrityError as exc:
-            raise IdempotencyConflict(key) from exc
 
     # duplicates -----------------------------------------------------------
     def propose_merges(self, rows: list[tuple[str, str, float, float]]) -> None:

@@ -1,0 +1,177 @@
+"""Group-commit intake: several calls in one transaction, each with its own answer.
+
+The service (receive_calls) on both databases, the writer thread (IntakeBatcher)
+with a real store, and concurrent HTTP calls that end up sharing transactions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from jingwu.dispatch import services
+from jingwu.dispatch.intake import IntakeBatcher
+from jingwu.dispatch.wiring import catalogue, dispatch_uow, geo
+from jingwu.platform.container import Container
+from jingwu.platform.domain import verify_chain
+from jingwu.platform.errors import AppError, InvalidInput
+from support import both_databases, login
+
+CENTRE = (104.0657, 30.6598)
+NEAR = (104.0667, 30.6601)  # about 100 m east
+FAR = (104.1200, 30.6800)
+
+
+def rc(at: tuple[float, float] | None = CENTRE, type_code: str = "020200", key: str | None = None,
+       **kw: Any) -> services.ReceiveCall:
+    lon, lat = at if at else (None, None)
+    return services.ReceiveCall(channel="phone", type_code=type_code, lon=lon, lat=lat, idempotency_key=key, **kw)
+
+
+def store(c: Container, calls: list[services.ReceiveCall]) -> list[services.IntakeResult | AppError]:
+    return services.receive_calls([(x, "calltaker", None) for x in calls], uow=dispatch_uow(c), geo=geo(c),
+                                  cat=catalogue(c))
+
+
+def count(c: Container, table: str) -> int:
+    with c.engine.connect() as conn:
+        return int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
+
+
+@both_databases
+def test_a_batch_answers_each_call_and_refusals_do_not_hold_back_the_rest(city) -> None:  # type: ignore[no-untyped-def]
+    c: Container = city[0]
+    audit_before = count(c, "audit_log")
+    out = store(c, [rc(key="a"), rc((116.40, 39.90)), rc(type_code="999999"), rc(FAR, key="b"), rc(None)])
+    assert isinstance(out[0], services.IntakeResult) and out[0].created
+    assert isinstance(out[1], InvalidInput) and out[1].code == "outside_area"
+    assert isinstance(out[2], AppError) and out[2].code == "unknown_type"
+    assert isinstance(out[3], services.IntakeResult) and out[3].created
+    assert isinstance(out[4], InvalidInput) and out[4].code == "missing_location"
+    assert count(c, "incidents") == 2 and count(c, "idempotency_keys") == 2
+    # incident numbers follow the stored sequence; one timeline entry, one audit entry, two events each
+    assert out[0].number != out[3].number
+    assert count(c, "incident_events") == 2
+    assert count(c, "audit_log") == audit_before + 2
+    with c.engine.connect() as conn:
+        topics = [r[0] for r in conn.execute(text("SELECT topic FROM outbox WHERE topic LIKE 'jingwu.incidents%' "
+                                                  "OR topic LIKE 'jingwu.dispatch.incident%'"))]
+    assert sorted(topics) == sorted(["jingwu.dispatch.incident_created", "jingwu.incidents.recorded"] * 2)
+    with c.uow() as uow:
+        assert verify_chain(uow.audit_entries(), uow.audit_head()) is None
+
+
+@both_databases
+def test_the_same_key_twice_in_one_batch_stores_once(city) -> None:  # type: ignore[no-untyped-def]
+    c: Container = city[0]
+    out = store(c, [rc(key="k1"), rc(key="k1"), rc(key="k1", type_code="010600")])
+    first, again, other = out
+    assert isinstance(first, services.IntakeResult) and first.created
+    assert isinstance(again, services.IntakeResult) and not again.created
+    assert again.incident_id == first.incident_id and again.number == first.number
+    assert isinstance(other, InvalidInput) and other.code == "idempotency_key_reused"
+    assert count(c, "incidents") == 1
+    # and in a later batch: replayed from the database
+    later = store(c, [rc(key="k1"), rc(FAR, key="k2")])
+    assert isinstance(later[0], services.IntakeResult) and not later[0].created
+    assert later[0].incident_id == first.incident_id
+    assert isinstance(later[1], services.IntakeResult) and later[1].created
+    assert count(c, "incidents") == 2
+
+
+@both_databases
+def test_duplicates_within_a_batch_point_to_the_earlier_call_only(city) -> None:  # type: ignore[no-untyped-def]
+    c: Container = city[0]
+    old = store(c, [rc()])[0]
+    assert isinstance(old, services.IntakeResult) and old.duplicates == []
+    a, b, far = store(c, [rc(NEAR), rc(CENTRE, type_code="020300"), rc(FAR)])
+    assert isinstance(a, services.IntakeResult) and isinstance(b, services.IntakeResult)
+    assert [d["candidate_id"] for d in a.duplicates] == [old.incident_id]
+    # b is at the same point as the first call (0 m) and about 100 m from a: nearest first, never itself
+    assert [d["candidate_id"] for d in b.duplicates] == [old.incident_id, a.incident_id]
+    assert b.duplicates[0]["distance_m"] == 0.0 and 80 < b.duplicates[1]["distance_m"] < 120
+    assert isinstance(far, services.IntakeResult) and far.duplicates == []
+    assert count(c, "merge_proposals") == 3
+
+
+@both_databases
+def test_calls_older_than_the_window_are_not_duplicates(city, clock) -> None:  # type: ignore[no-untyped-def]
+    c: Container = city[0]
+    store(c, [rc()])
+    clock.advance(minutes=16)
+    new = store(c, [rc(NEAR)])[0]
+    assert isinstance(new, services.IntakeResult) and new.duplicates == []
+
+
+def test_a_failing_batch_is_split_so_each_call_gets_its_own_answer() -> None:
+    """The writer thread: when the store raises for a batch, every call is tried alone."""
+    seen: list[int] = []
+
+    def flaky(items: list[Any]) -> list[Any]:
+        seen.append(len(items))
+        if len(items) > 1:
+            raise RuntimeError("deadlock detected")
+        if items[0][0] == "bad":
+            raise RuntimeError("this one is broken")
+        return [f"ok:{items[0][0]}"]
+
+    b = IntakeBatcher(flaky, max_batch=8)
+    release = threading.Event()
+    gate_calls: list[int] = []
+
+    def gated(items: list[Any]) -> list[Any]:
+        if not gate_calls:  # hold the writer on the first call so the others queue up into one batch
+            gate_calls.append(1)
+            release.wait(5)
+            return [f"ok:{items[0][0]}"]
+        return flaky(items)
+
+    b._store = gated
+
+    async def main() -> list[Any]:
+        first = asyncio.ensure_future(b.submit(("first", "u", None)))
+        await asyncio.sleep(0.1)
+        rest = [asyncio.ensure_future(b.submit((name, "u", None))) for name in ("x", "bad", "y")]
+        await asyncio.sleep(0.1)
+        release.set()
+        return await asyncio.gather(first, *rest, return_exceptions=True)
+
+    try:
+        out = asyncio.run(main())
+    finally:
+        b.stop()
+    assert out[0] == "ok:first" and out[1] == "ok:x" and out[3] == "ok:y"
+    assert isinstance(out[2], RuntimeError)
+    assert seen[0] == 3 and seen[1:] == [1, 1, 1]  # one batch of three, then each alone
+
+
+@both_databases
+def test_concurrent_http_calls_share_transactions_and_all_are_stored(api: TestClient, city) -> None:  # type: ignore[no-untyped-def]
+    c: Container = city[0]
+    h = login(api, "calltaker", city[1]["calltaker"])
+    codes: list[int] = []
+    numbers: set[str] = set()
+    lock = threading.Lock()
+
+    def go(k: int) -> None:
+        for j in range(5):
+            r = api.post("/api/v1/calls", json={"type_code": "020200", "lon": CENTRE[0] + k * 1e-3,
+                                                "lat": CENTRE[1] + j * 1e-3},
+                         headers={**h, "Idempotency-Key": f"t{k}-{j}"})
+            with lock:
+                codes.append(r.status_code)
+                numbers.add(r.json()["number"])
+
+    ts = [threading.Thread(target=go, args=(k,)) for k in range(8)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert codes == [201] * 40 and len(numbers) == 40
+    assert count(c, "incidents") == 40 and count(c, "idempotency_keys") == 40
+    with c.uow() as uow:
+        assert verify_chain(uow.audit_entries(), uow.audit_head()) is None
