@@ -69,6 +69,26 @@ def prepare(backend: str, data: Path) -> tuple[dict[str, str], dict[str, str]]:
     return env, json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def sample_calls(env: dict[str, str], out: Path, n: int = 5000) -> list[tuple[float, float, str]]:
+    """Calls drawn from the demo call generator (hot spots + anywhere on the roads, type mix;
+    docs/methods/dispatch.md), written as a Lua table for wrk."""
+    code = ("import json, numpy as np; from zoneinfo import ZoneInfo; from datetime import datetime, UTC;"
+            "from jingwu.platform.settings import get_settings; from jingwu.platform.container import build_container;"
+            "from jingwu.dispatch.generator import CallGenerator; from jingwu.dispatch.domain import TypeTable;"
+            "c=build_container(get_settings()); nodes=np.asarray(c.graph().node_coords());"
+            "pick=nodes[np.random.default_rng(7).choice(len(nodes), size=min(3000, len(nodes)), replace=False)];"
+            "g=CallGenerator(TypeTable.load(), [(float(p[0]), float(p[1])) for p in pick], calls_per_hour=100,"
+            " tz=ZoneInfo('Asia/Shanghai'), seed=4);"
+            "now=datetime.now(UTC);"
+            f"print(json.dumps([(x.lon, x.lat, x.type_code) for x in (g.call(now) for _ in range({n}))]))")
+    res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    import json
+
+    calls = [tuple(x) for x in json.loads(res.stdout.strip().splitlines()[-1])]
+    out.write_text("return {\n" + ",\n".join(f'{{{lon:.6f}, {lat:.6f}, "{t}"}}' for lon, lat, t in calls) + "\n}\n")
+    return calls  # type: ignore[return-value]
+
+
 def start_server(env: dict[str, str], port: int, workers: int) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen([str(BIN / "uvicorn"), "jingwu.app:create_app", "--factory", "--host", "127.0.0.1",
                              "--port", str(port), "--workers", str(workers), "--log-level", "warning",
@@ -84,11 +104,13 @@ def start_server(env: dict[str, str], port: int, workers: int) -> subprocess.Pop
     raise RuntimeError("server did not start: " + (proc.stderr.read().decode() if proc.stderr else ""))
 
 
-def wrk(url: str, script: Path | None, duration: int, conns: int, token: str) -> dict[str, float]:
+def wrk(url: str, script: Path | None, duration: int, conns: int, token: str,
+        calls_file: Path | None = None) -> dict[str, float]:
     args = ["wrk", "-t2", f"-c{conns}", f"-d{duration}s", "--latency"]
     if script:
         args += ["-s", str(script)]
-    out = subprocess.run([*args, url], env={**os.environ, "JINGWU_BENCH_TOKEN": token}, capture_output=True,
+    out = subprocess.run([*args, url], env={**os.environ, "JINGWU_BENCH_TOKEN": token,
+                                            "JINGWU_BENCH_CALLS": str(calls_file or "")}, capture_output=True,
                          text=True, check=True).stdout
     m = re.search(r"WRK requests=(\d+) duration_s=([\d.]+) non2xx=(\d+) rps=([\d.]+) p50_ms=([\d.]+) "
                   r"p99_ms=([\d.]+)", out)
@@ -101,7 +123,8 @@ def wrk(url: str, script: Path | None, duration: int, conns: int, token: str) ->
     return {"rps": rps, "p99_ms": float(p99[1]) * scale[p99[2]] if p99 else float("nan")}
 
 
-async def open_loop(base: str, token: str, rate: float, seconds: float) -> list[float]:
+async def open_loop(base: str, token: str, rate: float, seconds: float,
+                    calls: list[tuple[float, float, str]]) -> list[float]:
     """POST a call then GET its recommendations, started at a fixed rate regardless of answers.
 
     Latency is measured from each call's scheduled start, so time spent waiting for a free connection
@@ -114,8 +137,9 @@ async def open_loop(base: str, token: str, rate: float, seconds: float) -> list[
 
     async def one(i: int, t0: float) -> None:
         try:
+            clon, clat, type_code = calls[i % len(calls)]
             st, body = await pool.request("POST", "/api/v1/calls", {
-                "type_code": "020200", "lon": 104.0657 + (i % 50) * 1e-4, "lat": 30.6598 + (i % 37) * 1e-4},
+                "channel": "phone", "type_code": type_code, "lon": clon, "lat": clat, "accuracy_m": 30},
                 headers={"Idempotency-Key": f"ol-{i}-{t0}"})
             if st != 201:
                 errors.append(f"POST {st}")
@@ -188,6 +212,8 @@ def run(backend: str, args: argparse.Namespace) -> dict[str, float]:
     data = Path(tempfile.mkdtemp(prefix=f"jw-bench-{backend}-"))
     try:
         env, pw = prepare(backend, data)
+        calls_file = data / "calls.lua"
+        calls = sample_calls(env, calls_file)
         port = free_port()
         proc = start_server(env, port, args.workers)
         base = f"http://127.0.0.1:{port}"
@@ -199,14 +225,14 @@ def run(backend: str, args: argparse.Namespace) -> dict[str, float]:
             res["healthz_rps"] = hz["rps"]
             print(f"  [{backend}] healthz {hz}", flush=True)
             before = count_incidents(env)
-            w = wrk(f"{base}/", REPO / "bench" / "wrk_calls.lua", args.duration, args.conns, token)
+            w = wrk(f"{base}/", REPO / "bench" / "wrk_calls.lua", args.duration, args.conns, token, calls_file)
             stored = count_incidents(env) - before
             res.update(intake_rps=w["rps"], intake_p50_ms=w["p50_ms"], intake_p99_ms=w["p99_ms"],
                        intake_non2xx=w["non2xx"], intake_ok=w["requests"] - w["non2xx"], stored=stored)
             print(f"  [{backend}] intake {w} stored={stored}", flush=True)
-            lat = asyncio.run(open_loop(base, token, args.rate, args.open_seconds))
+            lat = asyncio.run(open_loop(base, token, args.rate, args.open_seconds, calls))
             res.update(ol_p50_ms=statistics.median(lat), ol_p99_ms=pct(lat, 0.99), ol_n=len(lat))
-            light = asyncio.run(open_loop(base, token, args.light_rate, args.open_seconds))
+            light = asyncio.run(open_loop(base, token, args.light_rate, args.open_seconds, calls))
             res.update(lo_p50_ms=statistics.median(light), lo_p99_ms=pct(light, 0.99), lo_n=len(light))
             units = [u["id"] for u in httpx.get(f"{base}/api/v1/units",
                                                  headers={"Authorization": f"Bearer {token}"}).json()]

@@ -96,6 +96,12 @@ def test_duplicates_within_a_batch_point_to_the_earlier_call_only(city) -> None:
     assert b.duplicates[0]["distance_m"] == 0.0 and 80 < b.duplicates[1]["distance_m"] < 120
     assert isinstance(far, services.IntakeResult) and far.duplicates == []
     assert count(c, "merge_proposals") == 3
+    # another category at the same spot is not the same incident; an unverified alarm may be any of them
+    dispute, alarm = store(c, [rc(CENTRE, type_code="060200"), rc(CENTRE, type_code="130100")])
+    assert isinstance(dispute, services.IntakeResult) and dispute.duplicates == []
+    assert isinstance(alarm, services.IntakeResult)
+    assert [d["candidate_id"] for d in alarm.duplicates][:1] in ([old.incident_id], [dispute.incident_id])
+    assert len(alarm.duplicates) == 3  # the nearest three of the four at (or near) the spot
 
 
 @both_databases

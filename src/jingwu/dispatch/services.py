@@ -28,6 +28,7 @@ from jingwu.dispatch.domain import (
     OPEN_STATUSES,
     STALE_POSITION,
     STATUS_TIMESTAMP,
+    WILDCARD_CATEGORIES,
     Channel,
     IncidentStatus,
     IntakeFlags,
@@ -47,7 +48,7 @@ from jingwu.dispatch.store import (
     AssignmentRow,
     DispatchUnitOfWork,
     IncidentRow,
-    NearbyIncident,
+    NearProbe,
 )
 from jingwu.platform.domain import Permission, Principal
 from jingwu.platform.errors import AppError, Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
@@ -276,29 +277,25 @@ def _propose_duplicates_many(uow: DispatchUnitOfWork, rows: list[dict[str, Any]]
                              cat: Catalogue) -> list[list[dict[str, Any]]]:
     """For each new incident: the nearest few open, compatible, earlier incidents within the radius and
     window (the batch's own earlier calls included), stored as proposals."""
-    boxes = []
     located = [j for j, r in enumerate(rows) if r["lon"] is not None and r["lat"] is not None]
+    probes = []
     for j in located:
         r = rows[j]
-        dlat = DUPLICATE_RADIUS_M / 111_000
-        dlon = dlat / max(math.cos(math.radians(r["lat"])), 0.1)
-        boxes.append((r["received_at"] - DUPLICATE_WINDOW, r["lon"], r["lat"], dlon, dlat, r["id"]))
-    nearby = uow.incidents.open_near_many(boxes)
+        mine = r["category"]
+        cats = None if mine in WILDCARD_CATEGORIES else (mine, *sorted(WILDCARD_CATEGORIES))
+        probes.append(NearProbe(r["lon"], r["lat"], r["received_at"], seqs[j], r["received_at"] - DUPLICATE_WINDOW,
+                                DUPLICATE_RADIUS_M, cats))
+    nearby = uow.incidents.open_near_many(probes, limit=MAX_DUPLICATE_PROPOSALS)
     out: list[list[dict[str, Any]]] = [[] for _ in rows]
     proposals = []
     for j, others in zip(located, nearby, strict=True):
-        r, seq = rows[j], seqs[j]
-        mine = cat.types.get(r["type_code"])
-        found: list[tuple[float, NearbyIncident]] = []
-        for other in others:
-            if other.lon is None or other.lat is None or other.received_at > r["received_at"] or (
-                    other.received_at == r["received_at"] and other.seq > seq):
-                continue  # only earlier calls
-            d = _meters(r["lon"], r["lat"], other.lon, other.lat)
-            if d <= DUPLICATE_RADIUS_M and compatible_types(mine, cat.types.get(other.type_code)):
-                found.append((d, other))
+        r = rows[j]
+        mine_t = cat.types.get(r["type_code"])
+        found = [(_meters(r["lon"], r["lat"], o.lon, o.lat), o) for o in others]
+        found = [(d, o) for d, o in found if d <= DUPLICATE_RADIUS_M
+                 and compatible_types(mine_t, cat.types.get(o.type_code))]
         found.sort(key=lambda x: x[0])
-        for d, other in found[:MAX_DUPLICATE_PROPOSALS]:  # the nearest few: a call-taker reads them all
+        for d, other in found:  # the nearest few: a call-taker reads them all
             secs = (r["received_at"] - other.received_at).total_seconds()
             proposals.append((r["id"], other.id, d, secs))
             out[j].append({"candidate_id": other.id, "number": incident_number(other.received_at, other.seq),
