@@ -35,6 +35,7 @@ class Geo:
         self.graph = graph
         self.max_snap_m = max_snap_m
         self._towns = towns
+        self._town_codes = {t.id: t.code for t in towns}
         self._town_tree = STRtree([t.geometry for t in towns]) if towns else None
         self._stations = stations
         self._station_tree = STRtree([s.geometry for s in stations]) if stations else None
@@ -49,6 +50,9 @@ class Geo:
               if a.kind == "station" and a.jurisdiction]
         pts = {a.id: (a.lon, a.lat) for a in agencies if a.kind in ("station", "fire_station") and a.lon is not None}
         return cls(graph, ts, st, pts)
+
+    def town_code(self, town_id: str) -> str | None:
+        return self._town_codes.get(town_id)
 
     # -------------------------------------------------------------- placing
     def snap(self, lon: float, lat: float) -> Snap:

@@ -357,12 +357,7 @@ def recommend(p: Principal, incident_id: str, *, uow: DispatchUnitOfWork, geo: G
     with uow:
         inc = _load_incident(uow, p, incident_id, Permission.DISPATCH)
         units = uow.units.in_subtree("/" + inc.agency_path.strip("/").split("/")[0] + "/")
-        town_code = None
-        if inc.town_id:
-            try:
-                town_code = uow.towns.get(inc.town_id).code
-            except NotFound:
-                town_code = None
+    town_code = geo.town_code(inc.town_id) if inc.town_id else None
     if inc.snapped_lon is None or inc.snapped_lat is None:
         raise InvalidInput("The incident has no location yet: send an SMS location link or enter coordinates.",
                            code="missing_location")
