@@ -145,9 +145,9 @@ def check_events_idempotent_and_late_incident_recomputes(scored: tuple[Container
         before = {r["town_id"]: r for r in repo(uow).scores_on(day)}
         n0 = repo(uow).count_incidents()
     late = [event(10_000 + k, day, towns["T1"], "010100", "crime", deaths=1) for k in range(1)]
-    changed = jobs.handle_incident(c, late[0])
+    changed = jobs.handle_incidents(c, [late[0]])
     assert changed == {day}
-    assert jobs.handle_incident(c, late[0]) == set()  # the same event again: nothing changes
+    assert jobs.handle_incidents(c, [late[0]]) == set()  # the same event again: nothing changes
     with c.uow() as uow:
         after = {r["town_id"]: r for r in repo(uow).scores_on(day)}
         assert repo(uow).count_incidents() == n0 + 1

@@ -260,12 +260,14 @@ def cells_around(lon: float, lat: float, radius_m: float = DUPLICATE_RADIUS_M) -
     return [(iy + dy) * 100_000 + ix + dx for dy in range(-ny, ny + 1) for dx in range(-nx, nx + 1)]
 
 
-WILDCARD_CATEGORIES = {"alarm", "other"}
+WILDCARD_CATEGORIES = ("alarm", "other")
 
 
-def compatible_types(a: IncidentType, b: IncidentType) -> bool:
-    """Two calls may be the same incident when their categories agree or one is unspecific."""
-    return a.category == b.category or a.category in WILDCARD_CATEGORIES or b.category in WILDCARD_CATEGORIES
+def compatible_categories(category: str) -> tuple[str, ...] | None:
+    """The categories a call of ``category`` may duplicate: its own or an unspecific one (None = any,
+    when the call itself is unspecific). Two calls may be the same incident when their categories agree
+    or one of them is unspecific."""
+    return None if category in WILDCARD_CATEGORIES else (category, *WILDCARD_CATEGORIES)
 
 
 # ------------------------------------------------------------------ timers

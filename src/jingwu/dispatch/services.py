@@ -28,7 +28,6 @@ from jingwu.dispatch.domain import (
     OPEN_STATUSES,
     STALE_POSITION,
     STATUS_TIMESTAMP,
-    WILDCARD_CATEGORIES,
     Channel,
     IncidentStatus,
     IntakeFlags,
@@ -38,7 +37,7 @@ from jingwu.dispatch.domain import (
     UnitStatus,
     UnitUnavailable,
     check_transition,
-    compatible_types,
+    compatible_categories,
     escalation_level,
     grade_priority,
     incident_number,
@@ -115,7 +114,7 @@ class _Prepared:
     """A validated call, placed and graded, ready to store."""
 
     cmd: ReceiveCall
-    fp: str
+    fp: str | None  # request fingerprint, for calls with an idempotency key
     actor: str
     channel: str
     itype_code: str
@@ -151,7 +150,8 @@ def _prepare(cmd: ReceiveCall, *, geo: Geo, cat: Catalogue, actor: str, actor_ag
         raise InvalidInput("No station serves this location.", code="outside_area")
     level, lwhy = escalation_level(priority=priority, category=itype.category, deaths=cmd.flags.deaths,
                                    injuries=cmd.flags.injuries, units_assigned=0, type_code=itype.code)
-    return _Prepared(cmd, cmd.fingerprint(), actor, channel.value, itype.code, itype.category, priority,
+    fp = cmd.fingerprint() if cmd.idempotency_key else None
+    return _Prepared(cmd, fp, actor, channel.value, itype.code, itype.category, priority,
                      level.value, why + lwhy, agency_id, town.id if town else None,
                      (snap.snapped_lon, snap.snapped_lat) if snap else None)
 
@@ -173,19 +173,18 @@ def receive_calls(calls: list[tuple[ReceiveCall, str, str | None]], *, uow: Disp
     that refused it; one refused call does not hold back the others. Idempotency keys are claimed in the
     same transaction; a key stored before (or by a concurrent writer) answers with the stored incident.
     """
-    out: list[IntakeResult | AppError | None] = [None] * len(calls)
+    refused: dict[int, IntakeResult | AppError] = {}
     ready: list[tuple[int, _Prepared]] = []
     for i, (cmd, actor, agency) in enumerate(calls):
         try:
             ready.append((i, _prepare(cmd, geo=geo, cat=cat, actor=actor, actor_agency_id=agency)))
         except AppError as exc:
-            out[i] = exc
-    for i, r in _store_calls(ready, uow=uow, cat=cat).items():
-        out[i] = r
-    return [r if r is not None else AppError("call not processed") for r in out]
+            refused[i] = exc
+    answers = refused | _store_calls(ready, uow=uow)
+    return [answers[i] for i in range(len(calls))]
 
 
-def _store_calls(ready: list[tuple[int, _Prepared]], *, uow: DispatchUnitOfWork, cat: Catalogue
+def _store_calls(ready: list[tuple[int, _Prepared]], *, uow: DispatchUnitOfWork
                  ) -> dict[int, IntakeResult | AppError]:
     res: dict[int, IntakeResult | AppError] = {}
     if not ready:
@@ -195,7 +194,7 @@ def _store_calls(ready: list[tuple[int, _Prepared]], *, uow: DispatchUnitOfWork,
         first: dict[str, tuple[str, str]] = {}  # key -> (fingerprint, new incident id), first use in the batch
         for _, p in ready:
             key = p.cmd.idempotency_key
-            if key and key not in first:
+            if key and p.fp and key not in first:
                 first[key] = (p.fp, new_id())
         # first statement: claim the keys; one already taken (now or concurrently) is answered by replay
         claimed = uow.incidents.claim_keys([(k, fp, iid, now) for k, (fp, iid) in first.items()])
@@ -225,7 +224,7 @@ def _store_calls(ready: list[tuple[int, _Prepared]], *, uow: DispatchUnitOfWork,
         uow.incidents.add_events([{"incident_id": iid, "at": now, "kind": "received", "actor": p.actor,
                                    "detail": {"channel": p.channel, "priority": p.priority, "why": p.why}}
                                   for _, p, iid in fresh])
-        dups = _propose_duplicates_many(uow, rows, seqs, cat)
+        dups = _propose_duplicates_many(uow, rows, seqs)
         uow.audit.write_many([AuditDraft(p.actor, "call_received", "incident", iid, p.agency_id,
                                          detail={"channel": p.channel, "type": p.itype_code})
                               for _, p, iid in fresh])
@@ -273,27 +272,24 @@ def _recorded_payload_of(row: dict[str, Any]) -> dict[str, Any]:
             "injuries": row["injuries"]}
 
 
-def _propose_duplicates_many(uow: DispatchUnitOfWork, rows: list[dict[str, Any]], seqs: list[int],
-                             cat: Catalogue) -> list[list[dict[str, Any]]]:
+def _propose_duplicates_many(uow: DispatchUnitOfWork, rows: list[dict[str, Any]], seqs: list[int]
+                             ) -> list[list[dict[str, Any]]]:
     """For each new incident: the nearest few open, compatible, earlier incidents within the radius and
     window (the batch's own earlier calls included), stored as proposals."""
     located = [j for j, r in enumerate(rows) if r["lon"] is not None and r["lat"] is not None]
     probes = []
     for j in located:
         r = rows[j]
-        mine = r["category"]
-        cats = None if mine in WILDCARD_CATEGORIES else (mine, *sorted(WILDCARD_CATEGORIES))
         probes.append(NearProbe(r["lon"], r["lat"], r["received_at"], seqs[j], r["received_at"] - DUPLICATE_WINDOW,
-                                DUPLICATE_RADIUS_M, cats))
+                                DUPLICATE_RADIUS_M, compatible_categories(r["category"])))
     nearby = uow.incidents.open_near_many(probes, limit=MAX_DUPLICATE_PROPOSALS)
     out: list[list[dict[str, Any]]] = [[] for _ in rows]
     proposals = []
     for j, others in zip(located, nearby, strict=True):
         r = rows[j]
-        mine_t = cat.types.get(r["type_code"])
-        found = [(_meters(r["lon"], r["lat"], o.lon, o.lat), o) for o in others]
-        found = [(d, o) for d, o in found if d <= DUPLICATE_RADIUS_M
-                 and compatible_types(mine_t, cat.types.get(o.type_code))]
+        # the database filtered by a flat-earth distance; the rule and the reported figure are haversine
+        found = [(d, o) for d, o in ((_meters(r["lon"], r["lat"], o.lon, o.lat), o) for o in others)
+                 if d <= DUPLICATE_RADIUS_M]
         found.sort(key=lambda x: x[0])
         for d, other in found:  # the nearest few: a call-taker reads them all
             secs = (r["received_at"] - other.received_at).total_seconds()

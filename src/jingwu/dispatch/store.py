@@ -286,7 +286,7 @@ class NearProbe:
     seq: int
     since: datetime
     radius_m: float
-    categories: tuple[str, ...] | None  # None: any category may match (at most three names)
+    categories: tuple[str, ...] | None  # None: any category may match (domain.compatible_categories; <= 3)
 
 
 @functools.lru_cache(maxsize=256)
@@ -320,26 +320,18 @@ class IncidentRepository:
 
     @staticmethod
     def _row(values: dict[str, Any]) -> dict[str, Any]:
-        values.setdefault("id", new_id())
-        values["flags"] = json.dumps(values.get("flags") or {}, ensure_ascii=False)
         lon, lat = values.get("lon"), values.get("lat")
-        values["cell"] = cell_of(lon, lat) if lon is not None and lat is not None else None
-        return values
-
-    def add(self, **values: Any) -> int:
-        r = self.s.execute(insert(incidents), self._row(values))
-        return int(r.inserted_primary_key[0])  # type: ignore[attr-defined]
+        return {**values, "id": values.get("id") or new_id(),
+                "flags": json.dumps(values.get("flags") or {}, ensure_ascii=False),
+                "cell": cell_of(lon, lat) if lon is not None and lat is not None else None}
 
     def add_many(self, rows: list[dict[str, Any]]) -> list[int]:
         """Insert several incidents in one statement; their seqs in the order given."""
         if not rows:
             return []
         r = self.s.execute(insert(incidents).returning(incidents.c.seq, sort_by_parameter_order=True),
-                           [self._row(dict(v)) for v in rows])
+                           [self._row(v) for v in rows])
         return [int(x[0]) for x in r]
-
-    def get_by_seq(self, seq: int) -> IncidentRow:
-        return _inc(self.s.execute(self._q().where(incidents.c.seq == seq)).one())
 
     def get(self, incident_id: str) -> IncidentRow | None:
         r = self.s.execute(self._q().where(incidents.c.id == incident_id)).one_or_none()
@@ -411,10 +403,6 @@ class IncidentRepository:
         return [{"at": r.at, "kind": r.kind, "actor": r.actor, "detail": json.loads(r.detail)} for r in rows]
 
     # idempotency ----------------------------------------------------------
-    def idempotent(self, key: str) -> tuple[str, str] | None:
-        r = self.s.execute(select(idempotency_keys).where(idempotency_keys.c.key == key)).one_or_none()
-        return (r.request_hash, r.incident_id) if r else None
-
     def idempotent_many(self, keys: list[str]) -> dict[str, tuple[str, str]]:
         if not keys:
             return {}

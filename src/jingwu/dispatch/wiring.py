@@ -54,6 +54,6 @@ def intake(c: Container) -> IntakeBatcher:
 
 
 def stop_intake(c: Container) -> None:
-    b = c._cache.pop("dispatch.intake", None)
+    b: IntakeBatcher | None = c.uncache("dispatch.intake")
     if b is not None:
         b.stop()

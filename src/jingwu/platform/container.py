@@ -67,6 +67,10 @@ class Container:
             self._cache[key] = make()
         return self._cache[key]
 
+    def uncache(self, key: str) -> Any:
+        """Forget a cached object and return it (None if there was none)."""
+        return self._cache.pop(key, None)
+
     # outbox plumbing for the relay (runs in a worker thread)
     def _fetch_outbox(self, limit: int) -> list[tuple[int, str, dict[str, Any]]]:
         with self.uow() as uow:

@@ -44,15 +44,10 @@ def _locate(c: Container, lon: float, lat: float) -> str | None:
     return loc.locate(np.array([lon]), np.array([lat]))[0]
 
 
-def handle_incident(c: Container, payload: dict[str, Any], si: SafetyIndexSettings | None = None) -> set[date]:
-    """Store one incident event; recompute already-scored days it changes. Returns the changed days."""
-    services.fact_from_event(payload)  # validates: a bad event raises InvalidInput here
-    return handle_incidents(c, [payload], si)
-
-
 def handle_incidents(c: Container, payloads: list[dict[str, Any]], si: SafetyIndexSettings | None = None
                      ) -> set[date]:
-    """Store a batch of incident events in one transaction (bad events are logged and skipped)."""
+    """Store a batch of incident events in one transaction (bad events are logged and skipped); recompute
+    already-scored days they change. Returns the changed days."""
     si = si or get_si_settings()
     facts = []
     for payload in payloads:
