@@ -3,8 +3,9 @@
 For each database (PostgreSQL, SQLite) it loads the Chengdu demo city, starts
 the real app under uvicorn (N worker processes) and measures over HTTP:
 
-1. saturation intake with wrk (POST /api/v1/calls, unique Idempotency-Key each)
-   -> calls/s and latency; then checks that every 2xx call is in the database;
+1. saturation intake with wrk (POST /api/v1/calls, unique Idempotency-Key each, calls drawn from the
+   demo call generator) -> calls/s and latency; then checks that every 2xx call is in the database and
+   waits until the events it produced are relayed (the sustained rate counts that time too);
 2. an open-loop stream of 200 calls/s where each call is POST /calls followed by
    GET /incidents/{id}/recommendations -> end-to-end p50/p99;
 3. AVL position ingest: POST /units/{id}/positions batches -> positions/s.
