@@ -361,9 +361,10 @@ def recommend(p: Principal, incident_id: str, *, uow: DispatchUnitOfWork, geo: G
     need, rule = cat.run_cards.requirement(inc.type_code, town_code, local)
     target = geo.snap(inc.snapped_lon, inc.snapped_lat)
     now = uow.clock.now()
+    available = UnitStatus.AVAILABLE.value
     cands: list[tuple[UnitRow, str, Any]] = []
     for u in units:
-        if u.status != UnitStatus.AVAILABLE.value and not include_busy:
+        if u.status != available and not include_busy:
             continue
         if u.lon is not None and u.lat is not None and u.position_at is not None:
             src = "live" if now - u.position_at <= STALE_POSITION else "stale"
@@ -377,27 +378,26 @@ def recommend(p: Principal, incident_id: str, *, uow: DispatchUnitOfWork, geo: G
         if s is not None:
             cands.append((u, src, s))
     secs = geo.etas([c[2] for c in cands], target)
+    # rank all candidates, then explain only the ones returned
+    ranked = sorted(((u, src, float(eta), need.get(u.kind, 0) > 0)
+                     for (u, src, _s), eta in zip(cands, secs, strict=True)),
+                    key=lambda x: (x[0].status != available, not x[3], x[2]))
     recs: list[Recommendation] = []
-    for (u, src, _s), eta in zip(cands, secs, strict=True):
-        reasons = []
-        eta_v = float(eta) if math.isfinite(float(eta)) else None
-        reasons.append(f"road ETA {int(eta_v // 60)} min {int(eta_v % 60)} s" if eta_v is not None
-                       else "no road route")
+    for u, src, eta, matches in ranked[:limit]:
+        eta_v = eta if math.isfinite(eta) else None
+        reasons = [f"road ETA {int(eta // 60)} min {int(eta % 60)} s" if eta_v is not None else "no road route"]
         if src == "stale":
             age = int((now - u.position_at).total_seconds() // 60) if u.position_at else 0
             reasons.append(f"stale position ({age} min old): ETA from last known position")
         elif src == "station":
             reasons.append("no usable position: ETA from its station")
-        matches = need.get(u.kind, 0) > 0
         reasons.append(f"{u.kind} required by run card ({rule})" if matches else f"{u.kind} not on the run card")
         if u.agency_id == inc.agency_id:
             reasons.append("own jurisdiction")
-        if u.status != UnitStatus.AVAILABLE.value:
+        if u.status != available:
             reasons.append(f"busy: {u.status}")
         recs.append(Recommendation(u, eta_v, src, matches, reasons))
-    recs.sort(key=lambda r: (r.unit.status != "available", not r.matches_run_card,
-                             r.eta_seconds if r.eta_seconds is not None else math.inf))
-    return inc, need, rule, recs[:limit]
+    return inc, need, rule, recs
 
 
 # ------------------------------------------------------------------ dispatch and status

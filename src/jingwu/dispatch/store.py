@@ -310,6 +310,12 @@ def _near_statement(n: int, ncells: int, limit: int) -> TextualSelect:
     ).columns(box=Integer, id=String, seq=Integer, lon=Float, lat=Float, type_code=String, received_at=UTCDateTime)
 
 
+# Built once (hot read path of recommendations and the incident page).
+_GET_INCIDENT = (select(incidents, agencies.c.path.label("agency_path"))
+                 .join(agencies, agencies.c.id == incidents.c.agency_id)
+                 .where(incidents.c.id == bindparam("incident_id")))
+
+
 class IncidentRepository:
     def __init__(self, s: Session) -> None:
         self.s = s
@@ -334,7 +340,7 @@ class IncidentRepository:
         return [int(x[0]) for x in r]
 
     def get(self, incident_id: str) -> IncidentRow | None:
-        r = self.s.execute(self._q().where(incidents.c.id == incident_id)).one_or_none()
+        r = self.s.execute(_GET_INCIDENT, {"incident_id": incident_id}).one_or_none()
         return _inc(r) if r else None
 
     def update(self, incident_id: str, **values: Any) -> None:

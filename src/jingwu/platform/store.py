@@ -368,6 +368,12 @@ class TownRepository:
         return [self._row(r) for r in self.s.execute(self._q().order_by(towns.c.code))]
 
 
+# Built once: the hot read paths (recommendations) skip building and cache-keying a new expression each call.
+_UNITS_IN_SUBTREE = (select(units, agencies.c.path.label("agency_path"))
+                     .join(agencies, agencies.c.id == units.c.agency_id)
+                     .where(agencies.c.path.like(bindparam("pattern"), escape="/")).order_by(units.c.call_sign))
+
+
 class UnitRepository:
     def __init__(self, session: Session) -> None:
         self.s = session
@@ -393,8 +399,8 @@ class UnitRepository:
         return self._row(r)
 
     def in_subtree(self, path: str) -> list[UnitRow]:
-        q = self._q().where(agencies.c.path.startswith(path, autoescape=True)).order_by(units.c.call_sign)
-        return [self._row(r) for r in self.s.execute(q)]
+        pattern = path.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
+        return [self._row(r) for r in self.s.execute(_UNITS_IN_SUBTREE, {"pattern": pattern})]
 
     def count(self) -> int:
         return int(self.s.execute(select(func.count()).select_from(units)).scalar_one())
