@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from jingwu.platform import services
-from jingwu.platform.bus import InProcessBus, NatsBus, OutboxRelay, subject_matches
+from jingwu.platform.bus import InProcessBus, NatsBus, OutboxRelay, outbox_msg_id, subject_matches
 from jingwu.platform.container import Container
 from support import both_databases
 
@@ -71,10 +71,11 @@ class FlakyBus(InProcessBus):
         super().__init__()
         self.fail = True
 
-    async def publish_many(self, events: list[tuple[str, dict[str, Any]]]) -> None:
+    async def publish_many(self, events: list[tuple[str, dict[str, Any]]], *,
+                           msg_ids: list[str] | None = None) -> None:
         if self.fail:
             raise ConnectionError("bus down")
-        await super().publish_many(events)
+        await super().publish_many(events, msg_ids=msg_ids)
 
 
 async def test_relay_keeps_events_while_the_bus_is_down(container: Container) -> None:
@@ -194,6 +195,36 @@ async def test_relay_over_nats(container: Container) -> None:
         relay = OutboxRelay(bus, container._fetch_outbox, container._mark_outbox)
         assert await relay.drain_once() == 1
         assert await asyncio.wait_for(got.get(), timeout=5) == {"k": "v"}
+    finally:
+        await bus._js.delete_stream(stream)
+        await bus.close()
+
+
+@pytest.mark.integration
+async def test_two_relays_sending_the_same_rows_store_each_event_once(container: Container) -> None:
+    """Every worker process runs a relay; JetStream drops the second copy by its message id."""
+    stream = f"JWTEST{uuid.uuid4().hex[:8].upper()}"
+    bus = NatsBus(NATS_URL, stream=stream)
+    bus.prefix = f"jwt{uuid.uuid4().hex[:6]}"
+    await bus.start()
+    try:
+        with container.uow() as uow:
+            for n in range(5):
+                uow.emit(f"{bus.prefix}.platform.test", {"n": n})
+            uow.commit()
+        rows = container._fetch_outbox(100)
+        assert len(rows) == 5
+        # both relays fetched the rows before either marked them: both send all five
+        events = [(subject, payload) for _i, subject, payload in rows]
+        ids = [outbox_msg_id(*r) for r in rows]
+        await bus.publish_many(events, msg_ids=ids)
+        await bus.publish_many(events, msg_ids=ids)
+        info = await bus._js.stream_info(stream)
+        assert info.state.messages == 5
+        # a reset database reuses row ids with other content: that is not a duplicate
+        assert outbox_msg_id(rows[0][0], rows[0][1], {"n": 99}) != ids[0]
+        await bus.publish_many([(rows[0][1], {"n": 99})], msg_ids=[outbox_msg_id(rows[0][0], rows[0][1], {"n": 99})])
+        assert (await bus._js.stream_info(stream)).state.messages == 6
     finally:
         await bus._js.delete_stream(stream)
         await bus.close()

@@ -8,6 +8,7 @@ are NATS-style (``jingwu.dispatch.unit_dispatched``) with ``*`` (one token) and
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -23,7 +24,8 @@ BatchHandler = Callable[[Events], Awaitable[None]]
 class EventBus(Protocol):
     async def start(self) -> None: ...
     async def publish(self, subject: str, payload: dict[str, Any]) -> None: ...
-    async def publish_many(self, events: Events) -> None: ...
+    async def publish_many(self, events: Events, *, msg_ids: list[str] | None = None) -> None:
+        """Publish in order. ``msg_ids`` (one per event) let a broker drop a re-sent duplicate."""
     async def subscribe(self, pattern: str, handler: Handler, *, durable: str | None = None) -> None: ...
     async def subscribe_batch(self, pattern: str, handler: BatchHandler, *, durable: str,
                               max_batch: int = 500) -> None:
@@ -55,7 +57,7 @@ class InProcessBus:
     async def publish(self, subject: str, payload: dict[str, Any]) -> None:
         await self.publish_many([(subject, payload)])
 
-    async def publish_many(self, events: Events) -> None:
+    async def publish_many(self, events: Events, *, msg_ids: list[str] | None = None) -> None:
         for subject, payload in events:
             for pattern, handler in list(self._subs):
                 if subject_matches(pattern, subject):
@@ -106,13 +108,18 @@ class NatsBus:
         except NotFoundError:
             await self._js.add_stream(name=self.stream, subjects=[f"{self.prefix}.>"])
 
-    async def publish(self, subject: str, payload: dict[str, Any]) -> None:
+    async def publish(self, subject: str, payload: dict[str, Any], *, msg_id: str | None = None) -> None:
         data = json.dumps(payload, ensure_ascii=False, default=str).encode()
-        await self._js.publish(subject, data, stream=self.stream)
+        await self._js.publish(subject, data, stream=self.stream,
+                               headers={"Nats-Msg-Id": msg_id} if msg_id else None)
 
-    async def publish_many(self, events: Events) -> None:
-        """All published concurrently; returns when the server acknowledged every one (raises otherwise)."""
-        await asyncio.gather(*(self.publish(subject, payload) for subject, payload in events))
+    async def publish_many(self, events: Events, *, msg_ids: list[str] | None = None) -> None:
+        """All published concurrently; returns when the server acknowledged every one (raises otherwise).
+        With ``msg_ids`` JetStream drops a message whose id it stored within its duplicate window
+        (2 minutes by default): a relay that re-sends after a crash, or a second relay, adds nothing."""
+        ids: list[str | None] = list(msg_ids) if msg_ids is not None else [None] * len(events)
+        await asyncio.gather(*(self.publish(subject, payload, msg_id=i)
+                               for (subject, payload), i in zip(events, ids, strict=True)))
 
     async def subscribe(self, pattern: str, handler: Handler, *, durable: str | None = None) -> None:
         async def _cb(msg: Any) -> None:
@@ -178,6 +185,13 @@ def make_bus(nats_url: str | None, stream: str = "JINGWU") -> EventBus:
     return NatsBus(nats_url, stream) if nats_url else InProcessBus()
 
 
+def outbox_msg_id(row_id: int, subject: str, payload: dict[str, Any]) -> str:
+    """The broker de-duplication id of an outbox row: its id plus a digest of its content, so a database
+    reset that reuses row ids (tests, a reloaded demo) is never mistaken for a re-send."""
+    body = json.dumps(payload, ensure_ascii=False, sort_keys=True, default=str)
+    return f"outbox-{row_id}-" + hashlib.blake2b(f"{subject}|{body}".encode(), digest_size=12).hexdigest()
+
+
 class OutboxRelay:
     """Moves committed outbox rows onto the bus; marks them published only after the bus accepted them.
 
@@ -205,7 +219,8 @@ class OutboxRelay:
         if not rows:
             return 0
         try:
-            await self.bus.publish_many([(subject, payload) for _row_id, subject, payload in rows])
+            await self.bus.publish_many([(subject, payload) for _row_id, subject, payload in rows],
+                                        msg_ids=[outbox_msg_id(*r) for r in rows])
         except Exception:
             log.exception("outbox publish failed; will retry", extra={"events": len(rows)})
             return 0
