@@ -22,6 +22,7 @@ import argparse
 import asyncio
 import os
 import re
+import resource
 import shutil
 import socket
 import statistics
@@ -32,6 +33,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import cpuacct
 import httpx
 from rawhttp import RawPool
 
@@ -88,6 +90,22 @@ def sample_calls(env: dict[str, str], out: Path, n: int = 5000) -> list[tuple[fl
     calls = [tuple(x) for x in json.loads(res.stdout.strip().splitlines()[-1])]
     out.write_text("return {\n" + ",\n".join(f'{{{lon:.6f}, {lat:.6f}, "{t}"}}' for lon, lat, t in calls) + "\n}\n")
     return calls  # type: ignore[return-value]
+
+
+def start_nats(store: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """A private JetStream server for this run (the app's subjects are fixed, so a shared server's stream
+    would mix runs). Several worker processes need a real bus: the in-process one serves one process."""
+    exe = shutil.which("nats-server") or "/usr/sbin/nats-server"
+    port = free_port()
+    proc = subprocess.Popen([exe, "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(store)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return proc, f"nats://127.0.0.1:{port}"
+        time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("nats-server did not start")
 
 
 def start_server(env: dict[str, str], port: int, workers: int) -> subprocess.Popen[bytes]:
@@ -196,20 +214,55 @@ async def positions(base: str, token: str, unit_ids: list[str], seconds: float, 
     return sent / (time.perf_counter() - t0)
 
 
+class CpuMeter:
+    """CPU time of the server's process tree (with the bus server), PostgreSQL and the load generator (a
+    waited-for child of this process) over a block, as milliseconds per request: where a core's time goes
+    for one request."""
+
+    def __init__(self, *server_pids: int) -> None:
+        self.pids = server_pids
+
+    def _now(self) -> tuple[float, float, float, float]:
+        return (sum(cpuacct.tree_cpu(p) for p in self.pids), cpuacct.postgres_cpu(), _children_cpu(),
+                time.perf_counter())
+
+    def __enter__(self) -> CpuMeter:
+        self.t0 = self._now()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        t1 = self._now()
+        self.server, self.pg, self.client, self.wall = (b - a for a, b in zip(self.t0, t1, strict=True))
+
+    def per_request(self, n: float, key: str) -> dict[str, float]:
+        n = max(n, 1.0)
+        return {f"{key}_server_ms": 1000 * self.server / n, f"{key}_pg_ms": 1000 * self.pg / n,
+                f"{key}_client_ms": 1000 * self.client / n, f"{key}_busy_cores": (self.server + self.pg
+                                                                                  + self.client) / self.wall}
+
+
+def _children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def pct(xs: list[float], q: float) -> float:
     s = sorted(xs)
     return s[min(len(s) - 1, int(q * len(s)))]
 
 
 def wait_drained(env: dict[str, str], limit_s: float = 120.0) -> float:
-    """Seconds until the outbox is empty (events relayed, Safety Index updated): work the intake left behind."""
+    """Seconds until the outbox is empty and the Safety Index holds every incident (events relayed and
+    consumed): the work the intake left behind."""
     code = ("import time; from jingwu.platform.settings import get_settings;"
             "from jingwu.platform.store import make_engine;"
             "e=make_engine(get_settings().db_url); t0=time.perf_counter();"
             f"\nwhile time.perf_counter()-t0 < {limit_s}:\n"
             " c=e.connect(); n=c.exec_driver_sql('SELECT count(*) FROM outbox WHERE published_at IS NULL')"
             ".scalar_one();"
-            " c.close()\n if n == 0: break\n time.sleep(0.2)\n"
+            " n+=c.exec_driver_sql('SELECT (SELECT count(*) FROM incidents)-(SELECT count(*) FROM si_incidents)')"
+            ".scalar_one();"
+            " c.close()\n if n <= 0: break\n time.sleep(0.2)\n"
             "print(time.perf_counter()-t0)")
     return float(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                                 check=True).stdout.strip())
@@ -230,18 +283,27 @@ def run(backend: str, args: argparse.Namespace) -> dict[str, float]:
         calls_file = data / "calls.lua"
         calls = sample_calls(env, calls_file)
         port = free_port()
+        nats = None
+        if args.workers > 1:
+            nats, env["JINGWU_NATS_URL"] = start_nats(data / "nats")
         proc = start_server(env, port, args.workers)
         base = f"http://127.0.0.1:{port}"
         try:
             token = httpx.post(f"{base}/api/v1/auth/token",
                                data={"username": "dispatcher", "password": pw["dispatcher"]}).json()["access_token"]
             res: dict[str, float] = {}
-            hz = wrk(f"{base}/healthz", None, args.duration, args.conns, token)
+            server_pids = [proc.pid] + ([nats.pid] if nats is not None else [])
+            with CpuMeter(*server_pids) as m_hz:
+                hz = wrk(f"{base}/healthz", None, args.duration, args.conns, token)
             res["healthz_rps"] = hz["rps"]
+            res.update(m_hz.per_request(hz["rps"] * args.duration, "hz"))
             print(f"  [{backend}] healthz {hz}", flush=True)
             before = count_incidents(env)
-            w = wrk(f"{base}/", REPO / "bench" / "wrk_calls.lua", args.duration, args.conns, token, calls_file)
+            with CpuMeter(*server_pids) as m_in:
+                w = wrk(f"{base}/", REPO / "bench" / "wrk_calls.lua", args.duration, args.conns, token,
+                        calls_file)
             stored = count_incidents(env) - before
+            res.update(m_in.per_request(w["requests"], "intake"))
             res.update(intake_rps=w["rps"], intake_p50_ms=w["p50_ms"], intake_p99_ms=w["p99_ms"],
                        intake_non2xx=w["non2xx"], intake_ok=w["requests"] - w["non2xx"], stored=stored)
             print(f"  [{backend}] intake {w} stored={stored}", flush=True)
@@ -258,6 +320,9 @@ def run(backend: str, args: argparse.Namespace) -> dict[str, float]:
         finally:
             proc.terminate()
             proc.wait(timeout=30)
+            if nats is not None:
+                nats.terminate()
+                nats.wait(timeout=30)
     finally:
         shutil.rmtree(data, ignore_errors=True)
 
@@ -286,6 +351,17 @@ def main() -> None:
               f"  p99 {r['intake_p99_ms']:.1f} ms  non-2xx {r['intake_non2xx']:.0f}  "
               f"stored beyond counted 2xx {extra:.0f} (requests still in flight when wrk stopped)  "
               f"({r['intake_rps'] / r['healthz_rps']:.0%} of the HTTP ceiling)")
+        cores = os.cpu_count() or 1
+        floor = r["hz_server_ms"] + r["hz_pg_ms"]
+        per_call = r["intake_server_ms"] + r["intake_pg_ms"]
+        print(f"  CPU per request   GET /healthz: server {r['hz_server_ms']:.2f} ms + database {r['hz_pg_ms']:.2f} ms"
+              f" (+ load generator {r['hz_client_ms']:.2f} ms)")
+        print(f"                    POST /calls:  server {r['intake_server_ms']:.2f} ms + database "
+              f"{r['intake_pg_ms']:.2f} ms (+ load generator {r['intake_client_ms']:.2f} ms); "
+              f"{r['intake_busy_cores']:.2f} of {cores} cores busy")
+        print(f"  capacity model    {per_call:.2f} ms of CPU per durable call -> at most "
+              f"{cores * 1000 / per_call:.0f} calls/s on {cores} cores with a free load generator; "
+              f"1,000 calls/s needs {per_call:.1f} cores (the HTTP stack alone, /healthz: {floor:.2f} ms)")
         print(f"  events and Safety Index caught up {r['drain_s']:.1f} s after the burst -> sustained "
               f"{r['sustained_rps']:.0f} calls/s including that work")
         if extra < 0:
