@@ -176,3 +176,17 @@ def test_concurrent_http_calls_share_transactions_and_all_are_stored(api: TestCl
     assert count(c, "incidents") == 40 and count(c, "idempotency_keys") == 40
     with c.uow() as uow:
         assert verify_chain(uow.audit_entries(), uow.audit_head()) is None
+
+
+@both_databases
+def test_closed_and_merged_incidents_are_not_duplicates(city) -> None:  # type: ignore[no-untyped-def]
+    c: Container = city[0]
+    first, second, live = store(c, [rc(), rc(), rc()])
+    assert isinstance(first, services.IntakeResult) and isinstance(second, services.IntakeResult)
+    assert isinstance(live, services.IntakeResult)
+    with c.engine.begin() as conn:
+        conn.execute(text("UPDATE incidents SET status = 'closed' WHERE id = :i"), {"i": first.incident_id})
+        conn.execute(text("UPDATE incidents SET status = 'merged' WHERE id = :i"), {"i": second.incident_id})
+    new = store(c, [rc(NEAR)])[0]
+    assert isinstance(new, services.IntakeResult)
+    assert [d["candidate_id"] for d in new.duplicates] == [live.incident_id]

@@ -37,7 +37,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import TextualSelect
 
-from jingwu.dispatch.domain import cell_of, cells_around
+from jingwu.dispatch.domain import OPEN_STATUSES, IncidentStatus, cell_of, cells_around
 from jingwu.platform.clock import Clock
 from jingwu.platform.store import SqlUnitOfWork, UTCDateTime, agencies, metadata, new_id
 
@@ -289,6 +289,13 @@ class NearProbe:
     categories: tuple[str, ...] | None  # None: any category may match (domain.compatible_categories; <= 3)
 
 
+# Written as the complement of the open statuses: on a young, fast-growing table whose statistics lag
+# (a burst of calls), a positive status list drew PostgreSQL to AND the status and received_at indexes
+# and scan every recent incident (7.7 ms a probe against 2.1 ms on the cell index, EXPLAIN ANALYZE on
+# 7,912 incidents); a NOT IN cannot drive an index scan, so the plan stays on (cell, received_at).
+_NOT_OPEN = ", ".join(f"'{s.value}'" for s in IncidentStatus if s not in OPEN_STATUSES)
+
+
 @functools.lru_cache(maxsize=256)
 def _near_statement(n: int, ncells: int, limit: int) -> TextualSelect:
     """The duplicate-search statement for n probes of ncells cells each (plain SQL: built once, and cheap
@@ -300,7 +307,7 @@ def _near_statement(n: int, ncells: int, limit: int) -> TextualSelect:
               f" + ((lat - :lat{j}) * 111195.0) * ((lat - :lat{j}) * 111195.0)")
         parts.append(
             f"SELECT * FROM (SELECT {j} AS box, id, seq, lon, lat, type_code, received_at FROM incidents"
-            f" WHERE cell IN ({cells}) AND received_at >= :s{j} AND status IN ('open', 'dispatched', 'on_scene')"
+            f" WHERE cell IN ({cells}) AND received_at >= :s{j} AND status NOT IN ({_NOT_OPEN})"
             f" AND (received_at < :r{j} OR (received_at = :r{j} AND seq < :q{j}))"
             f" AND (:any{j} = 1 OR category IN (:cat{j}a, :cat{j}b, :cat{j}c))"
             f" AND {d2} <= :d{j} ORDER BY {d2}, received_at DESC LIMIT {int(limit)}) AS q{j}")
