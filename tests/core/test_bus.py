@@ -13,6 +13,7 @@ import pytest
 from jingwu.platform import services
 from jingwu.platform.bus import InProcessBus, NatsBus, OutboxRelay, outbox_msg_id, subject_matches
 from jingwu.platform.container import Container
+from jingwu.platform.store import RelayLease
 from support import both_databases
 
 NATS_URL = os.environ.get("JINGWU_TEST_NATS_URL", "nats://127.0.0.1:4222")
@@ -226,5 +227,55 @@ async def test_two_relays_sending_the_same_rows_store_each_event_once(container:
         await bus.publish_many([(rows[0][1], {"n": 99})], msg_ids=[outbox_msg_id(rows[0][0], rows[0][1], {"n": 99})])
         assert (await bus._js.stream_info(stream)).state.messages == 6
     finally:
+        await bus._js.delete_stream(stream)
+        await bus.close()
+
+
+@both_databases
+def test_one_process_at_a_time_holds_the_relay_lease(container: Container) -> None:
+    """Two leases on one database stand for two worker processes (a PostgreSQL session each, or an
+    open file each for SQLite's flock): one holds it; when it lets go, the other takes over."""
+    a, b = RelayLease(container.engine), RelayLease(container.engine)
+    try:
+        assert a() is True
+        assert b() is False
+        assert a() is True  # still held: asking again does not lose it
+        a.release()
+        assert b() is True
+        assert a() is False
+    finally:
+        a.release()
+        b.release()
+
+
+@pytest.mark.integration
+async def test_only_the_lease_holder_relays_and_another_takes_over(container: Container) -> None:
+    stream = f"JWTEST{uuid.uuid4().hex[:8].upper()}"
+    bus = NatsBus(NATS_URL, stream=stream)
+    bus.prefix = f"jwt{uuid.uuid4().hex[:6]}"
+    await bus.start()
+    lease_a, lease_b = RelayLease(container.engine), RelayLease(container.engine)
+    relay_a = OutboxRelay(bus, container._fetch_outbox, container._mark_outbox, lease=lease_a)
+    relay_b = OutboxRelay(bus, container._fetch_outbox, container._mark_outbox, lease=lease_b)
+    try:
+        def emit(n: int) -> None:
+            with container.uow() as uow:
+                for i in range(n):
+                    uow.emit(f"{bus.prefix}.platform.test", {"i": i, "u": uuid.uuid4().hex})
+                uow.commit()
+
+        emit(3)
+        assert await relay_a.drain_once() == 3  # first to ask: the holder
+        emit(2)
+        assert await relay_b.drain_once() == 0  # a follower leaves the rows to the holder
+        assert await relay_a.drain_once() == 2
+        lease_a.release()  # the holder's process ends
+        emit(1)
+        assert await relay_b.drain_once() == 1
+        assert await relay_a.drain_once() == 0
+        assert (await bus._js.stream_info(stream)).state.messages == 6
+    finally:
+        lease_a.release()
+        lease_b.release()
         await bus._js.delete_stream(stream)
         await bus.close()

@@ -199,11 +199,13 @@ class OutboxRelay:
     """
 
     def __init__(self, bus: EventBus, fetch: Callable[[int], list[tuple[int, str, dict[str, Any]]]],
-                 mark: Callable[[list[int]], None], interval: float = 0.5) -> None:
+                 mark: Callable[[list[int]], None], interval: float = 0.5,
+                 lease: Callable[[], bool] | None = None) -> None:
         self.bus = bus
         self._fetch = fetch
         self._mark = mark
         self.interval = interval
+        self._lease = lease  # with several processes: drain only while this returns True
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.published = 0
@@ -215,6 +217,8 @@ class OutboxRelay:
             loop.call_soon_threadsafe(self._wake.set)
 
     async def drain_once(self, batch: int = 500) -> int:
+        if self._lease is not None and not await asyncio.to_thread(self._lease):
+            return 0  # another process relays
         rows = await asyncio.to_thread(self._fetch, batch)
         if not rows:
             return 0

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from jingwu.platform.bus import EventBus, OutboxRelay, make_bus
 from jingwu.platform.clock import Clock, SystemClock
 from jingwu.platform.settings import Settings
-from jingwu.platform.store import SqlUnitOfWork, make_engine, make_session_factory
+from jingwu.platform.store import RelayLease, SqlUnitOfWork, make_engine, make_session_factory
 
 if TYPE_CHECKING:
     from jingwu.routing.graph import RoadGraph
@@ -29,6 +29,7 @@ class Container:
     clock: Clock
     bus: EventBus
     relay: OutboxRelay | None = None
+    lease: RelayLease | None = None
     _graph: Any = None
     _graph_lock: threading.Lock = field(default_factory=threading.Lock)
     _cache: dict[str, Any] = field(default_factory=dict)
@@ -43,6 +44,8 @@ class Container:
         return SqlUnitOfWork(self.reader(), self.clock)
 
     def dispose(self) -> None:
+        if self.lease is not None:
+            self.lease.release()
         self.engine.dispose()
         if self.read_session_factory is not None:
             bind = self.read_session_factory.kw.get("bind")
@@ -89,5 +92,12 @@ def build_container(settings: Settings, *, clock: Clock | None = None) -> Contai
     c = Container(settings=settings, engine=engine, session_factory=make_session_factory(engine),
                   read_session_factory=make_session_factory(reader),
                   clock=clock or SystemClock(), bus=make_bus(settings.nats_url, settings.nats_stream))
-    c.relay = OutboxRelay(c.bus, c._fetch_outbox, c._mark_outbox)
+    if settings.nats_url:
+        # several processes share the broker: one relays (the lease holder), polling often enough that
+        # events committed by the other processes reach the bus within about 0.1 s
+        c.lease = RelayLease(engine)
+        c.relay = OutboxRelay(c.bus, c._fetch_outbox, c._mark_outbox, interval=0.1, lease=c.lease)
+    else:
+        # the in-process bus serves only this process: it relays everything to its own subscribers
+        c.relay = OutboxRelay(c.bus, c._fetch_outbox, c._mark_outbox)
     return c

@@ -5,7 +5,12 @@ work. The only platform module that imports SQLAlchemy.
 
 from __future__ import annotations
 
+import fcntl
 import json
+import logging
+import os
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -47,6 +52,8 @@ from jingwu.platform.domain import (
     canonical_json,
 )
 from jingwu.platform.errors import NotFound
+
+log = logging.getLogger(__name__)
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -220,6 +227,82 @@ def ping(engine: Engine) -> bool:
         return True
     except Exception:
         return False
+
+
+class RelayLease:
+    """Which process relays the outbox when several worker processes share a database and a broker.
+
+    Every process runs a relay; only the holder of this lease drains the outbox, so the relay work does
+    not grow with the number of workers. PostgreSQL: a session advisory lock on a connection kept for
+    the purpose; SQLite: an exclusive ``flock`` on a file beside the database. Both are released by the
+    operating system or the server when the holding process dies, and another process takes over at its
+    next attempt. Call the lease to (re)try: True while this process holds it.
+    """
+
+    KEY = 0x4A57_0B07  # the advisory-lock key of the outbox relay ("JW", outbox)
+    RECHECK_S = 5.0
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._conn: Any = None
+        self._fd: int | None = None
+        self._checked = 0.0
+        self._lock = threading.Lock()
+
+    def __call__(self) -> bool:
+        with self._lock:
+            try:
+                return self._flock() if self.engine.dialect.name == "sqlite" else self._advisory()
+            except Exception:
+                log.warning("outbox relay lease: lost its connection; will retry", exc_info=True)
+                self._drop()
+                return False
+
+    def _advisory(self) -> bool:
+        now = time.monotonic()
+        if self._conn is not None:
+            if now - self._checked >= self.RECHECK_S:  # the server still knows this session
+                self._conn.exec_driver_sql("SELECT 1")
+                self._checked = now
+            return True
+        conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        if conn.exec_driver_sql(f"SELECT pg_try_advisory_lock({self.KEY})").scalar_one():
+            self._conn, self._checked = conn, now
+            return True
+        conn.close()
+        return False
+
+    def _flock(self) -> bool:
+        if self._fd is not None:
+            return True
+        db = self.engine.url.database
+        if not db or db == ":memory:":
+            return True  # a private database: this process is the only one
+        fd = os.open(f"{db}.relay-lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        self._fd = fd
+        return True
+
+    def _drop(self) -> None:
+        if self._conn is not None:
+            try:
+                # a session lock outlives a return to the pool: end the session instead
+                self._conn.invalidate()
+                self._conn.close()
+            except Exception:
+                log.debug("closing the lease connection failed", exc_info=True)
+            self._conn = None
+        if self._fd is not None:
+            os.close(self._fd)  # closing the file releases the flock
+            self._fd = None
+
+    def release(self) -> None:
+        with self._lock:
+            self._drop()
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
