@@ -54,3 +54,18 @@ def test_autopilot_runs_calls_through_the_whole_chain(city) -> None:  # type: ig
     assert bad_order == 0
     assert moved > 10
     assert actors == {"demo-autopilot"}
+
+
+def test_a_fresh_demo_board_gets_its_first_calls_within_a_minute(city) -> None:  # type: ignore[no-untyped-def]
+    """Even at a quiet hour's rate the stream opens with six calls, ten seconds apart."""
+    c: Container = city[0]
+    ap = Autopilot(c, calls_per_hour=0.5, seed=7)
+    counts = []
+    for _ in range(20):  # one simulated minute, 3 s ticks
+        ap.step()
+        with c.engine.connect() as conn:
+            counts.append(int(conn.execute(text("SELECT count(*) FROM incidents")).scalar_one()))
+        c.clock.advance(seconds=3)
+    assert counts[0] == 1  # the first call at once
+    assert counts[-1] == 6
+    assert counts == sorted(counts)

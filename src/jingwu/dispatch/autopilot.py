@@ -65,6 +65,10 @@ class Autopilot:
     auto_dispatch_after: timedelta = timedelta(seconds=45)
     tick: float = 2.0
     seed: int = 110
+    # the stream opens with a few calls in its first minute, so a fresh demo board is never empty;
+    # after them the gaps follow the generator's hourly profile
+    opening_calls: int = 6
+    opening_gap: timedelta = timedelta(seconds=10)
     sims: dict[str, UnitSim] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -72,6 +76,7 @@ class Autopilot:
         self._principal: Principal | None = None
         self._gen: CallGenerator | None = None
         self._next_call: datetime | None = None
+        self._opened = 0
 
     # ------------------------------------------------------------- setup
     def principal(self) -> Principal:
@@ -104,7 +109,7 @@ class Autopilot:
     def _calls(self, now: datetime) -> None:
         gen = self.generator()
         if self._next_call is None:
-            self._next_call = now + gen.next_gap(now)
+            self._next_call = now
         while self._next_call <= now:
             call = gen.call(self._next_call)
             try:
@@ -116,7 +121,9 @@ class Autopilot:
                     actor="demo-autopilot", actor_agency_id=None)
             except AppError as exc:  # e.g. a hot-spot point off the network: skip it
                 log.debug("generated call refused: %s", exc.message)
-            self._next_call = self._next_call + gen.next_gap(self._next_call)
+            self._opened += 1
+            gap = self.opening_gap if self._opened < self.opening_calls else gen.next_gap(self._next_call)
+            self._next_call = self._next_call + gap
 
     def _auto_dispatch(self, now: datetime) -> None:
         p = self.principal()
