@@ -25,7 +25,8 @@ def _all() -> list[tuple[int, int, str, float]]:
         if d.isdigit():
             f = _stat(int(d))
             if f is not None:
-                out.append((int(d), int(f[3]), f[1], (int(f[13]) + int(f[14])) / TICK))
+                # own user + system time, plus that of children already reaped (a backend that exited)
+                out.append((int(d), int(f[3]), f[1], sum(int(x) for x in f[13:17]) / TICK))
     return out
 
 
@@ -45,5 +46,7 @@ def tree_cpu(root: int) -> float:
 
 
 def postgres_cpu() -> float:
-    """CPU seconds of all PostgreSQL server processes (backends and background workers)."""
+    """CPU seconds of the PostgreSQL server processes on this machine (backends, background workers, and
+    through the postmaster's reaped-children time, backends that exited). The bench machine runs one
+    cluster; on a machine with several, this counts them all."""
     return sum(t for _p, _pp, comm, t in _all() if comm.startswith("postgres"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 import uuid
 from typing import Any
 
@@ -235,7 +236,7 @@ async def test_two_relays_sending_the_same_rows_store_each_event_once(container:
 def test_one_process_at_a_time_holds_the_relay_lease(container: Container) -> None:
     """Two leases on one database stand for two worker processes (a PostgreSQL session each, or an
     open file each for SQLite's flock): one holds it; when it lets go, the other takes over."""
-    a, b = RelayLease(container.engine), RelayLease(container.engine)
+    a, b = RelayLease(container.engine, retry_s=0), RelayLease(container.engine, retry_s=0)
     try:
         assert a() is True
         assert b() is False
@@ -248,13 +249,52 @@ def test_one_process_at_a_time_holds_the_relay_lease(container: Container) -> No
         b.release()
 
 
+@both_databases
+def test_a_refused_process_asks_again_only_after_its_pause(container: Container) -> None:
+    a, b = RelayLease(container.engine), RelayLease(container.engine, retry_s=0.3)
+    try:
+        assert a() is True
+        assert b() is False
+        a.release()
+        assert b() is False  # within its pause it does not ask the database
+        time.sleep(0.35)
+        assert b() is True
+    finally:
+        a.release()
+        b.release()
+
+
+@pytest.mark.parametrize("backend", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
+def test_a_holder_whose_session_ends_loses_the_lease_and_another_takes_over(container: Container) -> None:
+    c = container
+    a = RelayLease(c.engine, recheck_s=0, retry_s=0)
+    b = RelayLease(c.engine, retry_s=0)
+    try:
+        assert a() is True
+        pid = a._conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+        with c.engine.connect() as admin:
+            admin.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})")
+            admin.commit()
+            for _ in range(100):  # termination is asynchronous: wait until the session is gone
+                gone = admin.exec_driver_sql(f"SELECT count(*) FROM pg_stat_activity WHERE pid = {int(pid)}")
+                if gone.scalar_one() == 0:
+                    break
+                admin.rollback()
+                time.sleep(0.05)
+        assert b() is True  # the server dropped the lock with the session
+        assert a() is False  # the holder notices at its next check
+    finally:
+        a.release()
+        b.release()
+
+
 @pytest.mark.integration
 async def test_only_the_lease_holder_relays_and_another_takes_over(container: Container) -> None:
     stream = f"JWTEST{uuid.uuid4().hex[:8].upper()}"
     bus = NatsBus(NATS_URL, stream=stream)
     bus.prefix = f"jwt{uuid.uuid4().hex[:6]}"
     await bus.start()
-    lease_a, lease_b = RelayLease(container.engine), RelayLease(container.engine)
+    lease_a, lease_b = RelayLease(container.engine, retry_s=0), RelayLease(container.engine, retry_s=0)
     relay_a = OutboxRelay(bus, container._fetch_outbox, container._mark_outbox, lease=lease_a)
     relay_b = OutboxRelay(bus, container._fetch_outbox, container._mark_outbox, lease=lease_b)
     try:

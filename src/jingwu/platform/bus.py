@@ -192,6 +192,13 @@ def outbox_msg_id(row_id: int, subject: str, payload: dict[str, Any]) -> str:
     return f"outbox-{row_id}-" + hashlib.blake2b(f"{subject}|{body}".encode(), digest_size=12).hexdigest()
 
 
+class Lease(Protocol):
+    """Whether this process may relay now (True while it holds the lease); ``release`` lets go."""
+
+    def __call__(self) -> bool: ...
+    def release(self) -> None: ...
+
+
 class OutboxRelay:
     """Moves committed outbox rows onto the bus; marks them published only after the bus accepted them.
 
@@ -200,7 +207,7 @@ class OutboxRelay:
 
     def __init__(self, bus: EventBus, fetch: Callable[[int], list[tuple[int, str, dict[str, Any]]]],
                  mark: Callable[[list[int]], None], interval: float = 0.5,
-                 lease: Callable[[], bool] | None = None) -> None:
+                 lease: Lease | None = None) -> None:
         self.bus = bus
         self._fetch = fetch
         self._mark = mark
@@ -259,3 +266,5 @@ class OutboxRelay:
             await asyncio.wait_for(self.drain_once(), timeout=timeout)
         except Exception:
             log.warning("outbox relay: final drain incomplete", exc_info=True)
+        if self._lease is not None:
+            self._lease.release()  # another process takes over at its next try

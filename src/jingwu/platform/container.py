@@ -76,7 +76,7 @@ class Container:
 
     # outbox plumbing for the relay (runs in a worker thread)
     def _fetch_outbox(self, limit: int) -> list[tuple[int, str, dict[str, Any]]]:
-        with self.uow() as uow:
+        with self.read_uow() as uow:  # a poll must not take SQLite's write lock
             return uow.outbox.pending(limit)
 
     def _mark_outbox(self, ids: list[int]) -> None:

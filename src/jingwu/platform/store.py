@@ -235,38 +235,59 @@ class RelayLease:
     Every process runs a relay; only the holder of this lease drains the outbox, so the relay work does
     not grow with the number of workers. PostgreSQL: a session advisory lock on a connection kept for
     the purpose; SQLite: an exclusive ``flock`` on a file beside the database. Both are released by the
-    operating system or the server when the holding process dies, and another process takes over at its
-    next attempt. Call the lease to (re)try: True while this process holds it.
+    server or the operating system when the holding process dies; the others try again at most once a
+    ``RETRY_S`` and one of them takes over. The holder checks its session every ``RECHECK_S``. Call the
+    lease to ask: True while this process holds it.
     """
 
     KEY = 0x4A57_0B07  # the advisory-lock key of the outbox relay ("JW", outbox)
-    RECHECK_S = 5.0
+    RECHECK_S = 1.0
+    RETRY_S = 1.0
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, recheck_s: float = RECHECK_S, retry_s: float = RETRY_S) -> None:
         self.engine = engine
+        self.recheck_s = recheck_s
+        self.retry_s = retry_s
         self._conn: Any = None
         self._fd: int | None = None
         self._checked = 0.0
+        self._retry_at = 0.0
+        self._held = False
         self._lock = threading.Lock()
 
     def __call__(self) -> bool:
         with self._lock:
+            now = time.monotonic()
+            if not self._held and now < self._retry_at:
+                return False  # refused a moment ago: do not ask the database on every commit
             try:
-                return self._flock() if self.engine.dialect.name == "sqlite" else self._advisory()
-            except Exception:
-                log.warning("outbox relay lease: lost its connection; will retry", exc_info=True)
+                held = self._flock() if self.engine.dialect.name == "sqlite" else self._advisory(now)
+            except Exception as exc:
+                if self._held:
+                    log.warning("outbox relay lease lost (%s); another process may take over", exc)
                 self._drop()
-                return False
+                held = False
+            if held != self._held:
+                log.info("outbox relay lease %s", "taken: this process relays" if held else "released")
+            self._held = held
+            if not held:
+                self._retry_at = now + self.retry_s
+            return held
 
-    def _advisory(self) -> bool:
-        now = time.monotonic()
+    def _advisory(self, now: float) -> bool:
         if self._conn is not None:
-            if now - self._checked >= self.RECHECK_S:  # the server still knows this session
+            if now - self._checked >= self.recheck_s:  # the server still knows this session (and its lock)
                 self._conn.exec_driver_sql("SELECT 1")
                 self._checked = now
             return True
         conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        if conn.exec_driver_sql(f"SELECT pg_try_advisory_lock({self.KEY})").scalar_one():
+        try:
+            got = bool(conn.exec_driver_sql(f"SELECT pg_try_advisory_lock({self.KEY})").scalar_one())
+        except Exception:
+            conn.invalidate()
+            conn.close()
+            raise
+        if got:
             self._conn, self._checked = conn, now
             return True
         conn.close()
@@ -303,6 +324,10 @@ class RelayLease:
     def release(self) -> None:
         with self._lock:
             self._drop()
+            if self._held:
+                log.info("outbox relay lease released")
+            self._held = False
+            self._retry_at = 0.0
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
