@@ -7,6 +7,7 @@ import asyncio
 import os
 import time
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -18,6 +19,21 @@ from jingwu.platform.store import RelayLease
 from support import both_databases
 
 NATS_URL = os.environ.get("JINGWU_TEST_NATS_URL", "nats://127.0.0.1:4222")
+
+
+@pytest.fixture
+async def private_bus() -> AsyncIterator[NatsBus]:
+    """A NATS bus on a stream and subject space of its own (the app's `jingwu.>` may be taken by the
+    running demo's stream), deleted afterwards."""
+    stream = f"JWTEST{uuid.uuid4().hex[:8].upper()}"
+    bus = NatsBus(NATS_URL, stream=stream)
+    bus.prefix = f"jwt{uuid.uuid4().hex[:6]}"
+    await bus.start()
+    try:
+        yield bus
+    finally:
+        await bus._js.delete_stream(stream)
+        await bus.close()
 
 
 @pytest.mark.parametrize(("pattern", "subject", "ok"), [
@@ -178,58 +194,44 @@ async def test_nats_jetstream_roundtrip() -> None:
 
 
 @pytest.mark.integration
-async def test_relay_over_nats(container: Container) -> None:
-    stream = f"JWTEST{uuid.uuid4().hex[:8].upper()}"
-    bus = NatsBus(NATS_URL, stream=stream, prefix="jingwu")
-    # a dedicated stream on a unique subject space would clash with 'jingwu.>' of the app stream; use its own
-    bus.prefix = f"jwt{uuid.uuid4().hex[:6]}"
-    await bus.start()
+async def test_relay_over_nats(container: Container, private_bus: NatsBus) -> None:
+    bus = private_bus
     got: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
 
     async def h(subject: str, payload: dict[str, Any]) -> None:
         await got.put(payload)
 
-    try:
-        await bus.subscribe(f"{bus.prefix}.>", h)
-        with container.uow() as uow:
-            uow.emit(f"{bus.prefix}.platform.test", {"k": "v"})
-            uow.commit()
-        relay = OutboxRelay(bus, container._fetch_outbox, container._mark_outbox)
-        assert await relay.drain_once() == 1
-        assert await asyncio.wait_for(got.get(), timeout=5) == {"k": "v"}
-    finally:
-        await bus._js.delete_stream(stream)
-        await bus.close()
+    await bus.subscribe(f"{bus.prefix}.>", h)
+    with container.uow() as uow:
+        uow.emit(f"{bus.prefix}.platform.test", {"k": "v"})
+        uow.commit()
+    relay = OutboxRelay(bus, container._fetch_outbox, container._mark_outbox)
+    assert await relay.drain_once() == 1
+    assert await asyncio.wait_for(got.get(), timeout=5) == {"k": "v"}
 
 
 @pytest.mark.integration
-async def test_two_relays_sending_the_same_rows_store_each_event_once(container: Container) -> None:
-    """Every worker process runs a relay; JetStream drops the second copy by its message id."""
-    stream = f"JWTEST{uuid.uuid4().hex[:8].upper()}"
-    bus = NatsBus(NATS_URL, stream=stream)
-    bus.prefix = f"jwt{uuid.uuid4().hex[:6]}"
-    await bus.start()
-    try:
-        with container.uow() as uow:
-            for n in range(5):
-                uow.emit(f"{bus.prefix}.platform.test", {"n": n})
-            uow.commit()
-        rows = container._fetch_outbox(100)
-        assert len(rows) == 5
-        # both relays fetched the rows before either marked them: both send all five
-        events = [(subject, payload) for _i, subject, payload in rows]
-        ids = [outbox_msg_id(*r) for r in rows]
-        await bus.publish_many(events, msg_ids=ids)
-        await bus.publish_many(events, msg_ids=ids)
-        info = await bus._js.stream_info(stream)
-        assert info.state.messages == 5
-        # a reset database reuses row ids with other content: that is not a duplicate
-        assert outbox_msg_id(rows[0][0], rows[0][1], {"n": 99}) != ids[0]
-        await bus.publish_many([(rows[0][1], {"n": 99})], msg_ids=[outbox_msg_id(rows[0][0], rows[0][1], {"n": 99})])
-        assert (await bus._js.stream_info(stream)).state.messages == 6
-    finally:
-        await bus._js.delete_stream(stream)
-        await bus.close()
+async def test_two_relays_sending_the_same_rows_store_each_event_once(container: Container,
+                                                                     private_bus: NatsBus) -> None:
+    """Two relays that fetched the same rows (before either marked them): JetStream drops the second
+    copy by its message id."""
+    bus = private_bus
+    with container.uow() as uow:
+        for n in range(5):
+            uow.emit(f"{bus.prefix}.platform.test", {"n": n})
+        uow.commit()
+    rows = container._fetch_outbox(100)
+    assert len(rows) == 5
+    events = [(subject, payload) for _i, subject, payload in rows]
+    ids = [outbox_msg_id(*r) for r in rows]
+    await bus.publish_many(events, msg_ids=ids)
+    await bus.publish_many(events, msg_ids=ids)
+    assert (await bus._js.stream_info(bus.stream)).state.messages == 5
+    # a reset database reuses row ids with other content: that is not a duplicate
+    other = outbox_msg_id(rows[0][0], rows[0][1], {"n": 99})
+    assert other != ids[0]
+    await bus.publish_many([(rows[0][1], {"n": 99})], msg_ids=[other])
+    assert (await bus._js.stream_info(bus.stream)).state.messages == 6
 
 
 @both_databases
@@ -289,21 +291,20 @@ def test_a_holder_whose_session_ends_loses_the_lease_and_another_takes_over(cont
 
 
 @pytest.mark.integration
-async def test_only_the_lease_holder_relays_and_another_takes_over(container: Container) -> None:
-    stream = f"JWTEST{uuid.uuid4().hex[:8].upper()}"
-    bus = NatsBus(NATS_URL, stream=stream)
-    bus.prefix = f"jwt{uuid.uuid4().hex[:6]}"
-    await bus.start()
+async def test_only_the_lease_holder_relays_and_another_takes_over(container: Container,
+                                                                  private_bus: NatsBus) -> None:
+    bus = private_bus
     lease_a, lease_b = RelayLease(container.engine, retry_s=0), RelayLease(container.engine, retry_s=0)
     relay_a = OutboxRelay(bus, container._fetch_outbox, container._mark_outbox, lease=lease_a)
     relay_b = OutboxRelay(bus, container._fetch_outbox, container._mark_outbox, lease=lease_b)
-    try:
-        def emit(n: int) -> None:
-            with container.uow() as uow:
-                for i in range(n):
-                    uow.emit(f"{bus.prefix}.platform.test", {"i": i, "u": uuid.uuid4().hex})
-                uow.commit()
 
+    def emit(n: int) -> None:
+        with container.uow() as uow:
+            for i in range(n):
+                uow.emit(f"{bus.prefix}.platform.test", {"i": i, "u": uuid.uuid4().hex})
+            uow.commit()
+
+    try:
         emit(3)
         assert await relay_a.drain_once() == 3  # first to ask: the holder
         emit(2)
@@ -313,9 +314,7 @@ async def test_only_the_lease_holder_relays_and_another_takes_over(container: Co
         emit(1)
         assert await relay_b.drain_once() == 1
         assert await relay_a.drain_once() == 0
-        assert (await bus._js.stream_info(stream)).state.messages == 6
+        assert (await bus._js.stream_info(bus.stream)).state.messages == 6
     finally:
         lease_a.release()
         lease_b.release()
-        await bus._js.delete_stream(stream)
-        await bus.close()
