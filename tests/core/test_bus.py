@@ -130,11 +130,8 @@ async def test_in_process_batches_keep_order_and_single_handlers_still_see_each(
 
 
 @pytest.mark.integration
-async def test_nats_batch_consumer_acks_a_batch_and_redelivers_a_failed_one() -> None:
-    stream = f"JWTEST{uuid.uuid4().hex[:8].upper()}"
-    prefix = f"jwtest{uuid.uuid4().hex[:8]}"
-    bus = NatsBus(NATS_URL, stream=stream, prefix=prefix)
-    await bus.start()
+async def test_nats_batch_consumer_acks_a_batch_and_redelivers_a_failed_one(private_bus: NatsBus) -> None:
+    bus, stream, prefix = private_bus, private_bus.stream, private_bus.prefix
     seen: list[int] = []
     calls = 0
 
@@ -145,52 +142,41 @@ async def test_nats_batch_consumer_acks_a_batch_and_redelivers_a_failed_one() ->
             raise RuntimeError("first batch fails: it must come back")
         seen.extend(p["n"] for _s, p in events)
 
-    try:
-        await bus.subscribe_batch(f"{prefix}.incidents.>", many, durable="batch-test", max_batch=100)
-        await bus.publish_many([(f"{prefix}.incidents.recorded", {"n": n}) for n in range(50)])
-        for _ in range(100):
-            if len(set(seen)) == 50:
-                break
-            await asyncio.sleep(0.1)
-        assert sorted(set(seen)) == list(range(50))
-        assert calls >= 2
+    await bus.subscribe_batch(f"{prefix}.incidents.>", many, durable="batch-test", max_batch=100)
+    await bus.publish_many([(f"{prefix}.incidents.recorded", {"n": n}) for n in range(50)])
+    for _ in range(100):
+        if len(set(seen)) == 50:
+            break
+        await asyncio.sleep(0.1)
+    assert sorted(set(seen)) == list(range(50))
+    assert calls >= 2
+    info = await bus._js.consumer_info(stream, "batch-test")
+    for _ in range(50):
+        if info.num_ack_pending == 0:
+            break
+        await asyncio.sleep(0.1)
         info = await bus._js.consumer_info(stream, "batch-test")
-        for _ in range(50):
-            if info.num_ack_pending == 0:
-                break
-            await asyncio.sleep(0.1)
-            info = await bus._js.consumer_info(stream, "batch-test")
-        assert info.num_ack_pending == 0 and info.num_pending == 0
-    finally:
-        await bus._js.delete_stream(stream)
-        await bus.close()
+    assert info.num_ack_pending == 0 and info.num_pending == 0
 
 
 @pytest.mark.integration
-async def test_nats_jetstream_roundtrip() -> None:
+async def test_nats_jetstream_roundtrip(private_bus: NatsBus) -> None:
     """Publish through JetStream on the real local server and receive it on a durable consumer."""
-    stream = f"JWTEST{uuid.uuid4().hex[:8].upper()}"
-    prefix = f"jwtest{uuid.uuid4().hex[:8]}"
-    bus = NatsBus(NATS_URL, stream=stream, prefix=prefix)
-    await bus.start()
+    bus, stream, prefix = private_bus, private_bus.stream, private_bus.prefix
     got: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
 
     async def h(subject: str, payload: dict[str, Any]) -> None:
         await got.put((subject, payload))
 
-    try:
-        await bus.subscribe(f"{prefix}.incidents.*", h, durable="test-consumer")
-        await bus.publish(f"{prefix}.incidents.created", {"id": "i-1", "zh": "警情"})
-        await bus.publish(f"{prefix}.other.thing", {"id": "x"})
-        subject, payload = await asyncio.wait_for(got.get(), timeout=5)
-        assert subject == f"{prefix}.incidents.created" and payload == {"id": "i-1", "zh": "警情"}
-        await asyncio.sleep(0.2)
-        assert got.empty()
-        info = await bus._js.stream_info(stream)
-        assert info.state.messages == 2  # both persisted by JetStream
-    finally:
-        await bus._js.delete_stream(stream)
-        await bus.close()
+    await bus.subscribe(f"{prefix}.incidents.*", h, durable="test-consumer")
+    await bus.publish(f"{prefix}.incidents.created", {"id": "i-1", "zh": "警情"})
+    await bus.publish(f"{prefix}.other.thing", {"id": "x"})
+    subject, payload = await asyncio.wait_for(got.get(), timeout=5)
+    assert subject == f"{prefix}.incidents.created" and payload == {"id": "i-1", "zh": "警情"}
+    await asyncio.sleep(0.2)
+    assert got.empty()
+    info = await bus._js.stream_info(stream)
+    assert info.state.messages == 2  # both persisted by JetStream
 
 
 @pytest.mark.integration
