@@ -223,8 +223,9 @@ class CpuMeter:
         self.pids = server_pids
 
     def _now(self) -> tuple[float, float, float, float]:
-        return (sum(cpuacct.tree_cpu(p) for p in self.pids), cpuacct.postgres_cpu(), _children_cpu(),
-                time.perf_counter())
+        procs = cpuacct.snapshot()
+        return (sum(cpuacct.tree_cpu(p, procs) for p in self.pids), cpuacct.postgres_cpu(procs),
+                _children_cpu(), time.perf_counter())
 
     def __enter__(self) -> CpuMeter:
         self.t0 = self._now()

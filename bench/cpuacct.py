@@ -18,8 +18,11 @@ def _stat(pid: int) -> list[str] | None:
     return [raw[:raw.index(" ")], raw[raw.index("(") + 1:raw.rindex(")")], *raw[raw.rindex(")") + 2:].split()]
 
 
-def _all() -> list[tuple[int, int, str, float]]:
-    """(pid, ppid, comm, cpu seconds) of every process."""
+Procs = list[tuple[int, int, str, float]]
+
+
+def snapshot() -> Procs:
+    """(pid, ppid, comm, cpu seconds) of every process: read once, then ask several questions of it."""
     out = []
     for d in os.listdir("/proc"):
         if d.isdigit():
@@ -30,9 +33,8 @@ def _all() -> list[tuple[int, int, str, float]]:
     return out
 
 
-def tree_cpu(root: int) -> float:
+def tree_cpu(root: int, procs: Procs) -> float:
     """CPU seconds of a process and all its descendants (alive now)."""
-    procs = _all()
     kids: dict[int, list[int]] = {}
     for pid, ppid, _c, _t in procs:
         kids.setdefault(ppid, []).append(pid)
@@ -45,8 +47,8 @@ def tree_cpu(root: int) -> float:
     return total
 
 
-def postgres_cpu() -> float:
+def postgres_cpu(procs: Procs) -> float:
     """CPU seconds of the PostgreSQL server processes on this machine (backends, background workers, and
     through the postmaster's reaped-children time, backends that exited). The bench machine runs one
     cluster; on a machine with several, this counts them all."""
-    return sum(t for _p, _pp, comm, t in _all() if comm.startswith("postgres"))
+    return sum(t for _p, _pp, comm, t in procs if comm.startswith("postgres"))

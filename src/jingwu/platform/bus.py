@@ -14,6 +14,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
+from jingwu.platform.domain import canonical_json
+
 log = logging.getLogger(__name__)
 
 Handler = Callable[[str, dict[str, Any]], Awaitable[None]]
@@ -188,7 +190,7 @@ def make_bus(nats_url: str | None, stream: str = "JINGWU") -> EventBus:
 def outbox_msg_id(row_id: int, subject: str, payload: dict[str, Any]) -> str:
     """The broker de-duplication id of an outbox row: its id plus a digest of its content, so a database
     reset that reuses row ids (tests, a reloaded demo) is never mistaken for a re-send."""
-    body = json.dumps(payload, ensure_ascii=False, sort_keys=True, default=str)
+    body = canonical_json(payload)  # the form the outbox stored it in
     return f"outbox-{row_id}-" + hashlib.blake2b(f"{subject}|{body}".encode(), digest_size=12).hexdigest()
 
 
