@@ -64,7 +64,7 @@ def prepare(backend: str, data: Path) -> tuple[dict[str, str], dict[str, str]]:
     else:
         env.pop("JINGWU_DATABASE_URL", None)
     code = ("from jingwu.platform.settings import get_settings; from jingwu.platform.container import build_container;"
-            "from jingwu.platform.db import upgrade; from jingwu import demo; import json;"
+            "from jingwu.platform.db import upgrade; from jingwu.demo import city as demo; import json;"
             "c=build_container(get_settings()); upgrade(c.engine); print(json.dumps(demo.load_demo_city(c)))")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     import json
@@ -77,8 +77,9 @@ def sample_calls(env: dict[str, str], out: Path, n: int = 5000) -> list[tuple[fl
     docs/methods/dispatch.md), written as a Lua table for wrk."""
     code = ("import json, numpy as np; from zoneinfo import ZoneInfo; from datetime import datetime, UTC;"
             "from jingwu.platform.settings import get_settings; from jingwu.platform.container import build_container;"
-            "from jingwu.dispatch.generator import CallGenerator; from jingwu.dispatch.domain import TypeTable;"
-            "c=build_container(get_settings()); nodes=np.asarray(c.graph().node_coords());"
+            "from jingwu.demo.generator import CallGenerator; from jingwu.dispatch.domain import TypeTable;"
+            "from jingwu.routing.api import ROAD_GRAPH;"
+            "c=build_container(get_settings()); nodes=np.asarray(c.get(ROAD_GRAPH).node_coords());"
             "pick=nodes[np.random.default_rng(7).choice(len(nodes), size=min(3000, len(nodes)), replace=False)];"
             "g=CallGenerator(TypeTable.load(), [(float(p[0]), float(p[1])) for p in pick], calls_per_hour=100,"
             " tz=ZoneInfo('Asia/Shanghai'), seed=4);"

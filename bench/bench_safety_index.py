@@ -3,7 +3,7 @@ generated data, and the same computation written plainly in pandas.
 
 Run: ``.venv/bin/python bench/bench_safety_index.py [--quick]``.
 Default: 10,000,000 incidents, 1,600 towns, 365 days (``--quick``: 200,000 /
-100 / 365). Incidents are generated (jingwu.safety_index.synthetic: Poisson per
+100 / 365). Incidents are generated (jingwu.demo.synthetic: Poisson per
 town-day, weekly profile, a fixed 110 type mix, a few surges) and written once
 to Parquet (the shape of a large import). Timed:
 
@@ -39,12 +39,13 @@ import pyarrow.parquet as pq
 from scipy.stats import binom
 from sqlalchemy.orm import Session
 
+from jingwu.demo import synthetic
 from jingwu.platform import services as platform_services
 from jingwu.platform.container import Container, build_container
 from jingwu.platform.db import upgrade
 from jingwu.platform.settings import Settings
 from jingwu.platform.store import TownRow
-from jingwu.safety_index import columnar, engine, services, synthetic
+from jingwu.safety_index import columnar, engine, services
 from jingwu.safety_index.domain import BAND_THRESHOLDS, SUB_INDICES, Method, category_for_code
 from jingwu.safety_index.store import SafetyIndexRepository
 

@@ -15,9 +15,11 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from jingwu.dispatch.settings import DispatchSettings
 from jingwu.platform import services
 from jingwu.platform.container import Container
 from jingwu.platform.settings import Settings
+from jingwu.routing.settings import RoutingSettings
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -56,10 +58,10 @@ def make_settings(tmp_path: Path, backend: str, **extra: object) -> Settings:
         reset_postgres(PG_URL)
         url = PG_URL
     url = extra.pop("database_url", url)  # type: ignore[assignment]
-    extra.setdefault("graph_dir", GRAPH_DIR)
-    extra.setdefault("mqtt_enabled", False)
+    routing = RoutingSettings(graph_dir=extra.pop("graph_dir", GRAPH_DIR))  # type: ignore[arg-type]
+    dispatch = DispatchSettings(mqtt_enabled=extra.pop("mqtt_enabled", False))  # type: ignore[arg-type]
     return Settings(data_dir=tmp_path / "var", database_url=url, secret_key=SECRET, log_json=False,
-                    **extra)  # type: ignore[arg-type]
+                    **extra).with_sections(routing, dispatch)  # type: ignore[arg-type]
 
 
 @dataclass

@@ -1,30 +1,26 @@
-"""The FastAPI application: wiring of every feature router, the web pages,
-static assets, error shape, metrics and the start-up checks.
+"""The web application, built from the registered features (``jingwu.features``): their routers, bus
+subscriptions, jobs and navigation, plus the platform's error shape, metrics, static assets and the
+start-up checks.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from typing import Any
 
 import anyio
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from jingwu import __version__
-from jingwu.dispatch import api as dispatch_api
-from jingwu.dispatch import jobs as dispatch_jobs
-from jingwu.dispatch import ui as dispatch_ui
-from jingwu.dispatch import wiring as dispatch_wiring
-from jingwu.platform import api as platform_api
+from jingwu.features import FEATURES
 from jingwu.platform.container import Container, build_container
+from jingwu.platform.feature import Feature, Job, NavEntry
 from jingwu.platform.http import install_error_handlers, install_metrics
 from jingwu.platform.settings import Settings, get_settings
-from jingwu.safety_index import api as si_api
-from jingwu.safety_index import jobs as si_jobs
-from jingwu.safety_index import ui as si_ui
-from jingwu.web import ui
+from jingwu.web.ui import STATIC_DIR
 
 log = logging.getLogger("jingwu")
 
@@ -33,16 +29,55 @@ class InsecureConfiguration(RuntimeError):
     pass
 
 
-def check_settings(settings: Settings) -> None:
+def check_settings(settings: Settings, features: Sequence[Feature] = FEATURES) -> None:
     if settings.uses_default_secret() and not settings.demo_mode:
         raise InsecureConfiguration(
             "Refusing to start with the default secret: set JINGWU_SECRET_KEY (or run the demo: jingwu demo)."
         )
+    for f in features:  # every section is read (and validated) at start, not on first use
+        if f.settings is not None:
+            settings.section(f.settings)
 
 
-def create_app(settings: Settings | None = None, container: Container | None = None) -> FastAPI:
+def navigation(features: Sequence[Feature]) -> list[NavEntry]:
+    return sorted((e for f in features for e in f.nav), key=lambda e: e.order)
+
+
+async def subscribe_features(c: Container, features: Sequence[Feature]) -> None:
+    """Make every feature's bus subscriptions (batches from a durable consumer when one is named)."""
+    for f in features:
+        for sub in f.subscriptions:
+            handler: Any = sub.make(c)
+            if sub.durable is not None:
+                await c.bus.subscribe_batch(sub.pattern, handler, durable=sub.durable)
+            else:
+                await c.bus.subscribe(sub.pattern, handler)
+
+
+def start_jobs(c: Container, features: Sequence[Feature]) -> list[Job]:
+    """Start every feature's jobs in list order (a factory returning None is switched off by settings)."""
+    started: list[Job] = []
+    for f in features:
+        for make in f.jobs:
+            job = make(c)
+            if job is not None:
+                job.start()
+                started.append(job)
+    return started
+
+
+async def stop_jobs(jobs: list[Job]) -> None:
+    for job in reversed(jobs):
+        try:
+            await job.stop()
+        except Exception:
+            log.exception("job did not stop cleanly", extra={"job": type(job).__name__})
+
+
+def create_app(settings: Settings | None = None, container: Container | None = None,
+               features: Sequence[Feature] = FEATURES) -> FastAPI:
     settings = settings or (container.settings if container else get_settings())
-    check_settings(settings)
+    check_settings(settings, features)
     c = container or build_container(settings)
 
     @asynccontextmanager
@@ -53,37 +88,14 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         await c.bus.start()
         if c.relay is not None:
             c.relay.start()
-        await si_jobs.register_handlers(c.bus, c)
-
-        async def _to_board(subject: str, payload: dict[str, object]) -> None:
-            await dispatch_api.fan_out(c, subject, payload)
-
-        await c.bus.subscribe("jingwu.dispatch.>", _to_board)
-        timers = dispatch_jobs.timer_job(c)
-        timers.start()
-        mqtt = dispatch_jobs.MqttBridge(c) if settings.mqtt_enabled else None
-        if mqtt is not None:
-            mqtt.start()
-        autopilot = None
-        if settings.demo_stream:
-            from jingwu.dispatch.autopilot import Autopilot
-
-            autopilot = Autopilot(c, calls_per_hour=settings.demo_calls_per_hour)
-            autopilot.start()
-        si_scheduler = si_jobs.DailyScheduler(c)
-        si_scheduler.start()
+        await subscribe_features(c, features)
+        jobs = start_jobs(c, features)
         log.info("jingwu started", extra={"version": __version__, "db": c.engine.url.get_backend_name(),
-                                          "bus": type(c.bus).__name__})
+                                          "bus": type(c.bus).__name__, "features": [f.name for f in features]})
         try:
             yield
         finally:
-            await si_scheduler.stop()
-            await anyio.to_thread.run_sync(dispatch_wiring.stop_intake, c)
-            await timers.stop()
-            if autopilot is not None:
-                await autopilot.stop()
-            if mqtt is not None:
-                mqtt.stop()
+            await stop_jobs(jobs)
             if c.relay is not None:
                 await c.relay.stop()
             await c.bus.close()
@@ -95,16 +107,11 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         lifespan=lifespan,
     )
     app.state.container = c
+    app.state.nav = navigation(features)
     install_error_handlers(app)
     install_metrics(app)
-    app.include_router(platform_api.public_router)
-    app.include_router(platform_api.router)
-    app.include_router(dispatch_api.router)
-    app.include_router(dispatch_api.public_router)
-    app.include_router(dispatch_ui.router)
-    app.include_router(si_api.router)
-    app.include_router(si_api.public_router)
-    app.include_router(si_ui.router)
-    app.include_router(ui.router)
-    app.mount("/static", StaticFiles(directory=str(ui.STATIC_DIR)), name="static")
+    for f in features:
+        for router in f.routers:
+            app.include_router(router)
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     return app

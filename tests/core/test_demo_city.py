@@ -6,9 +6,10 @@ import pytest
 from shapely.geometry import Point, shape
 from shapely.ops import unary_union
 
-from jingwu import demo
+from jingwu.demo import city as demo
 from jingwu.platform.container import Container
 from jingwu.platform.domain import Role
+from jingwu.routing.api import ROAD_GRAPH
 
 
 @pytest.fixture
@@ -61,7 +62,7 @@ def test_about_forty_units_on_the_road(container: Container, city: dict[str, str
     with container.uow() as uow:
         units = uow.units.in_subtree("/")
     assert 36 <= len(units) <= 45
-    g = container.graph()
+    g = container.get(ROAD_GRAPH)
     for u in units:
         assert u.lon is not None and u.lat is not None
         assert g.snap(u.lon, u.lat, max_distance_m=5).distance_m < 1.0  # positions lie on a road

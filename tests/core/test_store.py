@@ -10,6 +10,7 @@ import threading
 import pytest
 from sqlalchemy import text
 
+from jingwu.features import database_metadata
 from jingwu.platform import services
 from jingwu.platform.container import Container
 from jingwu.platform.db import drift
@@ -20,14 +21,14 @@ pytestmark = both_databases
 
 
 def test_models_and_migrations_do_not_drift(container: Container) -> None:
-    assert drift(container.engine) == []
+    assert drift(container.engine, database_metadata()) == []
 
 
 def test_drift_check_sees_a_column_missing_from_migrations(container: Container) -> None:
     # The check must be able to fail: drop a column behind Alembic's back.
     with container.engine.begin() as conn:
         conn.execute(text("ALTER TABLE towns DROP COLUMN population_note"))
-    diffs = drift(container.engine)
+    diffs = drift(container.engine, database_metadata())
     assert any("population_note" in str(d) for d in diffs)
 
 

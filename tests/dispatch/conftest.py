@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
-from jingwu import demo
 from jingwu.app import create_app
+from jingwu.demo import city as demo
 from jingwu.platform.container import Container, build_container
 from jingwu.platform.db import upgrade
 from jingwu.platform.settings import Settings

@@ -9,9 +9,9 @@ from datetime import datetime
 
 from sqlalchemy import text
 
-from jingwu.dispatch.autopilot import Autopilot
+from jingwu.demo.autopilot import Autopilot
+from jingwu.demo.generator import HOURLY_PROFILE, CallGenerator
 from jingwu.dispatch.domain import TypeTable
-from jingwu.dispatch.generator import HOURLY_PROFILE, CallGenerator
 from jingwu.platform.container import Container
 
 

@@ -35,7 +35,7 @@ def test_sigkill_during_burst_loses_no_accepted_call(tmp_path: Path, backend: st
         reset_postgres(PG_URL)
         env["JINGWU_DATABASE_URL"] = PG_URL
     load = ("from jingwu.platform.settings import get_settings; from jingwu.platform.container import build_container;"
-            "from jingwu.platform.db import upgrade; from jingwu import demo; import json;"
+            "from jingwu.platform.db import upgrade; from jingwu.demo import city as demo; import json;"
             "c=build_container(get_settings()); upgrade(c.engine); print(json.dumps(demo.load_demo_city(c)))")
     out = subprocess.run([sys.executable, "-c", load], env=env, capture_output=True, text=True, check=True)
     pw = json.loads(out.stdout.strip().splitlines()[-1])

@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 from jingwu.app import create_app
 from jingwu.dispatch.jobs import MQTT_MESSAGES, handle_mqtt
+from jingwu.dispatch.settings import DispatchSettings
 from jingwu.platform.container import Container
 from support import both_databases, login
 
@@ -47,7 +48,7 @@ def count(c: Container, sql: str) -> int:
 @both_databases
 def test_alarm_heartbeat_position_and_garbage_over_mosquitto(city) -> None:  # type: ignore[no-untyped-def]
     c: Container = city[0]
-    c.settings = c.settings.model_copy(update={"mqtt_enabled": True})
+    c.settings = c.settings.with_sections(DispatchSettings(mqtt_enabled=True))
     with TestClient(create_app(c.settings, c)) as api:
         admin = login(api, "admin", city[1]["admin"])
         station = api.get("/api/v1/agencies?kind=station", headers=admin).json()[0]

@@ -13,8 +13,10 @@ from xml.etree import ElementTree as ET
 import pytest
 from fastapi.testclient import TestClient
 
+from jingwu.app import subscribe_features
 from jingwu.platform.container import Container
 from jingwu.safety_index import jobs, services
+from jingwu.safety_index.feature import FEATURE as SAFETY_INDEX
 from jingwu.safety_index.store import repo
 from safety_index.si_support import add_towns, square
 from support import Org, login
@@ -158,7 +160,7 @@ def check_events_idempotent_and_late_incident_recomputes(scored: tuple[Container
 
 def test_bus_subscription_delivers_incidents(container: Container, towns: dict[str, str]) -> None:
     async def go() -> None:
-        await jobs.register_handlers(container.bus, container)
+        await subscribe_features(container, [SAFETY_INDEX])
         await container.bus.publish(services.SUBJECT_INCIDENT, event(1, DAY0, towns["T1"]))
         await container.bus.publish(services.SUBJECT_INCIDENT, event(1, DAY0, towns["T1"]))
         await container.bus.publish(services.SUBJECT_INCIDENT, {"incident_id": "x", "occurred_at": "nonsense"})

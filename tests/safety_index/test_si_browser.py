@@ -16,10 +16,11 @@ import httpx
 import numpy as np
 import pytest
 
+from jingwu.demo import synthetic
 from jingwu.platform import services as platform_services
 from jingwu.platform.container import build_container
 from jingwu.platform.db import upgrade
-from jingwu.safety_index import services, synthetic
+from jingwu.safety_index import services
 from jingwu.safety_index.domain import Category
 from jingwu.safety_index.jobs import _tz
 from support import SECRET, SHARED_DATA, free_port, make_settings, start_jingwu
@@ -42,7 +43,7 @@ def district_populations() -> dict[str, int]:
 
 
 def prepare(data_dir: Path) -> None:
-    s = make_settings(data_dir.parent, "sqlite").model_copy(update={"data_dir": data_dir})
+    s = make_settings(data_dir.parent, "sqlite").copy_with(data_dir=data_dir)
     c = build_container(s)
     upgrade(c.engine)
     city = platform_services.create_agency(platform_services.CreateAgency("SZ", "深圳市公安局", "city_bureau"),

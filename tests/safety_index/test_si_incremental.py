@@ -10,8 +10,9 @@ from typing import Any
 
 import numpy as np
 
+from jingwu.demo import synthetic
 from jingwu.platform.container import Container
-from jingwu.safety_index import services, synthetic
+from jingwu.safety_index import services
 from jingwu.safety_index.jobs import _tz
 from jingwu.safety_index.store import repo
 from safety_index.si_support import add_towns, square

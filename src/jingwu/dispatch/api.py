@@ -37,7 +37,8 @@ from jingwu.dispatch.schemas import (
     StatusCreate,
 )
 from jingwu.dispatch.store import AssignmentRow, IncidentRow
-from jingwu.dispatch.wiring import catalogue, dispatch_read_uow, dispatch_uow, geo, intake
+from jingwu.dispatch.wiring import BOARD_HUB, catalogue, dispatch_read_uow, dispatch_uow, geo, intake
+from jingwu.platform.container import Container
 from jingwu.platform.domain import Permission, Principal
 from jingwu.platform.errors import InvalidInput
 from jingwu.platform.http import ERROR_RESPONSES, ContainerDep, PrincipalDep, requires
@@ -317,7 +318,7 @@ def kpis(p: PrincipalDep, c: ContainerDep, since: datetime | None = None, until:
 async def stream(request: Request, p: PrincipalDep, c: ContainerDep) -> StreamingResponse:
     """Server-Sent Events: a small message whenever dispatch state changes (clients refetch /board)."""
     queue: asyncio.Queue[str] = asyncio.Queue(maxsize=100)
-    hub = c.cached("dispatch.sse_hub", set)
+    hub = c.get(BOARD_HUB)
     hub.add(queue)
 
     async def gen() -> AsyncIterator[bytes]:
@@ -338,9 +339,9 @@ async def stream(request: Request, p: PrincipalDep, c: ContainerDep) -> Streamin
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
-async def fan_out(c: Any, subject: str, payload: dict[str, Any]) -> None:
+async def fan_out(c: Container, subject: str, payload: dict[str, Any]) -> None:
     """Bus handler: push a compact change note to every open board stream."""
-    hub: set[asyncio.Queue[str]] = c.cached("dispatch.sse_hub", set)
+    hub = c.get(BOARD_HUB)
     msg = json.dumps({"subject": subject, **{k: v for k, v in payload.items() if k.endswith("_id")}})
     for q in list(hub):
         try:

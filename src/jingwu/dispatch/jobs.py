@@ -1,10 +1,11 @@
 """Dispatch background work inside the app process: the timer job (ack
 timeouts, officer-safety, offline devices), the MQTT bridge for alarm buttons
-and unit positions, and the bus handler feeding the live board streams.
+and unit positions, and the intake queue's orderly stop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import math
@@ -14,7 +15,8 @@ from typing import Any
 from prometheus_client import Counter
 
 from jingwu.dispatch import services
-from jingwu.dispatch.wiring import catalogue, dispatch_uow, geo
+from jingwu.dispatch.settings import DispatchSettings
+from jingwu.dispatch.wiring import catalogue, dispatch_uow, geo, stop_intake
 from jingwu.platform.container import Container
 from jingwu.platform.errors import AppError
 from jingwu.platform.jobs import PeriodicJob
@@ -77,6 +79,7 @@ class MqttBridge:
 
     def __init__(self, c: Container) -> None:
         self.c = c
+        self.settings = c.settings.section(DispatchSettings)
         self._client: Any = None
         self.connected = False
 
@@ -90,7 +93,7 @@ class MqttBridge:
             self.connected = True
             for t in self.TOPICS:
                 cl.subscribe(t, qos=1)
-            log.info("mqtt connected", extra={"host": self.c.settings.mqtt_host})
+            log.info("mqtt connected", extra={"host": self.settings.mqtt_host})
 
         def on_message(_cl: Any, _u: Any, msg: Any) -> None:
             handle_mqtt(self.c, msg.topic, msg.payload)
@@ -99,15 +102,34 @@ class MqttBridge:
         client.on_message = on_message
         client.reconnect_delay_set(1, 30)
         try:
-            client.connect_async(self.c.settings.mqtt_host, self.c.settings.mqtt_port, keepalive=30)
+            client.connect_async(self.settings.mqtt_host, self.settings.mqtt_port, keepalive=30)
             client.loop_start()
         except Exception:
             log.exception("mqtt bridge could not start")
             return
         self._client = client
 
-    def stop(self) -> None:
+    async def stop(self) -> None:
         if self._client is not None:
             self._client.loop_stop()
             self._client.disconnect()
             self._client = None
+
+
+def mqtt_job(c: Container) -> MqttBridge | None:
+    """The MQTT bridge, unless switched off (``JINGWU_MQTT_ENABLED=false``)."""
+    return MqttBridge(c) if c.settings.section(DispatchSettings).mqtt_enabled else None
+
+
+class IntakeJob:
+    """Stops the group-commit intake queue (started on first use) when the app stops: queued calls are
+    stored before the process ends."""
+
+    def __init__(self, c: Container) -> None:
+        self.c = c
+
+    def start(self) -> None:
+        pass
+
+    async def stop(self) -> None:
+        await asyncio.to_thread(stop_intake, self.c)

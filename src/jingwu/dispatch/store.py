@@ -170,6 +170,9 @@ alerts = Table(
     Column("resolved_by", String(200), nullable=True),
 )
 
+TABLES = (incidents, incident_events, assignments, idempotency_keys, alarm_devices, location_links, merge_proposals,
+          alerts)
+
 
 # ------------------------------------------------------------------ rows
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from jingwu.platform.domain import Permission, Principal
 from jingwu.web.i18n import DEFAULT_LANG, catalog, pick_lang
@@ -39,11 +39,6 @@ def _perms(p: Principal) -> dict[str, bool]:
 def _page(request: Request, p: Principal, template: str, tab: str, **extra: Any) -> Response:
     ctx = _ctx(request, p, active="dispatch", tab=tab, js=js_texts(request), perms=_perms(p), **extra)
     return templates.TemplateResponse(request, template, ctx)
-
-
-@router.get("/m/dispatch")
-def module_link() -> Response:
-    return RedirectResponse("/dispatch", status_code=303)
 
 
 @router.get("/dispatch", response_class=HTMLResponse)

@@ -1,8 +1,10 @@
-"""Dispatch wiring on the application container: its unit of work, the
-placement helper (road graph + towns + jurisdictions) and the catalogue."""
+"""Dispatch wiring on the application container: its unit of work, and its typed slots: the placement
+helper (road graph + towns + jurisdictions), the catalogue, the group-commit intake queue and the live
+board's fan-out hub."""
 
 from __future__ import annotations
 
+import asyncio
 from zoneinfo import ZoneInfo
 
 from jingwu.dispatch import services
@@ -10,9 +12,11 @@ from jingwu.dispatch.domain import RunCards, TypeTable
 from jingwu.dispatch.geo import Geo
 from jingwu.dispatch.intake import IntakeBatcher, Item
 from jingwu.dispatch.services import Catalogue
+from jingwu.dispatch.settings import DispatchSettings
 from jingwu.dispatch.store import DispatchUnitOfWork
-from jingwu.platform.container import Container
+from jingwu.platform.container import Container, Slot
 from jingwu.platform.errors import AppError
+from jingwu.routing.api import ROAD_GRAPH
 
 
 def dispatch_uow(c: Container) -> DispatchUnitOfWork:
@@ -24,36 +28,42 @@ def dispatch_read_uow(c: Container) -> DispatchUnitOfWork:
     return DispatchUnitOfWork(c.reader(), c.clock)
 
 
-def geo(c: Container) -> Geo:
-    def build() -> Geo:
-        with c.uow() as uow:
-            towns = uow.towns.all()
-            agencies = uow.agencies.in_subtree("/")
-        return Geo.from_rows(c.graph(), towns, agencies)
+def _build_geo(c: Container) -> Geo:
+    with c.uow() as uow:
+        towns = uow.towns.all()
+        agencies = uow.agencies.in_subtree("/")
+    return Geo.from_rows(c.get(ROAD_GRAPH), towns, agencies)
 
-    g: Geo = c.cached("dispatch.geo", build)
-    return g
+
+def _build_intake(c: Container) -> IntakeBatcher:
+    def store(items: list[Item]) -> list[services.IntakeResult | AppError]:
+        return services.receive_calls(items, uow=dispatch_uow(c), geo=geo(c), cat=catalogue(c))
+
+    s = c.settings.section(DispatchSettings)
+    return IntakeBatcher(store, max_batch=s.intake_max_batch, writers=s.intake_writers)
+
+
+GEO: Slot[Geo] = Slot("dispatch.geo", _build_geo)
+CATALOGUE: Slot[Catalogue] = Slot("dispatch.catalogue", lambda c: Catalogue(
+    TypeTable.load(), RunCards.load(), ZoneInfo(c.settings.timezone)))
+INTAKE: Slot[IntakeBatcher] = Slot("dispatch.intake", _build_intake)
+BOARD_HUB: Slot[set[asyncio.Queue[str]]] = Slot("dispatch.board_hub", lambda c: set())
+
+
+def geo(c: Container) -> Geo:
+    return c.get(GEO)
 
 
 def catalogue(c: Container) -> Catalogue:
-    cat: Catalogue = c.cached("dispatch.catalogue", lambda: Catalogue(
-        TypeTable.load(), RunCards.load(), ZoneInfo(c.settings.timezone)))
-    return cat
+    return c.get(CATALOGUE)
 
 
 def intake(c: Container) -> IntakeBatcher:
     """The process's group-commit intake queue (started on first use, stopped by the app's lifespan)."""
-    def build() -> IntakeBatcher:
-        def store(items: list[Item]) -> list[services.IntakeResult | AppError]:
-            return services.receive_calls(items, uow=dispatch_uow(c), geo=geo(c), cat=catalogue(c))
-
-        return IntakeBatcher(store, max_batch=c.settings.intake_max_batch, writers=c.settings.intake_writers)
-
-    b: IntakeBatcher = c.cached("dispatch.intake", build)
-    return b
+    return c.get(INTAKE)
 
 
 def stop_intake(c: Container) -> None:
-    b: IntakeBatcher | None = c.uncache("dispatch.intake")
+    b = c.forget(INTAKE)
     if b is not None:
         b.stop()

@@ -1,4 +1,4 @@
-"""Alembic environment: one metadata for all feature stores, batch mode on SQLite."""
+"""Alembic environment: the tables of every registered feature (``jingwu.features``), batch mode on SQLite."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ from typing import Any
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from jingwu.platform.db import all_metadata, make_engine
+from jingwu.features import database_metadata
+from jingwu.platform.db import make_engine
 
 config = context.config
-target_metadata = all_metadata()
+target_metadata = database_metadata()
 
 
 def _render_item(type_: str, obj: Any, autogen_context: Any) -> Any:

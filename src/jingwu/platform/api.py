@@ -1,5 +1,5 @@
 """Platform HTTP API: token login, who-am-I, the organisation (agencies, towns,
-units) within the caller's agency scope, users, the audit log and the map's roads.
+units) within the caller's agency scope, users, and the audit log.
 """
 
 from __future__ import annotations
@@ -141,13 +141,3 @@ def audit_verify(p: Annotated[Principal, Depends(requires(Permission.READ_AUDIT)
     if brk is None:
         return AuditVerifyRead(ok=True, entries=n)
     return AuditVerifyRead(ok=False, entries=n, first_bad_seq=brk.seq, problem=brk.problem)
-
-
-@router.get("/map/roads", tags=["map"])
-def roads(p: Annotated[Principal, Depends(requires(Permission.READ_ORG))], c: ContainerDep) -> Response:
-    """The served area's drivable roads as GeoJSON (drawn by the web map; no tile server)."""
-    import json
-
-    body: bytes = c.cached("roads_geojson", lambda: json.dumps(
-        c.graph().roads_geojson(), ensure_ascii=False, separators=(",", ":")).encode())
-    return Response(body, media_type="application/geo+json", headers={"Cache-Control": "private, max-age=3600"})

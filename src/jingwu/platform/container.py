@@ -1,13 +1,15 @@
 """The application's wiring: settings, engine, unit-of-work factory, clock, bus,
-outbox relay and the road graph (loaded once, lazily). Built once per process.
+outbox relay, and typed slots that features fill lazily (the road graph, a
+feature's placement helper, its intake queue). Built once per process.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Generic, TypeVar, cast
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,8 +19,17 @@ from jingwu.platform.clock import Clock, SystemClock
 from jingwu.platform.settings import Settings
 from jingwu.platform.store import RelayLease, SqlUnitOfWork, make_engine, make_session_factory
 
-if TYPE_CHECKING:
-    from jingwu.routing.graph import RoadGraph
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, eq=False)
+class Slot(Generic[T]):
+    """A typed, lazily built, per-container object. A feature declares its slots as module constants
+    (``GEO: Slot[Geo] = Slot("dispatch.geo", build_geo)``) and reads them with ``container.get(GEO)``:
+    the type is known to the checker and no string key is shared between modules. ``name`` is for logs."""
+
+    name: str
+    build: Callable[[Container], T]
 
 
 @dataclass
@@ -30,9 +41,9 @@ class Container:
     bus: EventBus
     relay: OutboxRelay | None = None
     lease: RelayLease | None = None
-    _graph: Any = None
-    _graph_lock: threading.Lock = field(default_factory=threading.Lock)
-    _cache: dict[str, Any] = field(default_factory=dict)
+    _slots: dict[Slot[Any], Any] = field(default_factory=dict)
+    _slot_locks: dict[Slot[Any], threading.Lock] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     read_session_factory: sessionmaker[Session] | None = None
 
@@ -56,23 +67,23 @@ class Container:
         return SqlUnitOfWork(self.session_factory, self.clock,
                              after_commit=self.relay.kick if self.relay else None)
 
-    def graph(self) -> RoadGraph:
-        if self._graph is None:
-            with self._graph_lock:
-                if self._graph is None:
-                    from jingwu.routing.graph import RoadGraph
+    def get(self, slot: Slot[T]) -> T:
+        """The slot's object, built on first use (once, even when several threads ask together)."""
+        try:
+            return cast(T, self._slots[slot])
+        except KeyError:
+            pass
+        with self._lock:
+            lock = self._slot_locks.setdefault(slot, threading.Lock())
+        with lock:
+            if slot not in self._slots:
+                self._slots[slot] = slot.build(self)
+            return cast(T, self._slots[slot])
 
-                    self._graph = RoadGraph.load_or_build(self.settings.osm_file, self.settings.graph_cache_dir)
-        return self._graph
-
-    def cached(self, key: str, make: Any) -> Any:
-        if key not in self._cache:
-            self._cache[key] = make()
-        return self._cache[key]
-
-    def uncache(self, key: str) -> Any:
-        """Forget a cached object and return it (None if there was none)."""
-        return self._cache.pop(key, None)
+    def forget(self, slot: Slot[T]) -> T | None:
+        """Drop a slot's object (rebuilt on next use) and return it, or None if it was never built."""
+        with self._lock:
+            return cast("T | None", self._slots.pop(slot, None))
 
     # outbox plumbing for the relay (runs in a worker thread)
     def _fetch_outbox(self, limit: int) -> list[tuple[int, str, dict[str, Any]]]:

@@ -1,10 +1,8 @@
-"""Database wiring: the shared metadata of every feature store, engines,
-Alembic configuration and the ``upgrade`` / drift check used by the CLI and tests.
-"""
+"""Database wiring: engines, Alembic configuration, ``upgrade`` and the drift check (models against the
+migrated database). Which tables exist is the composition root's business (``jingwu.features``)."""
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import Any
 
@@ -15,20 +13,11 @@ from alembic.migration import MigrationContext
 from sqlalchemy import MetaData
 from sqlalchemy.engine import Engine
 
-from jingwu.platform.store import make_engine, metadata
-
-# Every feature store that defines tables on the shared metadata.
-STORE_MODULES: tuple[str, ...] = ("jingwu.platform.store", "jingwu.safety_index.store", "jingwu.dispatch.store")
+from jingwu.platform.store import make_engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
-__all__ = ["alembic_config", "all_metadata", "drift", "make_engine", "upgrade"]
-
-
-def all_metadata() -> MetaData:
-    for mod in STORE_MODULES:
-        importlib.import_module(mod)
-    return metadata
+__all__ = ["alembic_config", "drift", "make_engine", "upgrade"]
 
 
 def alembic_config(url: str) -> Config:
@@ -45,8 +34,8 @@ def upgrade(engine: Engine, revision: str = "heads") -> None:
         command.upgrade(cfg, revision)
 
 
-def drift(engine: Engine) -> list[Any]:
+def drift(engine: Engine, metadata: MetaData) -> list[Any]:
     """Differences between the models and the migrated database (empty when in step)."""
     with engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"compare_type": True})
-        return list(compare_metadata(ctx, all_metadata()))
+        return list(compare_metadata(ctx, metadata))

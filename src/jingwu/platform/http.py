@@ -26,11 +26,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from jingwu.platform import services
-from jingwu.platform.container import Container
+from jingwu.platform.container import Container, Slot
 from jingwu.platform.domain import Permission, Principal
 from jingwu.platform.errors import AppError, Forbidden, NotAuthenticated
 
 log = logging.getLogger("jingwu.http")
+
+PRINCIPALS: Slot[services.PrincipalCache] = Slot("platform.principals", lambda c: services.PrincipalCache())
 
 
 class ErrorDetail(BaseModel):
@@ -170,7 +172,7 @@ def token_from_request(request: Request, cookie_name: str) -> tuple[str | None, 
 async def _principal(token: str, c: Container) -> Principal:
     """Signature and expiry checked here on every request; the user looked up at most every 30 s
     (on a worker thread, so the event loop never waits for the database)."""
-    cache = c.cached("principals", services.PrincipalCache)
+    cache = c.get(PRINCIPALS)
     hit = services.cached_principal(token, clock=c.clock, secret=c.settings.secret_key, cache=cache)
     if hit is not None:
         return hit

@@ -189,6 +189,8 @@ outbox = Table(
     Column("attempts", Integer, nullable=False, server_default="0"),
 )
 
+TABLES = (agencies, towns, units, users, audit_log, audit_head, outbox)
+
 
 # ---------------------------------------------------------------- engine
 

@@ -1,8 +1,8 @@
 """Routing CLI verbs (``jingwu route``, ``jingwu isochrone``, ``jingwu import osm``) as plain functions.
 
 The main CLI (``jingwu.cli``) registers these with typer. Defaults come from
-settings: the road network is ``osm_file``, compiled graphs live in
-``graph_cache_dir``. Every routing error is printed to stderr as
+routing's settings section: the road network is ``osm_file``, compiled graphs live in
+``graph_dir`` (default ``data_dir/graphs``). Every routing error is printed to stderr as
 ``error [code]: message`` and exits with status 2; nothing partial is cached.
 """
 
@@ -35,9 +35,11 @@ def _fail(exc: Exception, code: str | None = None) -> typer.Exit:
 def _load(osm: Path | None, progress: bool = False) -> RoadGraph:
     from jingwu.platform.settings import get_settings
     from jingwu.routing.graph import RoadGraph
+    from jingwu.routing.settings import RoutingSettings, graph_cache_dir
 
     settings = get_settings()
-    return RoadGraph.load_or_build(osm or settings.osm_file, settings.graph_cache_dir, progress=progress)
+    return RoadGraph.load_or_build(osm or settings.section(RoutingSettings).osm_file, graph_cache_dir(settings),
+                                   progress=progress)
 
 
 def route(
@@ -45,7 +47,7 @@ def route(
     to: str = typer.Option(..., "--to", help="destination as LON,LAT (WGS84)"),
     metric: str = typer.Option("time", "--metric", help="time | distance"),
     json_: bool = typer.Option(False, "--json", help="print JSON with seconds, meters, geometry"),
-    osm: Path | None = typer.Option(None, "--osm", help="road network file (default: settings.osm_file)"),
+    osm: Path | None = typer.Option(None, "--osm", help="road network file (default: JINGWU_OSM_FILE)"),
 ) -> None:
     """Drive from one point to another on the road network."""
     try:
@@ -77,7 +79,7 @@ def route(
 def isochrone(
     at: str = typer.Option(..., "--at", help="centre as LON,LAT (WGS84)"),
     minutes: float = typer.Option(..., "--minutes", help="driving time budget in minutes"),
-    osm: Path | None = typer.Option(None, "--osm", help="road network file (default: settings.osm_file)"),
+    osm: Path | None = typer.Option(None, "--osm", help="road network file (default: JINGWU_OSM_FILE)"),
 ) -> None:
     """Print the area reachable within N minutes as a GeoJSON Feature."""
     try:
@@ -98,8 +100,9 @@ def import_osm(file: Path = typer.Argument(..., help="OpenStreetMap file (.osm o
     """Build (or confirm the cache of) the road graph of an OSM file and report what was kept and dropped."""
     from jingwu.platform.settings import get_settings
     from jingwu.routing.graph import RoadGraph
+    from jingwu.routing.settings import graph_cache_dir
 
-    cache_dir = get_settings().graph_cache_dir
+    cache_dir = graph_cache_dir(get_settings())
     t0 = time.perf_counter()
     try:
         if not file.is_file():

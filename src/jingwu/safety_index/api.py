@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from jingwu.platform.domain import Permission, Principal
 from jingwu.platform.http import ERROR_RESPONSES, ContainerDep, PrincipalDep, requires
 from jingwu.safety_index import publish, services
-from jingwu.safety_index.config import get_si_settings, load_method
+from jingwu.safety_index.config import SafetyIndexSettings, load_method
 from jingwu.safety_index.domain import Ticket
 from jingwu.safety_index.schemas import (
     ActionBody,
@@ -72,7 +72,7 @@ def get_series(town: str, p: PrincipalDep, c: ContainerDep, first: FromQ = None,
 @router.post("/compute", response_model=ComputeRead)
 def post_compute(body: ComputeBody, p: Analyst, c: ContainerDep) -> ComputeRead:
     """Compute (or recompute) a range of days now (the daily job does this every day)."""
-    si = get_si_settings()
+    si = c.settings.section(SafetyIndexSettings)
     s = services.compute(body.from_date, body.to_date, uow_factory=c.uow, clock=c.clock,
                          tz=ZoneInfo(c.settings.timezone), method=load_method(si.method_file),
                          ticket_recent_days=si.ticket_recent_days, ticket_deadline_days=si.ticket_deadline_days)
@@ -131,7 +131,7 @@ def get_public(request: Request, c: ContainerDep, day: DateQ = None,
     day's warnings (red band, trend) as one CAP 1.2 alert."""
     if format == "cap":
         d, warns = services.public_warnings(day, uow=c.uow())
-        xml = publish.to_cap(d, warns, sender=get_si_settings().cap_sender, sent=c.clock.now(),
+        xml = publish.to_cap(d, warns, sender=c.settings.section(SafetyIndexSettings).cap_sender, sent=c.clock.now(),
                              base_url=str(request.base_url))
         return Response(xml, media_type="application/cap+xml; charset=utf-8")
     d, rows = services.public_index(day, uow=c.uow(), with_geometry=format == "geojson")

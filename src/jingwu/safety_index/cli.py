@@ -18,7 +18,6 @@ from rich.table import Table
 from jingwu.platform.errors import AppError
 from jingwu.platform.settings import get_settings
 
-index_app = typer.Typer(help="Safety Index (平安指数): compute, backfill, import incidents.", no_args_is_help=True)
 err = Console(stderr=True)
 out = Console()
 
@@ -42,7 +41,6 @@ def _day(value: str | None, name: str) -> date | None:
         raise typer.Exit(2)
 
 
-@index_app.command("compute")
 def compute_cmd(
     from_: Annotated[str | None, typer.Option("--from", help="first day YYYY-MM-DD (default: earliest possible)")]
     = None,
@@ -50,14 +48,14 @@ def compute_cmd(
 ) -> None:
     """Compute (backfill) scores, ranks, warnings and tickets for a range of days."""
     from jingwu.safety_index import services
-    from jingwu.safety_index.config import get_si_settings, load_method
+    from jingwu.safety_index.config import SafetyIndexSettings, load_method
 
     first, last = _day(from_, "from"), _day(to, "to")
     if first and last and first > last:
         err.print("[bold red]error:[/] --from is after --to")
         raise typer.Exit(2)
     c = _container()
-    si = get_si_settings()
+    si = get_settings().section(SafetyIndexSettings)
     try:
         with Progress(TextColumn("[bold blue]safety index"), BarColumn(), MofNCompleteColumn(),
                       TextColumn("days"), TimeElapsedColumn(), console=err) as bar:
@@ -81,7 +79,6 @@ def compute_cmd(
               f"{s.warnings} warning-days; {s.tickets_opened} tickets opened")
 
 
-@index_app.command("import")
 def import_cmd(
     file: Annotated[Path, typer.Argument(help="incidents: .csv, .parquet or .geojson", exists=True, dir_okay=False)],
     mapping: Annotated[Path, typer.Option("--mapping", help="column mapping, .yaml or .json", exists=True,
@@ -91,11 +88,11 @@ def import_cmd(
 ) -> None:
     """Import incidents (assigned to towns by polygon); rejected rows are reported with reasons."""
     from jingwu.safety_index import importer, services
-    from jingwu.safety_index.config import get_si_settings, load_method
+    from jingwu.safety_index.config import SafetyIndexSettings, load_method
 
     c = _container()
     tz = ZoneInfo(c.settings.timezone)
-    si = get_si_settings()
+    si = get_settings().section(SafetyIndexSettings)
     try:
         m = importer.load_mapping(mapping)
         steps = ["read", "parse", "store", "recompute"]
@@ -141,47 +138,6 @@ def import_cmd(
               f"{rep.recomputed_days} scored days recomputed")
 
 
-@index_app.command("generate")
-def generate_cmd(
-    days: Annotated[int, typer.Option(help="days of history ending yesterday", min=91, max=1100)] = 150,
-    per_day: Annotated[int, typer.Option("--per-day", help="incidents per day, whole city", min=1)] = 60,
-    seed: Annotated[int, typer.Option(help="random seed")] = 1,
-) -> None:
-    """Generate a synthetic incident history for the existing towns (source "synthetic", for demos and
-    trials; never mix with real data) and compute the index over it."""
-    from datetime import UTC, datetime, timedelta
-
-    import numpy as np
-
-    from jingwu.safety_index import services, synthetic
-    from jingwu.safety_index.domain import Category
-
-    c = _container()
-    tz = ZoneInfo(c.settings.timezone)
-    try:
-        with c.uow() as uow:
-            towns = uow.towns.all()
-        if not towns:
-            err.print("[bold red]error:[/] no towns: load a city first (jingwu demo --no-serve)")
-            raise typer.Exit(2)
-        first = c.clock.now().astimezone(tz).date() - timedelta(days=days)
-        pop = np.array([t.population for t in towns], dtype=float)
-        surges = [(int(i), days - 8, 6, 3.0) for i in np.random.default_rng(seed).choice(len(towns), 1)]
-        g = synthetic.generate(pop, days, per_day * days, seed=seed, surges=surges, first_weekday=first.weekday())
-        noon = datetime(first.year, first.month, first.day, 12, tzinfo=tz).astimezone(UTC)
-        facts = [services.IncidentFact(f"synthetic:{seed}:{k}", noon + timedelta(days=int(d)), towns[int(t)].id,
-                                       str(code), Category(str(cat)), int(de), int(inj), "synthetic")
-                 for k, (t, d, code, cat, de, inj) in enumerate(zip(g.town, g.day, g.type_code, g.category,
-                                                                     g.deaths, g.injuries, strict=True))]
-        services.record_incidents(facts, uow=c.uow(), tz=tz)
-        s = services.compute(None, None, uow_factory=c.uow, clock=c.clock, tz=tz)
-    finally:
-        c.engine.dispose()
-    out.print(f"{len(facts)} synthetic incidents over {days} days for {len(towns)} towns; "
-              f"computed {s.days} days ({s.first} .. {s.last})")
-
-
-@index_app.command("daily")
 def daily_cmd() -> None:
     """Run the daily job once now: every unscored day up to yesterday, then escalate overdue tickets."""
     from jingwu.safety_index import jobs

@@ -1,4 +1,4 @@
-"""Safety Index settings (environment prefix ``JINGWU_SAFETY_INDEX_``): when the daily
+"""The Safety Index's settings section (environment prefix ``JINGWU_SAFETY_INDEX_``): when the daily
 computation runs, the ticket deadline, the CAP sender, and an optional JSON file
 that overrides the method's weights. The deployment's time zone comes from the
 platform settings (``JINGWU_TIMEZONE``).
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from datetime import time
-from functools import lru_cache
 from pathlib import Path
 
 from pydantic import Field
@@ -26,11 +25,6 @@ class SafetyIndexSettings(BaseSettings):
     ticket_recent_days: int = Field(default=7, ge=0, description="Only days this recent open tickets")
     cap_sender: str = "safety-index@jingwu.invalid"
     method_file: Path | None = Field(default=None, description="JSON overriding harm/sub-index weights")
-
-
-@lru_cache(maxsize=1)
-def get_si_settings() -> SafetyIndexSettings:
-    return SafetyIndexSettings()
 
 
 def load_method(path: Path | None) -> Method:

@@ -13,14 +13,18 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from jingwu.platform.bus import EventBus
-from jingwu.platform.container import Container
+from jingwu.platform.container import Container, Slot
 from jingwu.platform.errors import InvalidInput
+from jingwu.platform.feature import BatchHandler
 from jingwu.safety_index import services
-from jingwu.safety_index.config import SafetyIndexSettings, get_si_settings, load_method
+from jingwu.safety_index.config import SafetyIndexSettings, load_method
 from jingwu.safety_index.domain import Method
+from jingwu.safety_index.importer import TownLocator
 
 log = logging.getLogger("jingwu.safety_index")
+
+# The point-in-town locator for events without a town, keyed by the town set it was built from.
+TOWN_LOCATORS: Slot[dict[tuple[str, ...], TownLocator]] = Slot("safety_index.town_locators", lambda c: {})
 
 
 def _tz(c: Container) -> ZoneInfo:
@@ -35,12 +39,14 @@ def _locate(c: Container, lon: float, lat: float) -> str | None:
     """The town containing a point (events without a town): STRtree over the towns, cached per town set."""
     import numpy as np
 
-    from jingwu.safety_index.importer import TownLocator
-
     with c.uow() as uow:
         towns = uow.towns.all()
-    key = "si_locator:" + ",".join(t.id for t in towns)
-    loc: TownLocator = c.cached(key, lambda: TownLocator(towns))
+    cache = c.get(TOWN_LOCATORS)
+    key = tuple(t.id for t in towns)
+    loc = cache.get(key)
+    if loc is None:
+        cache.clear()  # one town set at a time: a changed set replaces the old locator
+        loc = cache[key] = TownLocator(towns)
     return loc.locate(np.array([lon]), np.array([lat]))[0]
 
 
@@ -48,7 +54,7 @@ def handle_incidents(c: Container, payloads: list[dict[str, Any]], si: SafetyInd
                      ) -> set[date]:
     """Store a batch of incident events in one transaction (bad events are logged and skipped); recompute
     already-scored days they change. Returns the changed days."""
-    si = si or get_si_settings()
+    si = si or c.settings.section(SafetyIndexSettings)
     facts = []
     for payload in payloads:
         try:
@@ -66,18 +72,18 @@ def handle_incidents(c: Container, payloads: list[dict[str, Any]], si: SafetyInd
     return ch.days
 
 
-async def register_handlers(bus: EventBus, container: Container) -> None:
-    """Subscribe the Safety Index to incident events (call once from the app's lifespan). Events arrive
-    in batches: one transaction under the index lock per batch, not per incident."""
+def incident_handler(container: Container) -> BatchHandler:
+    """The handler of the subscription to recorded incidents. Events arrive in batches: one transaction
+    under the index lock per batch, not per incident."""
 
     async def _on_incidents(events: list[tuple[str, dict[str, Any]]]) -> None:
         await asyncio.to_thread(handle_incidents, container, [payload for _subject, payload in events])
 
-    await bus.subscribe_batch(services.SUBJECT_INCIDENT, _on_incidents, durable="safety-index-batch")
+    return _on_incidents
 
 
 def run_daily(c: Container, si: SafetyIndexSettings | None = None) -> services.ComputeSummary:
-    si = si or get_si_settings()
+    si = si or c.settings.section(SafetyIndexSettings)
     summary = services.daily(uow_factory=c.uow, clock=c.clock, tz=_tz(c), method=_method(si),
                              ticket_recent_days=si.ticket_recent_days, ticket_deadline_days=si.ticket_deadline_days)
     services.escalate_overdue(uow=c.uow())
@@ -98,7 +104,7 @@ class DailyScheduler:
 
     def __init__(self, c: Container, si: SafetyIndexSettings | None = None) -> None:
         self.c = c
-        self.si = si or get_si_settings()
+        self.si = si or c.settings.section(SafetyIndexSettings)
         self._task: asyncio.Task[None] | None = None
 
     async def _loop(self) -> None:

@@ -107,6 +107,8 @@ si_tickets = Table(
     Column("closure", Text, nullable=True),
 )
 
+TABLES = (si_incidents, si_scores, si_warnings, si_tickets)
+
 
 @dataclass(frozen=True)
 class AggregateRows:

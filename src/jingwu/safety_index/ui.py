@@ -1,6 +1,6 @@
 """Safety Index pages: the public page (no login) with the map of towns coloured
 by band, the day's ranking, any past date and a trend chart per town; the
-module link ``/m/safety-index`` leads there (data from the public API). And the
+module link leads there (data from the public API). And the
 supervision page for analysts: tickets of their scope with assign / action /
 close (through the API) and the period assessment.
 """
@@ -11,7 +11,7 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from jingwu.platform.domain import Permission
 from jingwu.platform.errors import AppError
@@ -21,11 +21,6 @@ from jingwu.safety_index.domain import BAND_THRESHOLDS, SUB_INDICES
 from jingwu.web.ui import OptionalPrincipal, _ctx, _login_redirect, templates
 
 router = APIRouter(include_in_schema=False)
-
-
-@router.get("/m/safety-index")
-def module_link() -> Response:
-    return RedirectResponse("/safety-index", status_code=303)
 
 
 @router.get("/safety-index", response_class=HTMLResponse)

@@ -1,5 +1,6 @@
-"""HTML pages: login, the module shell with navigation, the overview map,
-"coming" pages for modules not built yet, and the audit page.
+"""HTML pages: login, the module shell with navigation (entries declared by the
+features, ``app.state.nav``), the overview map, "coming" pages for modules not
+built yet, and the audit page.
 
 Server-rendered with Jinja2 (ADR 0002); the map is Leaflet drawing our own road
 GeoJSON (no tile server).
@@ -19,6 +20,7 @@ from fastapi.templating import Jinja2Templates
 from jingwu.platform import services
 from jingwu.platform.domain import ROLE_LABELS_ZH, Permission, Principal
 from jingwu.platform.errors import AppError
+from jingwu.platform.feature import NavEntry
 from jingwu.platform.http import ContainerDep, optional_principal
 from jingwu.web.i18n import pick_lang, translate
 
@@ -27,18 +29,6 @@ STATIC_DIR = HERE / "static"
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 
 router = APIRouter(include_in_schema=False)
-
-MODULES: list[tuple[str, str, str]] = [
-    # (slug, translation key, status)
-    ("map", "nav_map", "ready"),
-    ("dispatch", "nav_dispatch", "ready"),
-    ("incidents", "nav_incidents", "coming"),
-    ("safety-index", "nav_safety_index", "ready"),
-    ("cases", "nav_cases", "coming"),
-    ("exchange", "nav_exchange", "coming"),
-    ("planning", "nav_planning", "coming"),
-    ("simulation", "nav_simulation", "coming"),
-]
 
 OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
 
@@ -50,11 +40,16 @@ def _ctx(request: Request, principal: Principal | None, **extra: Any) -> dict[st
         "lang": lang,
         "t": lambda key: translate(lang, key),
         "principal": principal,
-        "modules": MODULES,
+        "nav": nav_entries(request),
         "can_audit": bool(principal and principal.can(Permission.READ_AUDIT)),
         "role_label": (lambda r: ROLE_LABELS_ZH[r] if lang == "zh-CN" else r.value.replace("_", " ")),
         **extra,
     }
+
+
+def nav_entries(request: Request) -> list[NavEntry]:
+    """The navigation the composition root built from the registered features (``app.state.nav``)."""
+    return list(getattr(request.app.state, "nav", ()))
 
 
 def _login_redirect(request: Request) -> RedirectResponse:
@@ -118,11 +113,13 @@ def map_page(request: Request, p: OptionalPrincipal) -> Response:
 def module_page(slug: str, request: Request, p: OptionalPrincipal) -> Response:
     if p is None:
         return _login_redirect(request)
-    match = next((m for m in MODULES if m[0] == slug), None)
+    match = next((e for e in nav_entries(request) if e.slug == slug), None)
     if match is None:
         return templates.TemplateResponse(request, "coming.html", _ctx(request, p, active=slug, title_key=None),
                                           status_code=404)
-    return templates.TemplateResponse(request, "coming.html", _ctx(request, p, active=slug, title_key=match[1]))
+    if match.ready:
+        return RedirectResponse(match.href, status_code=303)
+    return templates.TemplateResponse(request, "coming.html", _ctx(request, p, active=slug, title_key=match.label_key))
 
 
 @router.get("/admin/audit", response_class=HTMLResponse)

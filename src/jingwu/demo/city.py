@@ -26,7 +26,8 @@ from shapely.geometry import mapping, shape
 from jingwu.platform import services
 from jingwu.platform.container import Container
 from jingwu.platform.domain import AgencyKind, Role, UnitKind
-from jingwu.platform.settings import DEMO_STATIONS_FILE
+from jingwu.platform.settings import PACKAGE_DIR
+from jingwu.routing.api import ROAD_GRAPH
 
 CITY_CODE = "510100-PSB"
 
@@ -61,6 +62,9 @@ DEMO_USERS: list[tuple[str, str, Role, str]] = [
 
 UNITS_PER_STATION = [(UnitKind.PATROL_CAR, 2), (UnitKind.MOTORBIKE, 1), (UnitKind.FOOT_PATROL, 1)]
 UNITS_PER_FIRE_STATION = [(UnitKind.FIRE_ENGINE, 1)]
+
+
+DEMO_STATIONS_FILE = PACKAGE_DIR / "data" / "chengdu" / "chengdu_central_osm_police_fire.csv"
 
 
 @dataclass(frozen=True)
@@ -164,7 +168,7 @@ def load_demo_city(c: Container, *, progress: Callable[[str], None] = lambda _m:
     """Create the demo city; returns {username: password}. Refuses to run twice."""
     if demo_loaded(c):
         raise RuntimeError("the demo city is already loaded")
-    graph = c.graph()
+    graph = c.get(ROAD_GRAPH)
     progress("graph")
     stations = read_stations()
     police = [s for s in stations if s.amenity == "police"]

@@ -19,9 +19,9 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
+from jingwu.demo.generator import CallGenerator
 from jingwu.dispatch import services
 from jingwu.dispatch.domain import UnitStatus
-from jingwu.dispatch.generator import CallGenerator
 from jingwu.dispatch.wiring import catalogue, dispatch_uow, geo
 from jingwu.platform.container import Container
 from jingwu.platform.domain import Principal, Role

@@ -1,0 +1,1 @@
+"""Contracts between features: the typed events one feature publishes and others consume."""

@@ -1,0 +1,18 @@
+"""Dispatch's settings section (environment prefix ``JINGWU_``): the MQTT bridge for alarm buttons and
+unit positions, and the group-commit intake (ADR 0007)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class DispatchSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="JINGWU_", env_file=None, extra="ignore")
+
+    mqtt_host: str = "127.0.0.1"
+    mqtt_port: int = 1883
+    mqtt_enabled: bool = Field(default=True, description="Bridge alarm buttons and positions from MQTT")
+    intake_max_batch: int = Field(default=64, ge=1, le=1000,
+                                  description="Most calls stored in one intake transaction (group commit)")
+    intake_writers: int = Field(default=1, ge=1, le=16, description="Intake writer threads per process")

@@ -1,0 +1,34 @@
+"""Routing's place in the running app: the served road graph as a container slot (loaded once, lazily)
+and the map layer of its drivable roads at ``GET /api/v1/map/roads`` (drawn by the web map; no tile server).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response
+
+from jingwu.platform.container import Container, Slot
+from jingwu.platform.domain import Permission, Principal
+from jingwu.platform.http import ERROR_RESPONSES, ContainerDep, requires
+from jingwu.routing.graph import RoadGraph
+from jingwu.routing.settings import RoutingSettings, graph_cache_dir
+
+
+def _load_graph(c: Container) -> RoadGraph:
+    return RoadGraph.load_or_build(c.settings.section(RoutingSettings).osm_file, graph_cache_dir(c.settings))
+
+
+ROAD_GRAPH: Slot[RoadGraph] = Slot("routing.graph", _load_graph)
+ROADS_GEOJSON: Slot[bytes] = Slot("routing.roads_geojson", lambda c: json.dumps(
+    c.get(ROAD_GRAPH).roads_geojson(), ensure_ascii=False, separators=(",", ":")).encode())
+
+router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
+
+
+@router.get("/map/roads", tags=["map"])
+def roads(p: Annotated[Principal, Depends(requires(Permission.READ_ORG))], c: ContainerDep) -> Response:
+    """The served area's drivable roads as GeoJSON (drawn by the web map; no tile server)."""
+    return Response(c.get(ROADS_GEOJSON), media_type="application/geo+json",
+                    headers={"Cache-Control": "private, max-age=3600"})
