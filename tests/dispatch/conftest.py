@@ -30,7 +30,9 @@ def demo_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[
 
 
 PG_ADMIN = PG_URL.rsplit("/", 1)[0] + "/postgres"
-PG_TEMPLATE, PG_CITY = "jingwu_demo_tpl", "jingwu_demo_t"
+# named after the test database, so runs against different test databases never share these
+_PG_DB = PG_URL.rsplit("/", 1)[1]
+PG_TEMPLATE, PG_CITY = f"{_PG_DB}_demo_tpl", f"{_PG_DB}_demo_t"
 
 
 def _pg_admin(sql: str) -> None:
