@@ -22,11 +22,22 @@ from jingwu.platform.settings import Settings
 from jingwu.routing.settings import RoutingSettings
 
 REPO = Path(__file__).resolve().parents[1]
+TEST_DATA = REPO / "tests" / "data"  # copied into the repository with its attribution (tests/data/ATTRIBUTION.md)
+PACKAGED_DATA = REPO / "src" / "jingwu" / "data"  # shipped with the product (the Chengdu demo extract)
+# Only for files whose licence does not allow shipping them: read from the workplace's shared folder.
 SHARED_DATA = REPO.parent / "shared" / "data"
 PG_URL = os.environ.get("JINGWU_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 SECRET = "test-secret-" + "x" * 20
 # One compiled road graph for the whole run (built on first use; rebuilt only when the OSM file changes).
 GRAPH_DIR = Path(os.environ.get("JINGWU_TEST_GRAPH_DIR", "/tmp/jingwu-test-graphs"))
+
+
+def data_file(path: Path) -> Path:
+    """A data file a test needs: a missing file fails the test naming it (tests never shrink silently)."""
+    if not path.is_file():
+        pytest.fail(f"test data missing: {path} (see tests/data/ATTRIBUTION.md for where it comes from)",
+                    pytrace=False)
+    return path
 
 
 class StepClock:

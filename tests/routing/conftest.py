@@ -8,11 +8,11 @@ import pytest
 
 from jingwu.routing.graph import RoadGraph
 from routing.routing_reference import Reference, parse
+from support import PACKAGED_DATA, TEST_DATA, data_file
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 CITIES = {
-    "chengdu": DATA / "chengdu" / "chengdu_central_osm_2018.osm",
-    "shenzhen": DATA / "shenzhen" / "nanshan_osm_2021-03-17.osm",
+    "chengdu": PACKAGED_DATA / "chengdu" / "chengdu_central_osm_2018.osm",
+    "shenzhen": TEST_DATA / "shenzhen" / "nanshan_osm_2021-03-17.osm",
 }
 
 
@@ -24,16 +24,12 @@ def graph_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session", params=sorted(CITIES))
 def city(request: pytest.FixtureRequest, graph_cache: Path) -> tuple[str, RoadGraph, Reference]:
     name = str(request.param)
-    path = CITIES[name]
-    if not path.exists():
-        pytest.skip(f"test data missing: {path}")
+    path = data_file(CITIES[name])
     graph = RoadGraph.load_or_build(path, graph_cache)
     return name, graph, Reference(parse(path))
 
 
 @pytest.fixture(scope="session")
 def chengdu(graph_cache: Path) -> RoadGraph:
-    path = CITIES["chengdu"]
-    if not path.exists():
-        pytest.skip(f"test data missing: {path}")
+    path = data_file(CITIES["chengdu"])
     return RoadGraph.load_or_build(path, graph_cache)

@@ -12,9 +12,9 @@ from typer.testing import CliRunner
 
 from jingwu.platform.settings import get_settings
 from jingwu.routing.cli import import_osm, isochrone, route
+from support import PACKAGED_DATA
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
-CHENGDU = DATA / "chengdu" / "chengdu_central_osm_2018.osm"
+CHENGDU = PACKAGED_DATA / "chengdu" / "chengdu_central_osm_2018.osm"
 
 app = typer.Typer()
 app.command("route")(route)

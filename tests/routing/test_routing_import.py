@@ -23,6 +23,7 @@ from jingwu.routing.graph import RoadGraph
 from jingwu.routing.osm_import import BOTH, BWD, FWD, SPEED_KMH, motor_access, parse_maxspeed, way_direction
 from routing.osm_builder import grid_nodes, write_osm
 from routing.routing_reference import hav
+from support import TEST_DATA, data_file
 
 
 @pytest.mark.parametrize(
@@ -343,9 +344,7 @@ def test_pbf_gives_the_same_graph(tmp_path: Path) -> None:
     """The same network read from .osm.pbf (written here with pyosmium) equals the XML import."""
     import osmium
 
-    src = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "shenzhen" / "nanshan_osm_2021-03-17.osm"
-    if not src.exists():
-        pytest.skip("test data missing")
+    src = data_file(TEST_DATA / "shenzhen" / "nanshan_osm_2021-03-17.osm")
     pbf = tmp_path / "nanshan.osm.pbf"
     with osmium.SimpleWriter(str(pbf)) as writer:
         for obj in osmium.FileProcessor(str(src)):

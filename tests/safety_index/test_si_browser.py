@@ -23,11 +23,11 @@ from jingwu.platform.db import upgrade
 from jingwu.safety_index import services
 from jingwu.safety_index.domain import Category
 from jingwu.safety_index.jobs import _tz
-from support import SECRET, SHARED_DATA, free_port, make_settings, start_jingwu
+from support import SECRET, SHARED_DATA, TEST_DATA, data_file, free_port, make_settings, start_jingwu
 
 pytestmark = pytest.mark.browser
-SZ = SHARED_DATA / "shenzhen" / "shenzhen_subdistricts_78.geojson"
-CENSUS = SHARED_DATA / "census2020_county_5cities.csv"
+SZ = SHARED_DATA / "shenzhen" / "shenzhen_subdistricts_78.geojson"  # may not be shipped: read from shared/
+CENSUS = TEST_DATA / "census2020_county_5cities.csv"
 FIRST = date(2026, 1, 1)
 DAYS = 130
 SHOTS = Path(os.environ.get("JINGWU_SCREENSHOTS", "")) if os.environ.get("JINGWU_SCREENSHOTS") else None
@@ -35,7 +35,7 @@ SHOTS = Path(os.environ.get("JINGWU_SCREENSHOTS", "")) if os.environ.get("JINGWU
 
 def district_populations() -> dict[str, int]:
     out = {}
-    for line in CENSUS.read_text(encoding="utf-8").splitlines()[1:]:
+    for line in data_file(CENSUS).read_text(encoding="utf-8").splitlines()[1:]:
         cells = line.split(",")
         if cells[2] == "深圳市" and cells[3] != "深圳市":
             out[cells[3]] = int(cells[4])
@@ -49,7 +49,7 @@ def prepare(data_dir: Path) -> None:
     city = platform_services.create_agency(platform_services.CreateAgency("SZ", "深圳市公安局", "city_bureau"),
                                            uow=c.uow(), actor=None)
     assert city
-    fc = json.loads(SZ.read_text(encoding="utf-8"))
+    fc = json.loads(data_file(SZ).read_text(encoding="utf-8"))
     pops = district_populations()
     area = {}
     for f in fc["features"]:

@@ -24,9 +24,9 @@ from jingwu.platform.db import upgrade
 from jingwu.safety_index import importer, services
 from jingwu.safety_index.jobs import _tz
 from safety_index.si_support import add_towns
-from support import SHARED_DATA, StepClock, build_org, login, make_settings
+from support import TEST_DATA, StepClock, build_org, login, make_settings
 
-CSV = SHARED_DATA / "seattle" / "spd_calls_denny_blaine_2018-2023_full_schema.csv"
+CSV = TEST_DATA / "seattle" / "spd_calls_denny_blaine_2018-2023_full_schema.csv"
 MAPPING = Path(__file__).with_name("seattle_mapping.yaml")
 SPLIT_LON = -122.285  # west town | east town
 WEST = {"type": "Polygon", "coordinates": [[[-122.30, 47.60], [SPLIT_LON, 47.60], [SPLIT_LON, 47.63],
