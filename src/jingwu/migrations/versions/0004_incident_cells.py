@@ -1,6 +1,7 @@
 """incident grid cells for the duplicate search
 
 Revision ID: 0003
+(File names follow the order migrations apply; revision ids never change once released.)
 Revises: 0002
 Create Date: 2026-11-23 09:40:00
 """

@@ -1,6 +1,7 @@
 """safety index: incident facts, daily scores, trend warnings, supervision tickets
 
 Revision ID: si0001
+(File names follow the order migrations apply; revision ids never change once released.)
 Revises: 0001
 Create Date: 2026-11-23 06:56:35.691032
 """

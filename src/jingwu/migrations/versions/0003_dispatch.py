@@ -1,6 +1,7 @@
 """dispatch
 
 Revision ID: 0002
+(File names follow the order migrations apply; revision ids never change once released.)
 Revises: si0001
 Create Date: 2026-11-23 06:58:49.912919
 """
