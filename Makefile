@@ -30,11 +30,9 @@ node_modules/.package-lock.json: package.json package-lock.json
 	touch node_modules/.package-lock.json
 
 $(VENDOR)/.stamp: node_modules/.package-lock.json
-	mkdir -p $(VENDOR)/leaflet $(VENDOR)/htmx $(VENDOR)/chartjs
+	mkdir -p $(VENDOR)/leaflet $(VENDOR)/chartjs
 	cp -r node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css node_modules/leaflet/dist/images $(VENDOR)/leaflet/
 	cp node_modules/leaflet/LICENSE $(VENDOR)/leaflet/LICENSE
-	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/htmx/
-	cp node_modules/htmx.org/LICENSE $(VENDOR)/htmx/LICENSE
 	cp node_modules/chart.js/dist/chart.umd.js $(VENDOR)/chartjs/ && cp node_modules/chart.js/LICENSE.md $(VENDOR)/chartjs/LICENSE.md
 	touch $(VENDOR)/.stamp
 
