@@ -58,6 +58,10 @@ class NavEntry:
     label_key: str  # translation key in web/translations
     order: int = 100
     ready: bool = True
+    labels: tuple[tuple[str, str], ...] = ()  # (lang, label) carried by the feature itself, before label_key
+
+    def label_in(self, lang: str) -> str | None:
+        return dict(self.labels).get(lang)
 
     @property
     def href(self) -> str:
