@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from shapely import STRtree
-from shapely.geometry import Point, shape
 
+from jingwu.platform.areas import AreaIndex
 from jingwu.platform.errors import InvalidInput
 from jingwu.routing.domain import Metric, RoutingError, Snap
 from jingwu.routing.graph import RoadGraph
@@ -26,7 +25,7 @@ class Area:
     id: str
     code: str
     agency_id: str
-    geometry: Any
+    geometry: dict[str, Any]  # GeoJSON
 
 
 class Geo:
@@ -34,20 +33,17 @@ class Geo:
                  station_points: dict[str, tuple[float, float]], max_snap_m: float = 500.0) -> None:
         self.graph = graph
         self.max_snap_m = max_snap_m
-        self._towns = towns
         self._town_codes = {t.id: t.code for t in towns}
-        self._town_tree = STRtree([t.geometry for t in towns]) if towns else None
-        self._stations = stations
-        self._station_tree = STRtree([s.geometry for s in stations]) if stations else None
+        self._towns = AreaIndex([(t, t.geometry) for t in towns])
+        self._stations = AreaIndex([(s.agency_id, s.geometry) for s in stations])
         self.station_points = station_points
         self._snap_cache: dict[tuple[float, float], Snap] = {}
         self._lock = threading.Lock()
 
     @classmethod
     def from_rows(cls, graph: RoadGraph, towns: Sequence[Any], agencies: Sequence[Any]) -> Geo:
-        ts = [Area(t.id, t.code, t.agency_id, shape(t.geometry)) for t in towns if t.geometry]
-        st = [Area(a.id, a.code, a.id, shape(a.jurisdiction)) for a in agencies
-              if a.kind == "station" and a.jurisdiction]
+        ts = [Area(t.id, t.code, t.agency_id, t.geometry) for t in towns if t.geometry]
+        st = [Area(a.id, a.code, a.id, a.jurisdiction) for a in agencies if a.kind == "station" and a.jurisdiction]
         pts = {a.id: (a.lon, a.lat) for a in agencies if a.kind in ("station", "fire_station") and a.lon is not None}
         return cls(graph, ts, st, pts)
 
@@ -80,26 +76,12 @@ class Geo:
                 self._snap_cache[key] = s
         return s
 
-    def _find(self, tree: STRtree | None, areas: list[Area], lon: float, lat: float) -> Area | None:
-        if tree is None:
-            return None
-        p = Point(lon, lat)
-        for i in tree.query(p, predicate="intersects"):
-            return areas[int(i)]
-        return None
-
     def town_at(self, lon: float, lat: float) -> Area | None:
-        return self._find(self._town_tree, self._towns, lon, lat)
+        return self._towns.locate(lon, lat)
 
     def station_at(self, lon: float, lat: float) -> str | None:
         """The station whose jurisdiction holds the point, else the nearest station."""
-        a = self._find(self._station_tree, self._stations, lon, lat)
-        if a is not None:
-            return a.agency_id
-        if not self._stations:
-            return None
-        best = min(self._stations, key=lambda s: s.geometry.distance(Point(lon, lat)))
-        return best.agency_id
+        return self._stations.nearest(lon, lat)
 
     # -------------------------------------------------------------- ranking
     def etas(self, sources: list[Snap], target: Snap) -> np.ndarray:

@@ -37,10 +37,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pandas as pd
-import shapely
-from shapely import STRtree
-from shapely.geometry import shape
 
+from jingwu.platform.areas import AreaIndex
 from jingwu.platform.errors import InvalidInput
 from jingwu.platform.store import TownRow
 from jingwu.safety_index.domain import Category, category_for_code
@@ -170,21 +168,13 @@ class Parsed:
 
 
 class TownLocator:
-    """Point-in-polygon over the town polygons (STRtree, vectorised)."""
+    """The town holding each point (vectorised point-in-polygon over the towns)."""
 
     def __init__(self, towns: list[TownRow]) -> None:
-        self.towns = [t for t in towns if t.geometry]
-        self.geoms = [shape(t.geometry) for t in self.towns]
-        self.tree = STRtree(self.geoms)
+        self._index = AreaIndex([(t.id, t.geometry) for t in towns])
 
     def locate(self, lon: np.ndarray[Any, Any], lat: np.ndarray[Any, Any]) -> list[str | None]:
-        pts = shapely.points(lon, lat)
-        out: list[str | None] = [None] * len(lon)
-        pairs = self.tree.query(pts, predicate="intersects")
-        for p_i, g_i in zip(pairs[0].tolist(), pairs[1].tolist(), strict=True):
-            if out[p_i] is None:  # on a shared border: the first polygon wins
-                out[p_i] = self.towns[g_i].id
-        return out
+        return self._index.locate_many(lon, lat)
 
 
 def parse(df: pd.DataFrame, m: Mapping, towns: list[TownRow]) -> Parsed:
