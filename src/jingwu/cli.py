@@ -129,3 +129,7 @@ app = build_cli()
 
 def main() -> None:  # pragma: no cover
     sys.exit(app())
+
+
+if __name__ == "__main__":  # pragma: no cover - `python -m jingwu.cli ...`
+    main()
