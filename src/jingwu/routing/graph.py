@@ -43,13 +43,13 @@ from jingwu.routing.domain import (
     Unreachable,
     check_lonlat,
 )
+from jingwu.routing.geodesy import EARTH_RADIUS_M, haversine_m
 from jingwu.routing.osm_import import HIGHWAY_CLASSES, PieceTable, read_osm
 
 FORMAT_VERSION = 5
 # arrays recomputed at load (cheap gathers) instead of stored: keeps the cache ~25 % smaller
 _DERIVED = ("ftime", "flen", "rtime", "rlen", "ftail")
 INF = math.inf
-_R = 6371008.8
 F64 = npt.NDArray[np.float64]
 I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
@@ -292,7 +292,7 @@ class RoadGraph:
             offset = float(self.shape_cum[s + 1])
         plen = float(self.piece_len[p])
         offset = min(max(offset, 0.0), plen)
-        dist = _haversine(lon, lat, slon, slat)
+        dist = haversine_m(lon, lat, slon, slat)
         return Snap(lon, lat, p, offset, slon, slat, dist, plen)
 
     def _off_network_message(self, lon: float, lat: float, max_distance_m: float) -> str:
@@ -510,7 +510,7 @@ class RoadGraph:
             lon = np.radians(self.node_lon[self.s_orig])
             lat = np.radians(self.node_lat[self.s_orig])
             xyz = np.ascontiguousarray(
-                _R * np.column_stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)])
+                EARTH_RADIUS_M * np.column_stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)])
             )
             self._xyz_cache = xyz
         return xyz
@@ -530,7 +530,7 @@ class RoadGraph:
         a = self.a
         w = a["ftime"] if metric == Metric.TIME else a["flen"]
         lon, lat = math.radians(target[0]), math.radians(target[1])
-        txyz = _R * np.array([math.cos(lat) * math.cos(lon), math.cos(lat) * math.sin(lon), math.sin(lat)])
+        txyz = EARTH_RADIUS_M * np.array([math.cos(lat) * math.cos(lon), math.cos(lat) * math.sin(lon), math.sin(lat)])
         # 1 - 1e-9 absorbs rounding so the heuristic never exceeds a true remaining cost
         hscale = (1.0 if metric == Metric.DISTANCE else 1.0 / self._vmax) * (1.0 - 1e-9)
         kernels.astar(
@@ -891,13 +891,6 @@ class RoadGraph:
             )
             p = q + 1
         return {"type": "FeatureCollection", "features": features}
-
-
-def _haversine(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
-    f = math.pi / 180.0
-    p1, p2 = lat1 * f, lat2 * f
-    h = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin((lon2 - lon1) * f / 2) ** 2
-    return 2.0 * _R * math.asin(min(1.0, math.sqrt(h)))
 
 
 def _linestring(coords: list[tuple[float, float]]) -> dict[str, Any]:
