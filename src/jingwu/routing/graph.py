@@ -2,9 +2,8 @@
 many-to-one, k fastest, matrix, isochrone, nearest-source partition and its
 polygons, map layer), plus SnapBatch (snaps prepared for repeated queries).
 
-The graph is a set of numpy arrays (see :mod:`jingwu.routing.build`) cached on
-disk as one uncompressed ``.npz`` keyed by the SHA-256 of the source OSM file;
-loading is a handful of ``np.load`` reads. Queries translate snapped points
+The graph is a set of numpy arrays (see :mod:`jingwu.routing.build`), built
+or loaded from its on-disk cache by :mod:`jingwu.routing.cache`. Queries translate snapped points
 into weighted seeds and goals and call the compiled kernel in
 :mod:`jingwu.routing.kernels`. A ``RoadGraph`` is safe to share between
 threads: each thread gets its own search workspace.
@@ -12,17 +11,12 @@ threads: each thread gets its own search workspace.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import itertools
-import json
 import math
 import os
-import tempfile
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict
 from operator import attrgetter
 from pathlib import Path
 from typing import Any, overload
@@ -30,25 +24,21 @@ from typing import Any, overload
 import numpy as np
 import numpy.typing as npt
 
-from jingwu.routing import kernels
+from jingwu.routing import cache, kernels
 from jingwu.routing.build import Arrays, build_arrays
 from jingwu.routing.domain import (
     ImportReport,
     InvalidArgument,
     Metric,
     OffNetwork,
-    OsmCorrupt,
     Route,
     Snap,
     Unreachable,
     check_lonlat,
 )
 from jingwu.routing.geodesy import EARTH_RADIUS_M, haversine_m
-from jingwu.routing.osm_import import HIGHWAY_CLASSES, PieceTable, read_osm
+from jingwu.routing.osm_import import HIGHWAY_CLASSES, PieceTable
 
-FORMAT_VERSION = 5
-# arrays recomputed at load (cheap gathers) instead of stored: keeps the cache ~25 % smaller
-_DERIVED = ("ftime", "flen", "rtime", "rlen", "ftail")
 INF = math.inf
 F64 = npt.NDArray[np.float64]
 I32 = npt.NDArray[np.int32]
@@ -121,13 +111,7 @@ class RoadGraph:
     """A directed drivable road graph with snapping and exact shortest-path queries."""
 
     def __init__(self, arrays: Arrays, report: ImportReport) -> None:
-        a = dict(arrays)
-        if "ftime" not in a:
-            fedge, redge = a["fedge"], a["redge"]
-            a["ftime"], a["flen"] = a["edge_time"][fedge], a["edge_len"][fedge]
-            a["rtime"], a["rlen"] = a["edge_time"][redge], a["edge_len"][redge]
-            n_s = a["fptr"].shape[0] - 1
-            a["ftail"] = np.repeat(np.arange(n_s, dtype=np.int32), np.diff(a["fptr"]))
+        a = cache.with_derived(arrays)
         self.a = a
         self.report = report
         self.node_lon: F64 = a["node_lon"]
@@ -168,7 +152,7 @@ class RoadGraph:
             float(self.shape_lat.max()),
         )
 
-    # ------------------------------------------------------------------ build / load
+    # ------------------------------------------------------------------ build / load (cache.py)
     @classmethod
     def from_pieces(cls, table: PieceTable, progress: bool = False) -> RoadGraph:
         arrays, report = build_arrays(table, progress=progress)
@@ -177,59 +161,25 @@ class RoadGraph:
     @classmethod
     def build(cls, osm_path: Path, progress: bool = False) -> RoadGraph:
         """Read and assemble an OSM file without touching any cache."""
-        return cls.from_pieces(read_osm(Path(osm_path), progress=progress), progress=progress)
+        return cache.build(cls, osm_path, progress)
 
     @staticmethod
     def cache_path(osm_path: Path, cache_dir: Path) -> Path:
         """Cache file for this exact source content (SHA-256) and on-disk format version."""
-        with open(osm_path, "rb") as fh:
-            digest = hashlib.file_digest(fh, "sha256").hexdigest()
-        stem = Path(osm_path).name.split(".")[0]
-        return Path(cache_dir) / f"{stem}-{digest[:24]}.v{FORMAT_VERSION}.npz"
+        return cache.cache_path(osm_path, cache_dir)
 
     @classmethod
     def load_or_build(cls, osm_path: Path, cache_dir: Path, progress: bool = False) -> RoadGraph:
         """Load the cached graph for ``osm_path`` or build and cache it (atomic write)."""
-        osm_path = Path(osm_path)
-        if not osm_path.is_file():
-            raise OsmCorrupt(f"OSM file not found: {osm_path}")
-        path = cls.cache_path(osm_path, cache_dir)
-        if path.exists():
-            with contextlib.suppress(Exception):
-                return cls.load(path)
-        graph = cls.build(osm_path, progress=progress)
-        graph.save(path)
-        # caches of the same source in older on-disk formats are dead weight now
-        prefix = path.name.rsplit(".v", 1)[0]
-        for old in path.parent.glob(f"{prefix}.v*.npz"):
-            if old != path:
-                with contextlib.suppress(OSError):
-                    old.unlink()
-        return graph
+        return cache.load_or_build(cls, osm_path, cache_dir, progress)
 
     def save(self, path: Path) -> None:
         """Write the graph atomically: a temp file in the same directory, then ``os.replace``."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        meta = np.asarray(json.dumps(asdict(self.report), ensure_ascii=False))
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=path.parent)
-        try:
-            stored = {k: v for k, v in self.a.items() if k not in _DERIVED}
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, __meta__=meta, **stored)  # type: ignore[arg-type]
-            os.chmod(tmp, 0o644)  # mkstemp creates 0600; the cache is not secret
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        cache.save(self, path)
 
     @classmethod
     def load(cls, path: Path) -> RoadGraph:
-        with np.load(path, allow_pickle=False) as z:
-            arrays: Arrays = {k: z[k] for k in z.files if k != "__meta__"}
-            meta = json.loads(str(z["__meta__"]))
-        return cls(arrays, ImportReport(**meta))
+        return cache.load(cls, path)
 
     # ------------------------------------------------------------------ properties
     @property
