@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from jingwu.routing import cache, kernels, search
+from jingwu.routing import areas, cache, kernels, search
 from jingwu.routing.build import Arrays, build_arrays
 from jingwu.routing.domain import (
     ImportReport,
@@ -32,7 +32,7 @@ from jingwu.routing.domain import (
     Snap,
     check_lonlat,
 )
-from jingwu.routing.endpoints import SnapBatch, ends, ends_of, expand, snap_arrays
+from jingwu.routing.endpoints import SnapBatch
 from jingwu.routing.geodesy import haversine_m
 from jingwu.routing.kernels import F64, I32, INF
 from jingwu.routing.osm_import import HIGHWAY_CLASSES, PieceTable
@@ -270,15 +270,10 @@ class RoadGraph:
         """Least-cost route from ``a`` to ``b``: seconds, metres and a GeoJSON LineString."""
         return search.route(self, a, b, metric)
 
-    # ------------------------------------------------------------------ area queries
+    # ------------------------------------------------------------------ area queries (areas.py)
     def nearest_source_partition(self, sources: Sequence[Snap], metric: Metric = Metric.TIME) -> I32:
         """For each graph node, the index of the source with least cost *to* it (-1 if unreachable)."""
-        metric = Metric(metric)
-        if len(sources) == 0:
-            return np.full(self.n_nodes, -1, dtype=np.int32)
-        sn, sc, sl, _ = ends_of(self, sources, metric, True)
-        ws, _, _, _ = search.run(self, True, metric, (sn, sc, sl), None, np.empty(0, np.float64), track=True)
-        return self._per_node(ws)[1]
+        return areas.nearest_source_partition(self, sources, metric)
 
     def partition_polygons(self, sources: Sequence[Snap], metric: Metric = Metric.TIME) -> list[dict[str, Any] | None]:
         """Area served first by each source, as GeoJSON (Multi)Polygons (``None`` if it serves nothing).
@@ -288,25 +283,7 @@ class RoadGraph:
         the network hull + 200 m) goes with it and the cells are dissolved per
         source. This derives station jurisdictions where none are published.
         """
-        from jingwu.routing.isochrone import partition_polygons
-
-        labels = self.nearest_source_partition(sources, metric)
-        return partition_polygons(self.node_lon, self.node_lat, labels, len(sources))
-
-    def _per_node(self, ws: search.Workspace) -> tuple[F64, I32]:
-        """Collapse search-node results to graph nodes (min over copies)."""
-        reached = ws.state == ws.settled
-        dist = np.where(reached, ws.dist, INF)
-        label = np.where(reached, ws.label, -1).astype(np.int32)
-        n = self.n_nodes
-        d_out = dist[:n].copy()
-        l_out = label[:n].copy()
-        for c in range(n, self.n_search):
-            o = int(self.s_orig[c])
-            if dist[c] < d_out[o]:
-                d_out[o] = dist[c]
-                l_out[o] = label[c]
-        return d_out, l_out
+        return areas.partition_polygons(self, sources, metric)
 
     def isochrone(self, at: Snap, minutes: float, buffer_m: float = 60.0) -> dict[str, Any]:
         """Area reachable from ``at`` within ``minutes`` by car, as a GeoJSON (Multi)Polygon.
@@ -315,48 +292,7 @@ class RoadGraph:
         buffered by ``buffer_m`` metres; holes smaller than 0.25 km² (blocks
         ringed by reached roads) are filled.
         """
-        from jingwu.routing.isochrone import polygon_from_lines
-
-        if not (minutes >= 0 and math.isfinite(minutes)):
-            raise InvalidArgument(f"minutes must be a finite number ≥ 0, got {minutes}")
-        budget = float(minutes) * 60.0
-        w = self.edge_time
-        nodes, costs, _, via = ends(self, *snap_arrays([at]), w, leaving=True)
-        ws, _, _, _ = search.run(
-            self, True, Metric.TIME, (nodes, costs, np.zeros_like(nodes)), None, np.empty(0), limit=budget
-        )
-        lines: list[list[tuple[float, float]]] = []
-        # the snapped piece itself, in each allowed direction
-        for e_, c_ in zip(via, costs, strict=True):
-            e, c = int(e_), float(c_)
-            if e < 0:
-                continue
-            p = int(self.edge_piece[e])
-            length = float(self.piece_len[p])
-            fwd = int(self.edge_dir[e]) == 0
-            speed_frac = min(1.0, budget / c) if c > 0 else 1.0
-            rem = (length - at.offset_m) if fwd else at.offset_m
-            reach = rem * speed_frac
-            lo, hi = (at.offset_m, at.offset_m + reach) if fwd else (at.offset_m - reach, at.offset_m)
-            lines.append(self._piece_cut(p, lo, hi))
-        done = np.flatnonzero(ws.state[: self.n_search] == ws.settled)
-        arcs, tail_k = expand(self.a["fptr"], done)
-        t_arc = self.a["ftime"][arcs]
-        left = budget - ws.dist[done][tail_k]
-        fracs = np.minimum(1.0, np.divide(left, t_arc, out=np.ones_like(left), where=t_arc > 0))
-        edge_reach = np.zeros(self.n_edges)
-        np.maximum.at(edge_reach, self.a["fedge"][arcs], fracs)
-        for e_ in np.flatnonzero(edge_reach > 0):
-            e, frac = int(e_), float(edge_reach[e_])
-            p = int(self.edge_piece[e])
-            length = float(self.piece_len[p])
-            if int(self.edge_dir[e]) == 0:
-                lines.append(self._piece_cut(p, 0.0, frac * length))
-            else:
-                lines.append(self._piece_cut(p, length - frac * length, length))
-        if not lines:
-            lines.append([(at.snapped_lon, at.snapped_lat)])
-        return polygon_from_lines(lines, (at.snapped_lon, at.snapped_lat), buffer_m)
+        return areas.isochrone(self, at, minutes, buffer_m)
 
     # ------------------------------------------------------------------ map layer
     def roads_geojson(self) -> dict[str, Any]:
