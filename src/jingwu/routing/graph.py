@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from jingwu.routing import areas, cache, kernels, search
+from jingwu.routing import areas, cache, kernels, maplayer, search
 from jingwu.routing.build import Arrays, build_arrays
 from jingwu.routing.domain import (
     ImportReport,
@@ -35,7 +35,7 @@ from jingwu.routing.domain import (
 from jingwu.routing.endpoints import SnapBatch
 from jingwu.routing.geodesy import haversine_m
 from jingwu.routing.kernels import F64, I32, INF
-from jingwu.routing.osm_import import HIGHWAY_CLASSES, PieceTable
+from jingwu.routing.osm_import import PieceTable
 
 _TOKENS = itertools.count()
 
@@ -294,50 +294,11 @@ class RoadGraph:
         """
         return areas.isochrone(self, at, minutes, buffer_m)
 
-    # ------------------------------------------------------------------ map layer
+    # ------------------------------------------------------------------ map layer (maplayer.py)
     def roads_geojson(self) -> dict[str, Any]:
         """FeatureCollection of road LineStrings (consecutive pieces of a way merged), 6-dp coordinates.
 
         Properties: ``highway``, ``name``, ``oneway`` (true: drivable only in the
         direction of the coordinates).
         """
-        features: list[dict[str, Any]] = []
-        way = self.a["piece_way"]
-        pdir = self.a["piece_dir"]
-        hw = self.a["piece_highway"]
-        nm = self.a["piece_name"]
-        lon = np.round(self.shape_lon, 6)
-        lat = np.round(self.shape_lat, 6)
-        p = 0
-        n = self.n_pieces
-        while p < n:
-            q = p
-            while (
-                q + 1 < n and way[q + 1] == way[p] and self.piece_v[q] == self.piece_u[q + 1] and pdir[q + 1] == pdir[p]
-            ):
-                q += 1
-            s0, s1 = int(self.shape_ptr[p]), int(self.shape_ptr[q + 1])
-            keep = np.ones(s1 - s0, dtype=bool)
-            # drop the duplicated joint points between merged pieces
-            joints = self.shape_ptr[p + 1 : q + 1] - s0
-            keep[joints] = False
-            xs = lon[s0:s1][keep]
-            ys = lat[s0:s1][keep]
-            coords = np.column_stack([xs, ys])
-            direction = int(pdir[p])
-            if direction == 2:
-                coords = coords[::-1]
-            features.append(
-                {
-                    "type": "Feature",
-                    "geometry": {"type": "LineString", "coordinates": coords.tolist()},
-                    "properties": {
-                        "highway": HIGHWAY_CLASSES[int(hw[p])],
-                        "name": self._names[int(nm[p])],
-                        "oneway": direction != 3,
-                    },
-                }
-            )
-            p = q + 1
-        return {"type": "FeatureCollection", "features": features}
-
+        return maplayer.roads_geojson(self)
