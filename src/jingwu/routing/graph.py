@@ -1,12 +1,20 @@
-"""RoadGraph: the loaded road network and every query on it (snap, route, one-to-many,
-many-to-one, k fastest, matrix, isochrone, nearest-source partition and its
-polygons, map layer), plus SnapBatch (snaps prepared for repeated queries).
+"""RoadGraph: the loaded road network (its arrays, sizes and piece geometry), snapping, and
+the one public entry point of every query on it.
 
-The graph is a set of numpy arrays (see :mod:`jingwu.routing.build`), built
-or loaded from its on-disk cache by :mod:`jingwu.routing.cache`. Queries translate snapped points
-into weighted seeds and goals and call the compiled kernel in
-:mod:`jingwu.routing.kernels`. A ``RoadGraph`` is safe to share between
-threads: each thread gets its own search workspace.
+The graph is a set of numpy arrays (see :mod:`jingwu.routing.build`). This
+module owns them and the point-to-road snap; the rest lives beside it and
+the RoadGraph methods of the same names delegate there:
+
+- :mod:`~jingwu.routing.cache`: build from OSM, load / save the on-disk cache;
+- :mod:`~jingwu.routing.search`: one-to-many, many-to-one, k fastest, matrix,
+  route (seeds and goals from snaps and SnapBatch in :mod:`~jingwu.routing.endpoints`);
+- :mod:`~jingwu.routing.areas`: isochrone, nearest-source partition and its polygons;
+- :mod:`~jingwu.routing.maplayer`: the road layer as GeoJSON.
+
+Those modules also read the graph's private search state set up in
+``__init__`` (``_tls``, ``_heap_base``, ``_vmax``, ``_xyz_cache``, ``_token``,
+``_names``) and its piece-geometry helpers. A ``RoadGraph`` is safe to share
+between threads: each thread gets its own search workspace.
 """
 
 from __future__ import annotations

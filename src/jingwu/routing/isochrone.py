@@ -4,7 +4,8 @@
 Works in a local equirectangular projection (metres) centred on the start
 point, buffers the reached lines with shapely, fills small holes (city blocks
 enclosed by reached roads), simplifies to a few metres and returns GeoJSON
-with coordinates rounded to 6 decimals (~0.1 m).
+with coordinates rounded to 6 decimals (~0.1 m). The searches that produce the
+lines and labels are in :mod:`jingwu.routing.areas`.
 """
 
 from __future__ import annotations

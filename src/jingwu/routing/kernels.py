@@ -32,8 +32,7 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
-# numba freezes globals into the compiled kernels and its on-disk cache notices edits to this
-# file only: after a change of EARTH_RADIUS_M, touch this file
+# numba freezes globals into the kernels; its disk cache only sees edits to this file
 from jingwu.routing.geodesy import EARTH_RADIUS_M
 
 INF = math.inf
