@@ -29,6 +29,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra as sp_dijkstra
 
+from jingwu.routing import endpoints
 from jingwu.routing.domain import Metric, OffNetwork, Snap
 from jingwu.routing.graph import RoadGraph
 from jingwu.routing.synthetic import grid_city
@@ -74,18 +75,18 @@ def scipy_k_fastest(
 ) -> list[tuple[int, float]]:
     """The same answer with scipy: full reverse Dijkstra from each entry node of the target."""
     w = g.edge_time
-    tp, to = g._arrays([target])
-    up, uo = g._arrays(units)
-    en, ec, _, _ = g._ends(tp, to, w, leaving=False)
+    tp, to = endpoints.snap_arrays([target])
+    up, uo = endpoints.snap_arrays(units)
+    en, ec, _, _ = endpoints.ends(g, tp, to, w, leaving=False)
     uniq, inv = np.unique(en, return_inverse=True)
     SCIPY_ROWS.append(uniq.size)
     d = sp_dijkstra(rev, directed=True, indices=uniq)
     d = np.atleast_2d(d)
     rdist = np.min(d[inv] + ec[:, None], axis=0)
-    xn, xc, xo, _ = g._ends(up, uo, w, leaving=True)
+    xn, xc, xo, _ = endpoints.ends(g, up, uo, w, leaving=True)
     cost = np.full(len(units), math.inf)
     np.minimum.at(cost, xo, xc + rdist[xn])
-    direct, _ = g._direct(up, uo, tp, to, w)
+    direct, _ = endpoints.direct(g, up, uo, tp, to, w)
     cost = np.minimum(cost, direct)
     order = np.lexsort((np.arange(cost.size), cost))[:k]
     return [(int(i), float(cost[i])) for i in order if math.isfinite(cost[i])]
@@ -105,20 +106,20 @@ def nx_graph(g: RoadGraph) -> nx.DiGraph:
 
 def nx_k_fastest(g: RoadGraph, G: nx.DiGraph, units: Sequence[Snap], target: Snap, k: int) -> list[tuple[int, float]]:
     w = g.edge_time
-    tp, to = g._arrays([target])
-    up, uo = g._arrays(units)
-    en, ec, _, _ = g._ends(tp, to, w, leaving=False)
+    tp, to = endpoints.snap_arrays([target])
+    up, uo = endpoints.snap_arrays(units)
+    en, ec, _, _ = endpoints.ends(g, tp, to, w, leaving=False)
     G.add_node("T")
     for node, c in zip(en.tolist(), ec.tolist(), strict=True):
         if not G.has_edge("T", node) or c < G["T"][node]["w"]:
             G.add_edge("T", node, w=c)
     dist = nx.single_source_dijkstra_path_length(G, "T", weight="w")
     G.remove_node("T")
-    xn, xc, xo, _ = g._ends(up, uo, w, leaving=True)
+    xn, xc, xo, _ = endpoints.ends(g, up, uo, w, leaving=True)
     cost = np.full(len(units), math.inf)
     for node, c, o in zip(xn.tolist(), xc.tolist(), xo.tolist(), strict=True):
         cost[o] = min(cost[o], c + dist.get(node, math.inf))
-    direct, _ = g._direct(up, uo, tp, to, w)
+    direct, _ = endpoints.direct(g, up, uo, tp, to, w)
     cost = np.minimum(cost, direct)
     order = np.lexsort((np.arange(cost.size), cost))[:k]
     return [(int(i), float(cost[i])) for i in order if math.isfinite(cost[i])]

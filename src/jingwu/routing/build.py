@@ -24,6 +24,7 @@ from scipy.sparse.csgraph import connected_components
 from tqdm import tqdm
 
 from jingwu.routing.domain import ImportReport, NoDrivableRoads
+from jingwu.routing.geodesy import EARTH_RADIUS_M
 from jingwu.routing.kernels import grid_fill, haversine_m
 from jingwu.routing.osm_import import BWD, FWD, PieceTable
 
@@ -367,7 +368,7 @@ def _grid(
     lat0 = float(shape_lat.min())
     lon1 = float(shape_lon.max())
     lat1 = float(shape_lat.max())
-    ky = 6371008.8 * math.pi / 180.0
+    ky = EARTH_RADIUS_M * math.pi / 180.0
     kx = ky * math.cos(math.radians((lat0 + lat1) / 2))
     cell = GRID_CELL_M
     width_m = max((lon1 - lon0) * kx, 1.0)

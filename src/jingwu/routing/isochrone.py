@@ -4,7 +4,8 @@
 Works in a local equirectangular projection (metres) centred on the start
 point, buffers the reached lines with shapely, fills small holes (city blocks
 enclosed by reached roads), simplifies to a few metres and returns GeoJSON
-with coordinates rounded to 6 decimals (~0.1 m).
+with coordinates rounded to 6 decimals (~0.1 m). The searches that produce the
+lines and labels are in :mod:`jingwu.routing.areas`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ import numpy.typing as npt
 import shapely
 from shapely.geometry import LineString, MultiPolygon, Polygon, mapping
 
-_R = 6371008.8
+from jingwu.routing.geodesy import EARTH_RADIUS_M
+
 HOLE_FILL_M2 = 250_000.0
 SIMPLIFY_M = 5.0
 
@@ -26,7 +28,7 @@ def polygon_from_lines(
     lines: list[list[tuple[float, float]]], origin: tuple[float, float], buffer_m: float
 ) -> dict[str, Any]:
     lon0, lat0 = origin
-    ky = _R * math.pi / 180.0
+    ky = EARTH_RADIUS_M * math.pi / 180.0
     kx = ky * math.cos(math.radians(lat0))
     proj: list[list[tuple[float, float]]] = []
     for line in lines:
@@ -82,7 +84,7 @@ def partition_polygons(
     node).
     """
     lon0, lat0 = float(lon.mean()), float(lat.mean())
-    ky = _R * math.pi / 180.0
+    ky = EARTH_RADIUS_M * math.pi / 180.0
     kx = ky * math.cos(math.radians(lat0))
     xy = np.column_stack([(lon - lon0) * kx, (lat - lat0) * ky])
     xy_u, first = np.unique(np.round(xy, 3), axis=0, return_index=True)

@@ -32,6 +32,9 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
+# numba freezes globals into the kernels; its disk cache only sees edits to this file
+from jingwu.routing.geodesy import EARTH_RADIUS_M
+
 INF = math.inf
 
 F64 = npt.NDArray[np.float64]
@@ -248,7 +251,7 @@ def snap_nearest(
     Distances use a local equirectangular projection centred on the query
     point (error < 0.1 % within a few km). Returns segment -1 if none.
     """
-    ky = 6371008.8 * math.pi / 180.0
+    ky = EARTH_RADIUS_M * math.pi / 180.0
     kx = ky * math.cos(lat * math.pi / 180.0)
     rlon = radius_m / max(kx, 1e-9)
     rlat = radius_m / ky
@@ -294,9 +297,9 @@ def snap_nearest(
 
 @njit(cache=True, nogil=True)
 def haversine_m(lon1: F64, lat1: F64, lon2: F64, lat2: F64) -> F64:
-    """Great-circle distance in metres (mean Earth radius 6,371,008.8 m), element-wise."""
+    """Great-circle distance in metres, element-wise: :func:`jingwu.routing.geodesy.haversine_m` over arrays."""
     out = np.empty(lon1.shape[0], dtype=np.float64)
-    r = 6371008.8
+    r = EARTH_RADIUS_M
     f = math.pi / 180.0
     for i in range(lon1.shape[0]):
         p1 = lat1[i] * f

@@ -14,9 +14,8 @@ import math
 
 import numpy as np
 
+from jingwu.routing.geodesy import EARTH_RADIUS_M
 from jingwu.routing.osm_import import BOTH, FWD, HIGHWAY_CODE, SPEED_KMH, PieceTable
-
-_R = 6371008.8
 
 
 def grid_city(
@@ -27,7 +26,7 @@ def grid_city(
 ) -> PieceTable:
     rng = np.random.default_rng(seed)
     lon0, lat0 = origin
-    ky = _R * math.pi / 180.0
+    ky = EARTH_RADIUS_M * math.pi / 180.0
     kx = ky * math.cos(math.radians(lat0))
     ii, jj = np.meshgrid(np.arange(side), np.arange(side), indexing="ij")
     jitter = rng.uniform(-0.15, 0.15, size=(2, side, side)) * spacing_m
