@@ -1,7 +1,8 @@
-"""Dispatch storage entry point: the assignment, alarm-device, location-link and alert repositories
-and the DispatchUnitOfWork that gathers every dispatch repository on the platform unit of work (units
-live in the platform registry). Also the import path of the dispatch tables, row types and duplicate-search
-probe (defined in tables, rows and incident_store).
+"""Dispatch storage entry point: the assignment, alarm-device, location-link and alert repositories,
+the dispatch-only unit writes (DispatchUnits: claim, status compare-and-set, positions) and the
+DispatchUnitOfWork that gathers every dispatch repository on the platform unit of work (the units
+table lives in the platform registry). Also the import path of the dispatch tables, row types and
+duplicate-search probe (defined in tables, rows and incident_store).
 """
 
 from __future__ import annotations
@@ -11,14 +12,14 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from jingwu.dispatch.incident_store import IncidentRepository, NearProbe
 from jingwu.dispatch.rows import AlertRow, AssignmentRow, DeviceRow, IncidentRow, NearbyIncident
 from jingwu.dispatch.tables import TABLES, alarm_devices, alerts, assignments, location_links
 from jingwu.platform.clock import Clock
-from jingwu.platform.store import SqlUnitOfWork, agencies, new_id
+from jingwu.platform.store import SqlUnitOfWork, UnitRepository, agencies, new_id, units
 
 __all__ = [
     "TABLES",
@@ -29,6 +30,7 @@ __all__ = [
     "DeviceRepository",
     "DeviceRow",
     "DispatchUnitOfWork",
+    "DispatchUnits",
     "IncidentRepository",
     "IncidentRow",
     "LinkRepository",
@@ -183,8 +185,42 @@ class AlertRepository:
                          json.loads(r.detail), r.raised_at, r.resolved_at) for r in self.s.execute(q)]
 
 
+class DispatchUnits(UnitRepository):
+    """The platform unit registry plus the writes only dispatch makes: taking a unit for an incident,
+    moving its status, recording its positions. Each is one conditional UPDATE (race-safe)."""
+
+    def claim(self, unit_id: str, incident_id: str, *, at: datetime) -> bool:
+        """Atomically take an available unit for an incident (one conditional UPDATE: race-safe)."""
+        r = self.s.execute(update(units).where(units.c.id == unit_id, units.c.status == "available")
+                           .values(status="dispatched", incident_id=incident_id, status_at=at))
+        return bool(r.rowcount == 1)  # type: ignore[attr-defined]
+
+    def set_status(self, unit_id: str, *, expect: str, status: str, at: datetime,
+                   incident_id: str | bool | None = False) -> bool:
+        """Compare-and-set the status; ``incident_id=False`` leaves the assignment untouched."""
+        values: dict[str, Any] = {"status": status, "status_at": at, "last_contact_at": at}
+        if incident_id is not False:
+            values["incident_id"] = incident_id
+        r = self.s.execute(update(units).where(units.c.id == unit_id, units.c.status == expect).values(**values))
+        return bool(r.rowcount == 1)  # type: ignore[attr-defined]
+
+    def set_positions(self, rows: list[tuple[str, float, float, datetime]]) -> int:
+        """Latest position per unit, one executemany; a position older than the stored one is ignored."""
+        if not rows:
+            return 0
+        stmt = (update(units)
+                .where(units.c.id == bindparam("b_id"),
+                       or_(units.c.position_at.is_(None), units.c.position_at < bindparam("b_at")))
+                .values(lon=bindparam("b_lon"), lat=bindparam("b_lat"), position_at=bindparam("b_at"),
+                        last_contact_at=bindparam("b_at")))
+        self.s.execute(stmt, [{"b_id": u, "b_lon": lon, "b_lat": lat, "b_at": at} for u, lon, lat, at in rows])
+        return len(rows)
+
+
 class DispatchUnitOfWork(SqlUnitOfWork):
     """The platform unit of work plus the dispatch repositories, one transaction."""
+
+    units: DispatchUnits
 
     def __init__(self, session_factory: Callable[[], Session], clock: Clock,
                  after_commit: Callable[[], None] | None = None) -> None:
@@ -192,6 +228,7 @@ class DispatchUnitOfWork(SqlUnitOfWork):
 
     def __enter__(self) -> DispatchUnitOfWork:
         super().__enter__()
+        self.units = DispatchUnits(self.session)
         self.incidents = IncidentRepository(self.session)
         self.assignments = AssignmentRepository(self.session)
         self.devices = DeviceRepository(self.session)
