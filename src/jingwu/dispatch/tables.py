@@ -1,0 +1,142 @@
+"""Dispatch tables: incidents and their timeline, assignments (one unit on one incident, every status
+timed), idempotency keys, alarm devices, one-time location links, duplicate (merge) proposals and alerts,
+registered on the platform metadata; TABLES is what the feature declares.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, Float, ForeignKey, Index, Integer, String, Table, Text
+
+from jingwu.platform.store import UTCDateTime, metadata
+
+incidents = Table(
+    "incidents",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("id", String(36), nullable=False, unique=True),
+    Column("status", String(16), nullable=False, index=True),
+    Column("channel", String(16), nullable=False),
+    Column("type_code", String(8), nullable=False),
+    Column("category", String(32), nullable=False),
+    Column("priority", Integer, nullable=False),
+    Column("level", String(16), nullable=False, server_default="station"),
+    Column("lon", Float, nullable=True),
+    Column("lat", Float, nullable=True),
+    Column("accuracy_m", Float, nullable=True),
+    Column("snapped_lon", Float, nullable=True),
+    Column("snapped_lat", Float, nullable=True),
+    Column("address", String(400), nullable=True),
+    Column("summary", Text, nullable=True),
+    Column("town_id", String(36), nullable=True, index=True),
+    Column("agency_id", String(36), ForeignKey("agencies.id"), nullable=False, index=True),
+    Column("caller_name", String(200), nullable=True),  # personal data: role-gated, every read audited
+    Column("caller_phone", String(64), nullable=True),  # personal data
+    Column("deaths", Integer, nullable=False, server_default="0"),
+    Column("injuries", Integer, nullable=False, server_default="0"),
+    Column("flags", Text, nullable=False, server_default="{}"),
+    Column("merged_into", String(36), nullable=True),
+    Column("device_id", String(36), nullable=True),
+    Column("received_at", UTCDateTime, nullable=False, index=True),
+    Column("dispatched_at", UTCDateTime, nullable=True),
+    Column("arrived_at", UTCDateTime, nullable=True),
+    Column("closed_at", UTCDateTime, nullable=True),
+    Column("created_by", String(200), nullable=False),
+    Column("cell", BigInteger, nullable=True),  # grid cell of (lon, lat) for the duplicate search
+    Index("ix_incidents_cell_received_at", "cell", "received_at"),
+)
+
+incident_events = Table(
+    "incident_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("incident_id", String(36), nullable=False, index=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("detail", Text, nullable=False, server_default="{}"),
+)
+
+assignments = Table(
+    "assignments",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("incident_id", String(36), nullable=False, index=True),
+    Column("unit_id", String(36), ForeignKey("units.id"), nullable=False, index=True),
+    Column("active", Integer, nullable=False, server_default="1"),
+    Column("eta_seconds", Float, nullable=True),
+    Column("dispatched_at", UTCDateTime, nullable=False),
+    Column("acknowledged_at", UTCDateTime, nullable=True),
+    Column("en_route_at", UTCDateTime, nullable=True),
+    Column("on_scene_at", UTCDateTime, nullable=True),
+    Column("cleared_at", UTCDateTime, nullable=True),
+    Column("feedback_at", UTCDateTime, nullable=True),
+    Column("feedback", Text, nullable=True),
+    Column("cancelled_at", UTCDateTime, nullable=True),
+    Column("dispatched_by", String(200), nullable=False),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("incident_id", String(36), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+alarm_devices = Table(
+    "alarm_devices",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("code", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("lon", Float, nullable=False),
+    Column("lat", Float, nullable=False),
+    Column("agency_id", String(36), ForeignKey("agencies.id"), nullable=False),
+    Column("key_hash", String(64), nullable=False),
+    Column("heartbeat_seconds", Integer, nullable=False, server_default="60"),
+    Column("last_heartbeat_at", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+location_links = Table(
+    "location_links",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("incident_id", String(36), nullable=False, index=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime, nullable=True),
+)
+
+merge_proposals = Table(
+    "merge_proposals",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("incident_id", String(36), nullable=False, index=True),  # the newer call
+    Column("candidate_id", String(36), nullable=False, index=True),  # the earlier incident
+    Column("distance_m", Float, nullable=False),
+    Column("seconds_apart", Float, nullable=False),
+    Column("state", String(16), nullable=False, server_default="proposed"),  # proposed / merged / split
+    Column("decided_by", String(200), nullable=True),
+    Column("decided_at", UTCDateTime, nullable=True),
+)
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(32), nullable=False),  # ack_timeout / officer_safety / device_offline
+    Column("incident_id", String(36), nullable=True, index=True),
+    Column("unit_id", String(36), nullable=True),
+    Column("device_id", String(36), nullable=True),
+    Column("agency_id", String(36), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("detail", Text, nullable=False, server_default="{}"),
+    Column("raised_at", UTCDateTime, nullable=False),
+    Column("resolved_at", UTCDateTime, nullable=True),
+    Column("resolved_by", String(200), nullable=True),
+)
+
+TABLES = (incidents, incident_events, assignments, idempotency_keys, alarm_devices, location_links, merge_proposals,
+          alerts)
