@@ -39,7 +39,8 @@ from sqlalchemy.sql.selectable import TextualSelect
 
 from jingwu.dispatch.domain import OPEN_STATUSES, IncidentStatus, cell_of, cells_around
 from jingwu.platform.clock import Clock
-from jingwu.platform.store import SqlUnitOfWork, UTCDateTime, agencies, metadata, new_id
+from jingwu.platform.tables import UTCDateTime, agencies, metadata, new_id
+from jingwu.platform.uow import SqlUnitOfWork
 
 incidents = Table(
     "incidents",

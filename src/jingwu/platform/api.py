@@ -14,7 +14,9 @@ from fastapi.security import OAuth2PasswordRequestForm
 from jingwu import __version__
 from jingwu.platform import services
 from jingwu.platform.domain import Permission, Principal
+from jingwu.platform.engine import ping
 from jingwu.platform.http import ERROR_RESPONSES, ContainerDep, PrincipalDep, requires
+from jingwu.platform.org_store import AgencyRow, TownRow, UnitRow
 from jingwu.platform.schemas import (
     AgencyRead,
     AuditEntryRead,
@@ -27,7 +29,7 @@ from jingwu.platform.schemas import (
     UserCreate,
     UserRead,
 )
-from jingwu.platform.store import AgencyRow, TownRow, UnitRow, UserRow, ping
+from jingwu.platform.user_store import UserRow
 
 public_router = APIRouter()
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)

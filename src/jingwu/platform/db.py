@@ -13,7 +13,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import MetaData
 from sqlalchemy.engine import Engine
 
-from jingwu.platform.store import make_engine
+from jingwu.platform.engine import make_engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 

@@ -42,7 +42,7 @@ from shapely import STRtree
 from shapely.geometry import shape
 
 from jingwu.platform.errors import InvalidInput
-from jingwu.platform.store import TownRow
+from jingwu.platform.org_store import TownRow
 from jingwu.safety_index.domain import Category, category_for_code
 from jingwu.safety_index.services import IncidentFact
 
