@@ -150,6 +150,13 @@ class RelayLease:
 
     def release(self) -> None:
         with self._lock:
+            if self._conn is not None:
+                try:
+                    # unlock before ending the session: the server frees a closed session's locks only
+                    # once it notices, so another process asking at once could still be refused
+                    self._conn.exec_driver_sql(f"SELECT pg_advisory_unlock({self.KEY})")
+                except Exception:
+                    log.debug("unlocking the relay lease failed", exc_info=True)
             self._drop()
             if self._held:
                 log.info("outbox relay lease released")
