@@ -178,6 +178,7 @@ class UnitRepository:
     def count(self) -> int:
         return int(self.s.execute(select(func.count()).select_from(units)).scalar_one())
 
+    # dispatch-only writes: moving to dispatch/store.py
     def claim(self, unit_id: str, incident_id: str, *, at: datetime) -> bool:
         """Atomically take an available unit for an incident (one conditional UPDATE: race-safe)."""
         r = self.s.execute(update(units).where(units.c.id == unit_id, units.c.status == "available")
