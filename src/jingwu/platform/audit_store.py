@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from jingwu.platform.clock import Clock
 from jingwu.platform.domain import GENESIS_HASH, AuditRecord, audit_hash, canonical_json
-from jingwu.platform.tables import agencies, audit_head, audit_log
+from jingwu.platform.tables import agencies, audit_head, audit_log, in_subtree
 
 
 class AuditWriter:
@@ -96,7 +96,6 @@ def audit_head_state(session: Session) -> tuple[int, str]:
 def recent_audit(session: Session, *, limit: int = 100, agency_path: str | None = None) -> list[AuditRecord]:
     q = select(audit_log).order_by(audit_log.c.seq.desc()).limit(limit)
     if agency_path is not None:
-        q = q.where(audit_log.c.agency_id.in_(select(agencies.c.id).where(
-            agencies.c.path.startswith(agency_path, autoescape=True))))
+        q = q.where(audit_log.c.agency_id.in_(select(agencies.c.id).where(in_subtree(agencies.c.path, agency_path))))
     return [AuditRecord(r.seq, r.at, r.actor, r.agency_id, r.action, r.object_type, r.object_id,
                         r.reason, r.detail, r.prev_hash, r.hash) for r in session.execute(q)]

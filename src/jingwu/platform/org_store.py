@@ -13,7 +13,7 @@ from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from jingwu.platform.errors import NotFound
-from jingwu.platform.tables import agencies, new_id, towns, units
+from jingwu.platform.tables import agencies, in_subtree, new_id, subtree_pattern, towns, units
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,7 @@ class AgencyRepository:
         return _agency(r) if r else None
 
     def in_subtree(self, path: str, kind: str | None = None) -> list[AgencyRow]:
-        q = select(agencies).where(agencies.c.path.startswith(path, autoescape=True))
+        q = select(agencies).where(in_subtree(agencies.c.path, path))
         if kind:
             q = q.where(agencies.c.kind == kind)
         return [_agency(r) for r in self.s.execute(q.order_by(agencies.c.path))]
@@ -144,7 +144,7 @@ class TownRepository:
 # Built once: the hot read paths (recommendations) skip building and cache-keying a new expression each call.
 _UNITS_IN_SUBTREE = (select(units, agencies.c.path.label("agency_path"))
                      .join(agencies, agencies.c.id == units.c.agency_id)
-                     .where(agencies.c.path.like(bindparam("pattern"), escape="/")).order_by(units.c.call_sign))
+                     .where(in_subtree(agencies.c.path, bindparam("pattern"))).order_by(units.c.call_sign))
 
 
 class UnitRepository:
@@ -172,8 +172,7 @@ class UnitRepository:
         return self._row(r)
 
     def in_subtree(self, path: str) -> list[UnitRow]:
-        pattern = path.replace("/", "//").replace("%", "/%").replace("_", "/_") + "%"
-        return [self._row(r) for r in self.s.execute(_UNITS_IN_SUBTREE, {"pattern": pattern})]
+        return [self._row(r) for r in self.s.execute(_UNITS_IN_SUBTREE, {"pattern": subtree_pattern(path)})]
 
     def count(self) -> int:
         return int(self.s.execute(select(func.count()).select_from(units)).scalar_one())

@@ -1,7 +1,7 @@
 """The platform's tables: the shared SQLAlchemy ``metadata`` and its naming convention, the
 timezone-aware ``UTCDateTime`` column type, ``new_id``, and the tables of agencies, towns, units,
-users, the audit log (with its chain head) and the outbox (``TABLES``). Feature stores add their own
-tables to the same ``metadata``.
+users, the audit log (with its chain head) and the outbox (``TABLES``); ``in_subtree``, the one way
+to scope a query to an agency subtree. Feature stores add their own tables to the same ``metadata``.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
 )
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
 from sqlalchemy.types import TypeDecorator
 
 NAMING = {
@@ -159,3 +160,23 @@ outbox = Table(
 )
 
 TABLES = (agencies, towns, units, users, audit_log, audit_head, outbox)
+
+
+# ---------------------------------------------------------------- agency subtrees
+
+SUBTREE_ESCAPE = "/"
+
+
+def subtree_pattern(path: str) -> str:
+    """The LIKE pattern of ``path`` and every path below it; a ``%`` or ``_`` in ``path`` matches only
+    itself (escaped with ``SUBTREE_ESCAPE``, itself escaped first)."""
+    e = SUBTREE_ESCAPE
+    return path.replace(e, e + e).replace("%", e + "%").replace("_", e + "_") + "%"
+
+
+def in_subtree(path_column: ColumnElement[str], path: str | BindParameter[str]) -> ColumnElement[bool]:
+    """``path_column`` (an agency's materialised path) is ``path`` or lies below it: the one way to scope
+    a query to an agency subtree. Given a bind parameter instead of a path, the condition can be built
+    once; bind ``subtree_pattern(path)`` to it on each execution."""
+    pattern = path if isinstance(path, BindParameter) else subtree_pattern(path)
+    return path_column.like(pattern, escape=SUBTREE_ESCAPE)

@@ -11,7 +11,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from jingwu.platform.domain import Principal, Role
-from jingwu.platform.tables import agencies, new_id, users
+from jingwu.platform.tables import agencies, in_subtree, new_id, users
 
 
 @dataclass(frozen=True)
@@ -58,5 +58,5 @@ class UserRepository:
         return self._row(r) if r else None
 
     def in_subtree(self, path: str) -> list[UserRow]:
-        q = self._q().where(agencies.c.path.startswith(path, autoescape=True)).order_by(users.c.username)
+        q = self._q().where(in_subtree(agencies.c.path, path)).order_by(users.c.username)
         return [self._row(r) for r in self.s.execute(q)]
