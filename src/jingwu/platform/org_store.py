@@ -102,10 +102,6 @@ class AgencyRepository:
             q = q.where(agencies.c.kind == kind)
         return [_agency(r) for r in self.s.execute(q.order_by(agencies.c.path))]
 
-    def set_jurisdiction(self, agency_id: str, geometry: dict[str, Any]) -> None:
-        self.s.execute(update(agencies).where(agencies.c.id == agency_id)
-                       .values(jurisdiction=json.dumps(geometry)))
-
     def count(self) -> int:
         return int(self.s.execute(select(func.count()).select_from(agencies)).scalar_one())
 

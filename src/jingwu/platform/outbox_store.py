@@ -37,7 +37,3 @@ class OutboxRepository:
     def mark_published(self, ids: list[int], at: datetime) -> None:
         if ids:
             self.s.execute(update(outbox).where(outbox.c.id.in_(ids)).values(published_at=at))
-
-    def mark_failed(self, ids: list[int]) -> None:
-        if ids:
-            self.s.execute(update(outbox).where(outbox.c.id.in_(ids)).values(attempts=outbox.c.attempts + 1))
