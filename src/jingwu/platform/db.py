@@ -1,5 +1,6 @@
-"""Database wiring: engines, Alembic configuration, ``upgrade`` and the drift check (models against the
-migrated database). Which tables exist is the composition root's business (``jingwu.features``)."""
+"""Migrations: Alembic configuration, ``upgrade`` and the drift check (models against the migrated
+database); ``make_engine`` (from ``platform.engine``) is re-exported for the Alembic environment. Which
+tables exist is the composition root's business (``jingwu.features``)."""
 
 from __future__ import annotations
 
