@@ -257,7 +257,7 @@ def wait_drained(env: dict[str, str], limit_s: float = 120.0) -> float:
     """Seconds until the outbox is empty and the Safety Index holds every incident (events relayed and
     consumed): the work the intake left behind."""
     code = ("import time; from jingwu.platform.settings import get_settings;"
-            "from jingwu.platform.store import make_engine;"
+            "from jingwu.platform.engine import make_engine;"
             "e=make_engine(get_settings().db_url); t0=time.perf_counter();"
             f"\nwhile time.perf_counter()-t0 < {limit_s}:\n"
             " c=e.connect(); n=c.exec_driver_sql('SELECT count(*) FROM outbox WHERE published_at IS NULL')"
@@ -275,7 +275,7 @@ def wait_drained(env: dict[str, str], limit_s: float = 120.0) -> float:
 
 
 def count_incidents(env: dict[str, str]) -> int:
-    code = ("from jingwu.platform.settings import get_settings; from jingwu.platform.store import make_engine;"
+    code = ("from jingwu.platform.settings import get_settings; from jingwu.platform.engine import make_engine;"
             "e=make_engine(get_settings().db_url); c=e.connect(); "
             "print(c.exec_driver_sql('SELECT count(*) FROM incidents').scalar_one()); c.close()")
     return int(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,

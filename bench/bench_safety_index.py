@@ -43,8 +43,8 @@ from jingwu.demo import synthetic
 from jingwu.platform import services as platform_services
 from jingwu.platform.container import Container, build_container
 from jingwu.platform.db import upgrade
+from jingwu.platform.org_store import TownRow
 from jingwu.platform.settings import Settings
-from jingwu.platform.store import TownRow
 from jingwu.safety_index import columnar, engine, services
 from jingwu.safety_index.domain import BAND_THRESHOLDS, SUB_INDICES, Method, category_for_code
 from jingwu.safety_index.store import SafetyIndexRepository

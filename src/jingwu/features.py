@@ -14,7 +14,7 @@ from jingwu.demo.feature import FEATURE as DEMO
 from jingwu.dispatch.feature import FEATURE as DISPATCH
 from jingwu.platform.feature import Feature, NavEntry
 from jingwu.platform.registration import FEATURE as PLATFORM
-from jingwu.platform.store import metadata
+from jingwu.platform.tables import metadata
 from jingwu.routing.feature import FEATURE as ROUTING
 from jingwu.safety_index.feature import FEATURE as SAFETY_INDEX
 from jingwu.web.feature import FEATURE as WEB

@@ -77,6 +77,15 @@ def test_token_grants_access_and_expires(client: TestClient, org: Org, container
     assert_error(client.get("/api/v1/me", headers=h), 401, "token_expired")
 
 
+def test_me_of_a_user_removed_after_its_principal_was_cached_is_404(client: TestClient, org: Org,
+                                                                    container: Container) -> None:
+    h = login(client, "analyst", org.passwords["analyst"])
+    assert client.get("/api/v1/me", headers=h).status_code == 200  # the principal is cached for a while
+    with container.engine.begin() as conn:
+        conn.execute(text("DELETE FROM users WHERE username = 'analyst'"))
+    assert_error(client.get("/api/v1/me", headers=h), 404, "not_found")
+
+
 def test_garbage_token_is_401(client: TestClient, org: Org) -> None:
     assert_error(client.get("/api/v1/me", headers={"Authorization": "Bearer abc.def"}), 401, "invalid_token")
 

@@ -15,7 +15,7 @@ import pytest
 from jingwu.platform import services
 from jingwu.platform.bus import InProcessBus, NatsBus, OutboxRelay, outbox_msg_id, subject_matches
 from jingwu.platform.container import Container
-from jingwu.platform.store import RelayLease
+from jingwu.platform.engine import RelayLease
 from support import both_databases
 
 NATS_URL = os.environ.get("JINGWU_TEST_NATS_URL", "nats://127.0.0.1:4222")

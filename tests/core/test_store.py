@@ -6,6 +6,7 @@ the transaction of the change it announces.
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import text
@@ -14,6 +15,7 @@ from jingwu.features import database_metadata
 from jingwu.platform import services
 from jingwu.platform.container import Container
 from jingwu.platform.db import drift
+from jingwu.platform.domain import Role
 from jingwu.platform.errors import Conflict
 from support import both_databases
 
@@ -121,3 +123,31 @@ def test_timestamps_come_back_timezone_aware_utc(container: Container, org) -> N
     with container.uow() as uow:
         entries = list(uow.audit_entries())
     assert entries and all(e.at.utcoffset() is not None and e.at.utcoffset().total_seconds() == 0 for e in entries)
+
+
+def test_subtree_reads_match_wildcards_in_agency_paths_literally(container: Container) -> None:
+    """Agency paths are LIKE patterns' prefixes: a ``_`` or ``%`` in a path matches only itself."""
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    ids = ("r_1", "rx1", "r%1", "r-z-1")
+    with container.uow() as uow:
+        for aid in ids:
+            uow.agencies.add(id=aid, parent_id=None, kind="city_bureau", code=f"code-{aid}", name=aid, name_en=None,
+                             path=f"/{aid}/", lon=None, lat=None, jurisdiction=None, source=None, at=now)
+            uow.units.add(call_sign=f"unit-{aid}", kind="patrol", agency_id=aid, lon=121.0, lat=31.0, at=now)
+            uow.users.add(username=f"user-{aid}", display_name=aid, password_hash="x", agency_id=aid,
+                          roles=[Role.ADMIN], at=now)
+            uow.audit.write(actor="test", action="probe", object_type="test", object_id=aid, agency_id=aid)
+        uow.agencies.add(id="r_1-child", parent_id="r_1", kind="branch_bureau", code="code-r_1-child", name="c",
+                         name_en=None, path="/r_1/r_1-child/", lon=None, lat=None, jurisdiction=None,
+                         source=None, at=now)
+        uow.commit()
+    with container.uow() as uow:
+        assert [a.id for a in uow.agencies.in_subtree("/r_1/")] == ["r_1", "r_1-child"]
+        assert [a.id for a in uow.agencies.in_subtree("/r%1/")] == ["r%1"]
+        assert [u.call_sign for u in uow.units.in_subtree("/r_1/")] == ["unit-r_1"]
+        assert [u.call_sign for u in uow.units.in_subtree("/r%1/")] == ["unit-r%1"]
+        assert [u.username for u in uow.users.in_subtree("/r_1/")] == ["user-r_1"]
+        assert [u.username for u in uow.users.in_subtree("/r%1/")] == ["user-r%1"]
+        assert [e.object_id for e in uow.recent_audit(limit=100, agency_path="/r_1/")] == ["r_1"]
+        assert [e.object_id for e in uow.recent_audit(limit=100, agency_path="/r%1/")] == ["r%1"]
+        assert len(uow.units.in_subtree("/")) == len(ids)

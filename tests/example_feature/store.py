@@ -7,7 +7,8 @@ from datetime import datetime
 from sqlalchemy import Column, ForeignKey, String, Table, Text, insert, select
 from sqlalchemy.orm import Session
 
-from jingwu.platform.store import SqlUnitOfWork, UTCDateTime, agencies, metadata, new_id
+from jingwu.platform.tables import UTCDateTime, agencies, in_subtree, metadata, new_id
+from jingwu.platform.uow import SqlUnitOfWork
 
 duty_notes = Table(
     "example_duty_notes", metadata,
@@ -32,7 +33,7 @@ class DutyNoteRepository:
 
     def in_subtree(self, path: str) -> list[dict[str, object]]:
         q = (select(duty_notes).join(agencies, agencies.c.id == duty_notes.c.agency_id)
-             .where(agencies.c.path.startswith(path, autoescape=True)).order_by(duty_notes.c.at))
+             .where(in_subtree(agencies.c.path, path)).order_by(duty_notes.c.at))
         return [dict(r._mapping) for r in self.s.execute(q)]
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.sql.selectable import TextualSelect
 from jingwu.dispatch.domain import OPEN_STATUSES, IncidentStatus, cell_of, cells_around
 from jingwu.dispatch.rows import IncidentRow, NearbyIncident
 from jingwu.dispatch.tables import idempotency_keys, incident_events, incidents, merge_proposals
-from jingwu.platform.store import UTCDateTime, agencies, new_id
+from jingwu.platform.tables import UTCDateTime, agencies, in_subtree, new_id
 
 
 def _inc(r: Any) -> IncidentRow:
@@ -142,7 +142,7 @@ class IncidentRepository:
     def search(self, *, path: str, statuses: tuple[str, ...] | None = None, since: datetime | None = None,
              until: datetime | None = None, limit: int = 500, min_level: tuple[str, ...] | None = None
              ) -> list[IncidentRow]:
-        q = self._q().where(agencies.c.path.startswith(path, autoescape=True))
+        q = self._q().where(in_subtree(agencies.c.path, path))
         if statuses:
             q = q.where(incidents.c.status.in_(statuses))
         if since:
@@ -218,5 +218,5 @@ class IncidentRepository:
     def open_proposal_ids(self, path: str) -> set[str]:
         q = (select(merge_proposals.c.incident_id).join(incidents, incidents.c.id == merge_proposals.c.incident_id)
              .join(agencies, agencies.c.id == incidents.c.agency_id)
-             .where(merge_proposals.c.state == "proposed", agencies.c.path.startswith(path, autoescape=True)))
+             .where(merge_proposals.c.state == "proposed", in_subtree(agencies.c.path, path)))
         return {r[0] for r in self.s.execute(q)}

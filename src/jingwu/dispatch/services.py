@@ -49,9 +49,11 @@ from jingwu.dispatch.store import (
     IncidentRow,
     NearProbe,
 )
+from jingwu.platform.audit_store import AuditDraft
 from jingwu.platform.domain import Permission, Principal
 from jingwu.platform.errors import AppError, Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
-from jingwu.platform.store import AuditDraft, UnitRow, new_id
+from jingwu.platform.org_store import UnitRow
+from jingwu.platform.tables import new_id
 
 MAX_DUPLICATE_PROPOSALS = 3
 

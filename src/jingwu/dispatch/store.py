@@ -19,7 +19,9 @@ from jingwu.dispatch.incident_store import IncidentRepository, NearProbe
 from jingwu.dispatch.rows import AlertRow, AssignmentRow, DeviceRow, IncidentRow, NearbyIncident
 from jingwu.dispatch.tables import TABLES, alarm_devices, alerts, assignments, location_links
 from jingwu.platform.clock import Clock
-from jingwu.platform.store import SqlUnitOfWork, UnitRepository, agencies, new_id, units
+from jingwu.platform.org_store import UnitRepository
+from jingwu.platform.tables import agencies, in_subtree, new_id, units
+from jingwu.platform.uow import SqlUnitOfWork
 
 __all__ = [
     "TABLES",
@@ -108,7 +110,7 @@ class DeviceRepository:
 
     def all(self, path: str = "/") -> list[DeviceRow]:
         q = (select(alarm_devices).join(agencies, agencies.c.id == alarm_devices.c.agency_id)
-             .where(agencies.c.path.startswith(path, autoescape=True)).order_by(alarm_devices.c.code))
+             .where(in_subtree(agencies.c.path, path)).order_by(alarm_devices.c.code))
         return [DeviceRow(r.id, r.code, r.name, r.lon, r.lat, r.agency_id, r.key_hash, r.heartbeat_seconds,
                           r.last_heartbeat_at) for r in self.s.execute(q)]
 
@@ -179,7 +181,7 @@ class AlertRepository:
 
     def open(self, path: str) -> list[AlertRow]:
         q = (select(alerts).join(agencies, agencies.c.id == alerts.c.agency_id)
-             .where(alerts.c.resolved_at.is_(None), agencies.c.path.startswith(path, autoescape=True))
+             .where(alerts.c.resolved_at.is_(None), in_subtree(agencies.c.path, path))
              .order_by(alerts.c.id.desc()).limit(200))
         return [AlertRow(r.id, r.kind, r.incident_id, r.unit_id, r.device_id, r.agency_id, r.message,
                          json.loads(r.detail), r.raised_at, r.resolved_at) for r in self.s.execute(q)]

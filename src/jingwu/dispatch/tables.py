@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, Float, ForeignKey, Index, Integer, String, Table, Text
 
-from jingwu.platform.store import UTCDateTime, metadata
+from jingwu.platform.tables import UTCDateTime, metadata
 
 incidents = Table(
     "incidents",

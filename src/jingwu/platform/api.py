@@ -14,7 +14,10 @@ from fastapi.security import OAuth2PasswordRequestForm
 from jingwu import __version__
 from jingwu.platform import services
 from jingwu.platform.domain import Permission, Principal
+from jingwu.platform.engine import ping
+from jingwu.platform.errors import NotFound
 from jingwu.platform.http import ERROR_RESPONSES, ContainerDep, PrincipalDep, requires
+from jingwu.platform.org_store import AgencyRow, TownRow, UnitRow
 from jingwu.platform.schemas import (
     AgencyRead,
     AuditEntryRead,
@@ -27,7 +30,7 @@ from jingwu.platform.schemas import (
     UserCreate,
     UserRead,
 )
-from jingwu.platform.store import AgencyRow, TownRow, UnitRow, UserRow, ping
+from jingwu.platform.user_store import UserRow
 
 public_router = APIRouter()
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES)
@@ -53,7 +56,8 @@ def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], c: ContainerDep
 def me(p: PrincipalDep, c: ContainerDep) -> MeRead:
     with c.uow() as uow:
         user = uow.users.get(p.user_id)
-    assert user is not None
+    if user is None:  # removed since its principal was cached
+        raise NotFound(f"User {p.user_id} does not exist.")
     return MeRead(id=p.user_id, username=p.username, display_name=user.display_name, agency_id=p.agency_id,
                   roles=sorted(r.value for r in p.roles), permissions=sorted(x.value for x in p.permissions))
 
@@ -120,7 +124,8 @@ def create_user(body: UserCreate, p: Annotated[Principal, Depends(requires(Permi
         uow=c.uow(), actor=p, reason=body.reason)
     with c.uow() as uow:
         u = uow.users.get(uid)
-    assert u is not None
+    if u is None:
+        raise NotFound(f"User {uid} does not exist.")
     return _user(u)
 
 

@@ -22,7 +22,7 @@ def fail(message: str, code: int = 2) -> typer.Exit:
 
 def upgrade_database(settings: Settings) -> None:
     from jingwu.platform.db import upgrade
-    from jingwu.platform.store import make_engine
+    from jingwu.platform.engine import make_engine
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.db_url)

@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from jingwu.platform.bus import EventBus, OutboxRelay, make_bus
 from jingwu.platform.clock import Clock, SystemClock
+from jingwu.platform.engine import RelayLease, make_engine, make_session_factory
 from jingwu.platform.settings import Settings
-from jingwu.platform.store import RelayLease, SqlUnitOfWork, make_engine, make_session_factory
+from jingwu.platform.uow import SqlUnitOfWork
 
 T = TypeVar("T")
 

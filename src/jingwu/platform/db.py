@@ -1,5 +1,6 @@
-"""Database wiring: engines, Alembic configuration, ``upgrade`` and the drift check (models against the
-migrated database). Which tables exist is the composition root's business (``jingwu.features``)."""
+"""Migrations: Alembic configuration, ``upgrade`` and the drift check (models against the migrated
+database); ``make_engine`` (from ``platform.engine``) is re-exported for the Alembic environment. Which
+tables exist is the composition root's business (``jingwu.features``)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import MetaData
 from sqlalchemy.engine import Engine
 
-from jingwu.platform.store import make_engine
+from jingwu.platform.engine import make_engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 

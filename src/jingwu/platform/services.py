@@ -23,15 +23,11 @@ from jingwu.platform.domain import (
     verify_chain,
 )
 from jingwu.platform.errors import Conflict, Forbidden, InvalidCredentials, InvalidInput, NotAuthenticated
+from jingwu.platform.org_store import AgencyRow, TownRow, UnitRow
 from jingwu.platform.security import hash_password, issue_token, read_token, verify_password
-from jingwu.platform.store import (
-    AgencyRow,
-    SqlUnitOfWork,
-    TownRow,
-    UnitRow,
-    UserRow,
-    new_id,
-)
+from jingwu.platform.tables import new_id
+from jingwu.platform.uow import SqlUnitOfWork
+from jingwu.platform.user_store import UserRow
 
 USERNAME_RE = re.compile(r"^[a-z0-9_.-]{3,64}$")
 MIN_PASSWORD = 8

@@ -40,7 +40,7 @@ import pandas as pd
 
 from jingwu.platform.areas import AreaIndex
 from jingwu.platform.errors import InvalidInput
-from jingwu.platform.store import TownRow
+from jingwu.platform.org_store import TownRow
 from jingwu.safety_index.domain import Category, category_for_code
 from jingwu.safety_index.services import IncidentFact
 

@@ -21,7 +21,8 @@ import pandas as pd
 from jingwu.platform.clock import Clock
 from jingwu.platform.domain import Permission, Principal
 from jingwu.platform.errors import InvalidInput, NotFound
-from jingwu.platform.store import SqlUnitOfWork, TownRow
+from jingwu.platform.org_store import TownRow
+from jingwu.platform.uow import SqlUnitOfWork
 from jingwu.safety_index import engine
 from jingwu.safety_index.columnar import weight_table
 from jingwu.safety_index.domain import (

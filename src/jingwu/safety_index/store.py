@@ -33,7 +33,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from jingwu.platform.errors import NotFound
-from jingwu.platform.store import UTCDateTime, metadata
+from jingwu.platform.tables import UTCDateTime, metadata
 from jingwu.safety_index.domain import SUB_INDICES, Ticket, TicketAction, TicketStatus
 
 si_incidents = Table(
