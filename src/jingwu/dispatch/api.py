@@ -14,7 +14,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from jingwu.dispatch import services
+from jingwu.dispatch import views
 from jingwu.dispatch.domain import IntakeFlags, incident_number
 from jingwu.dispatch.schemas import (
     AssignmentRead,
@@ -36,6 +36,13 @@ from jingwu.dispatch.schemas import (
     SplitCreate,
     StatusCreate,
 )
+from jingwu.dispatch.services import alerts as alerts_svc
+from jingwu.dispatch.services import assignments as assignments_svc
+from jingwu.dispatch.services import devices as devices_svc
+from jingwu.dispatch.services import incidents as incidents_svc
+from jingwu.dispatch.services import intake as intake_svc
+from jingwu.dispatch.services import location as location_svc
+from jingwu.dispatch.services import recommend as recommend_svc
 from jingwu.dispatch.store import AssignmentRow, IncidentRow
 from jingwu.dispatch.wiring import BOARD_HUB, catalogue, dispatch_read_uow, dispatch_uow, geo, intake
 from jingwu.platform.container import Container
@@ -71,11 +78,11 @@ async def receive_call(body: CallCreate, p: TakeCalls, c: ContainerDep, response
     """Take a call from any channel. 201 = durably stored; a retry with the same Idempotency-Key returns
     the same incident (200) and never creates a second one. Concurrent calls are committed together
     (group commit), each answered only after its commit."""
-    cmd = services.ReceiveCall(
+    cmd = intake_svc.ReceiveCall(
         channel=body.channel, type_code=body.type_code, lon=body.lon, lat=body.lat, accuracy_m=body.accuracy_m,
         address=body.address, summary=body.summary, caller_name=body.caller_name, caller_phone=body.caller_phone,
         flags=IntakeFlags(**body.flags.model_dump()), idempotency_key=idempotency_key)
-    r: services.IntakeResult = await intake(c).submit((cmd, p.username, p.agency_id))
+    r: intake_svc.IntakeResult = await intake(c).submit((cmd, p.username, p.agency_id))
     if not r.created:
         response.status_code = 200
     return CallCreated(incident_id=r.incident_id, number=r.number, priority=r.priority, level=r.level,
@@ -86,7 +93,7 @@ async def receive_call(body: CallCreate, p: TakeCalls, c: ContainerDep, response
 def get_incident(incident_id: UUID, p: PrincipalDep, c: ContainerDep,
                  personal: bool = Query(False, description="include caller name/phone (audited)"),
                  reason: str | None = Query(None, max_length=400)) -> IncidentRead:
-    inc, asgs, timeline, props, shown = services.get_incident(p, str(incident_id), uow=dispatch_uow(c),
+    inc, asgs, timeline, props, shown = incidents_svc.get_incident(p, str(incident_id), uow=dispatch_uow(c),
                                                               with_personal=personal, reason=reason)
     t = catalogue(c).types.types.get(inc.type_code)
     return incident_read(inc, t.name_zh if t else inc.type_code, assignments=[_asg(a) for a in asgs],
@@ -98,7 +105,7 @@ def get_incident(incident_id: UUID, p: PrincipalDep, c: ContainerDep,
 def recommendations(incident_id: UUID, p: Dispatcher, c: ContainerDep,
                     limit: int = Query(10, ge=1, le=100)) -> RecommendationsRead:
     """Units ranked by road ETA from their latest position, filtered by availability and run card."""
-    inc, need, rule, recs = services.recommend(p, str(incident_id), uow=dispatch_read_uow(c), geo=geo(c),
+    inc, need, rule, recs = recommend_svc.recommend(p, str(incident_id), uow=dispatch_read_uow(c), geo=geo(c),
                                                cat=catalogue(c), limit=limit)
     return RecommendationsRead(incident_id=inc.id, required=need, run_card=rule, units=[
         RecommendationRead(unit_id=r.unit.id, call_sign=r.unit.call_sign, kind=r.unit.kind, status=r.unit.status,
@@ -113,13 +120,13 @@ def dispatch(incident_id: UUID, body: DispatchCreate, p: Dispatcher, c: Containe
         UUID(body.unit_id)
     except ValueError:
         raise InvalidInput("unit_id is not a UUID.", code="validation_error")
-    return _asg(services.dispatch_unit(p, str(incident_id), body.unit_id, uow=dispatch_uow(c)))
+    return _asg(assignments_svc.dispatch_unit(p, str(incident_id), body.unit_id, uow=dispatch_uow(c)))
 
 
 @router.get("/incidents/{incident_id}/route")
 def route(incident_id: UUID, unit_id: UUID, p: PrincipalDep, c: ContainerDep) -> dict[str, Any]:
     """Road route from a unit's position to the incident (GeoJSON LineString, seconds, metres)."""
-    inc, _a, _t, _d, _s = services.get_incident(p, str(incident_id), uow=dispatch_uow(c))
+    inc, _a, _t, _d, _s = incidents_svc.get_incident(p, str(incident_id), uow=dispatch_uow(c))
     with dispatch_uow(c) as uow:
         u = uow.units.get(str(unit_id))
     p.require(Permission.READ_ORG, u.agency_path)
@@ -132,39 +139,39 @@ def route(incident_id: UUID, unit_id: UUID, p: PrincipalDep, c: ContainerDep) ->
 @router.post("/incidents/{incident_id}/location-link", response_model=LinkRead, status_code=201)
 def location_link(incident_id: UUID, p: TakeCalls, c: ContainerDep, request: Request) -> LinkRead:
     """A one-time link the call-taker sends by SMS; the caller's browser posts its position."""
-    token, exp = services.create_location_link(p, str(incident_id), uow=dispatch_uow(c))
+    token, exp = location_svc.create_location_link(p, str(incident_id), uow=dispatch_uow(c))
     url = str(request.base_url).rstrip("/") + f"/l/{token}"
     return LinkRead(url=url, expires_at=exp, sms_text=f"【110】请点击链接发送您的位置以便民警尽快到达：{url}")
 
 
 @router.post("/incidents/{incident_id}/merge", status_code=204)
 def merge(incident_id: UUID, body: MergeCreate, p: TakeCalls, c: ContainerDep) -> Response:
-    services.merge(p, str(incident_id), body.into, uow=dispatch_uow(c))
+    incidents_svc.merge(p, str(incident_id), body.into, uow=dispatch_uow(c))
     return Response(status_code=204)
 
 
 @router.post("/incidents/{incident_id}/split", status_code=204)
 def split(incident_id: UUID, body: SplitCreate, p: TakeCalls, c: ContainerDep) -> Response:
-    services.split(p, str(incident_id), body.candidate, uow=dispatch_uow(c))
+    incidents_svc.split(p, str(incident_id), body.candidate, uow=dispatch_uow(c))
     return Response(status_code=204)
 
 
 @router.post("/incidents/{incident_id}/escalate", status_code=204)
 def escalate(incident_id: UUID, body: EscalateCreate, p: Dispatcher, c: ContainerDep) -> Response:
-    services.escalate(p, str(incident_id), body.level, body.reason, uow=dispatch_uow(c))
+    incidents_svc.escalate(p, str(incident_id), body.level, body.reason, uow=dispatch_uow(c))
     return Response(status_code=204)
 
 
 @router.post("/units/{unit_id}/status")
 def unit_status(unit_id: UUID, body: StatusCreate, p: PrincipalDep, c: ContainerDep) -> dict[str, Any]:
     """签收 acknowledged → 出警 en_route → 到场 on_scene → 处置完毕 cleared (→ feedback); each step timed."""
-    u = services.report_status(p, str(unit_id), body.status, uow=dispatch_uow(c), note=body.note)
+    u = assignments_svc.report_status(p, str(unit_id), body.status, uow=dispatch_uow(c), note=body.note)
     return {"unit_id": u.id, "status": u.status, "incident_id": u.incident_id}
 
 
 @router.post("/units/{unit_id}/feedback", status_code=204)
 def unit_feedback(unit_id: UUID, body: FeedbackCreate, p: PrincipalDep, c: ContainerDep) -> Response:
-    services.give_feedback(p, str(unit_id), body.text, uow=dispatch_uow(c), cat=catalogue(c),
+    assignments_svc.give_feedback(p, str(unit_id), body.text, uow=dispatch_uow(c), cat=catalogue(c),
                            final_type=body.final_type)
     return Response(status_code=204)
 
@@ -172,8 +179,9 @@ def unit_feedback(unit_id: UUID, body: FeedbackCreate, p: PrincipalDep, c: Conta
 @router.post("/units/{unit_id}/positions", status_code=202)
 def unit_positions(unit_id: UUID, body: PositionsCreate, p: PrincipalDep, c: ContainerDep) -> dict[str, int]:
     """A batch of AVL positions; the latest becomes the unit's position."""
-    n = services.post_positions(p, str(unit_id), [services.Position(q.lon, q.lat, q.at) for q in body.positions],
-                                uow=dispatch_uow(c))
+    n = location_svc.post_positions(p, str(unit_id),
+                                    [location_svc.Position(q.lon, q.lat, q.at) for q in body.positions],
+                                    uow=dispatch_uow(c))
     return {"accepted": n}
 
 
@@ -197,7 +205,7 @@ def unit_assignment(unit_id: UUID, p: PrincipalDep, c: ContainerDep) -> dict[str
 @router.post("/alarm-devices", response_model=DeviceCreated, status_code=201)
 def register_device(body: DeviceCreate, p: Annotated[Principal, Depends(requires(Permission.MANAGE_ORG))],
                     c: ContainerDep) -> DeviceCreated:
-    did, key = services.register_device(p, code=body.code, name=body.name, lon=body.lon, lat=body.lat,
+    did, key = devices_svc.register_device(p, code=body.code, name=body.name, lon=body.lon, lat=body.lat,
                                         agency_id=body.agency_id, uow=dispatch_uow(c), geo=geo(c),
                                         heartbeat_seconds=body.heartbeat_seconds)
     return DeviceCreated(id=did, code=body.code, key=key)
@@ -221,7 +229,7 @@ def device_alarm(code: str, c: ContainerDep, response: Response, body: DeviceAla
     """An alarm button over HTTP (authenticated by its device key, not a user token)."""
     if not x_device_key:
         raise InvalidInput("X-Device-Key header required.", code="missing_device_key")
-    r = services.device_alarm(code, x_device_key, uow=dispatch_uow(c), geo=geo(c), cat=catalogue(c),
+    r = devices_svc.device_alarm(code, x_device_key, uow=dispatch_uow(c), geo=geo(c), cat=catalogue(c),
                               event_id=body.event_id if body else None)
     if not r.created:
         response.status_code = 200
@@ -233,14 +241,14 @@ def device_alarm(code: str, c: ContainerDep, response: Response, body: DeviceAla
 def device_heartbeat(code: str, c: ContainerDep, x_device_key: Annotated[str | None, Header()] = None) -> Response:
     if not x_device_key:
         raise InvalidInput("X-Device-Key header required.", code="missing_device_key")
-    services.device_heartbeat(code, x_device_key, uow=dispatch_uow(c))
+    devices_svc.device_heartbeat(code, x_device_key, uow=dispatch_uow(c))
     return Response(status_code=204)
 
 
 @public_router.post("/location/{token}", status_code=204)
 def share_location(token: str, body: SharedLocation, c: ContainerDep) -> Response:
     """The caller's browser sends its position through the one-time link (no login)."""
-    services.share_location(token, body.lon, body.lat, body.accuracy_m, uow=dispatch_uow(c), geo=geo(c))
+    location_svc.share_location(token, body.lon, body.lat, body.accuracy_m, uow=dispatch_uow(c), geo=geo(c))
     return Response(status_code=204)
 
 
@@ -254,7 +262,7 @@ def alerts(p: PrincipalDep, c: ContainerDep) -> list[dict[str, Any]]:
 
 @router.post("/alerts/{alert_id}/resolve", status_code=204)
 def resolve_alert(alert_id: int, p: Dispatcher, c: ContainerDep) -> Response:
-    services.resolve_alert(p, alert_id, uow=dispatch_uow(c))
+    alerts_svc.resolve_alert(p, alert_id, uow=dispatch_uow(c))
     return Response(status_code=204)
 
 
@@ -310,7 +318,7 @@ def kpis(p: PrincipalDep, c: ContainerDep, since: datetime | None = None, until:
         raise InvalidInput("since/until need a time zone (e.g. 2026-11-23T00:00:00+08:00).", code="invalid_time")
     if since >= until:
         raise InvalidInput("since must be before until.", code="invalid_range")
-    return services.kpis(p, uow=dispatch_read_uow(c), since=since.astimezone(UTC), until=until.astimezone(UTC),
+    return views.kpis(p, uow=dispatch_read_uow(c), since=since.astimezone(UTC), until=until.astimezone(UTC),
                          tz=catalogue(c).timezone)
 
 

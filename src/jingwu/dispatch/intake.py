@@ -8,7 +8,7 @@ light load a batch holds one call and nothing waits; under heavy load the
 batches grow and the commits per second stay few (docs/methods/dispatch.md,
 ADR 0007).
 
-The writer calls ``store(items) -> answers`` (services.receive_calls): one
+The writer calls ``store(items) -> answers`` (services.intake.receive_calls): one
 answer per item, an IntakeResult or the AppError that refused that item. If
 ``store`` itself fails (a database error), the items of that batch are tried
 one by one, so one bad call cannot refuse the others.

@@ -7,11 +7,11 @@ from __future__ import annotations
 import asyncio
 from zoneinfo import ZoneInfo
 
-from jingwu.dispatch import services
 from jingwu.dispatch.domain import RunCards, TypeTable
 from jingwu.dispatch.geo import Geo
 from jingwu.dispatch.intake import IntakeBatcher, Item
-from jingwu.dispatch.services import Catalogue
+from jingwu.dispatch.services import intake as intake_svc
+from jingwu.dispatch.services.common import Catalogue
 from jingwu.dispatch.settings import DispatchSettings
 from jingwu.dispatch.store import DispatchUnitOfWork
 from jingwu.platform.container import Container, Slot
@@ -36,8 +36,8 @@ def _build_geo(c: Container) -> Geo:
 
 
 def _build_intake(c: Container) -> IntakeBatcher:
-    def store(items: list[Item]) -> list[services.IntakeResult | AppError]:
-        return services.receive_calls(items, uow=dispatch_uow(c), geo=geo(c), cat=catalogue(c))
+    def store(items: list[Item]) -> list[intake_svc.IntakeResult | AppError]:
+        return intake_svc.receive_calls(items, uow=dispatch_uow(c), geo=geo(c), cat=catalogue(c))
 
     s = c.settings.section(DispatchSettings)
     return IntakeBatcher(store, max_batch=s.intake_max_batch, writers=s.intake_writers)

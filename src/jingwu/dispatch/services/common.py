@@ -1,0 +1,49 @@
+"""What the dispatch use cases share: the catalogue they interpret, loading an incident under a
+permission, who may report for a unit, and the one dispatch-local haversine distance."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from jingwu.dispatch.domain import RunCards, TypeTable
+from jingwu.dispatch.store import DispatchUnitOfWork, IncidentRow
+from jingwu.platform.domain import Permission, Principal
+from jingwu.platform.errors import NotFound
+from jingwu.platform.store import UnitRow
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """Configurable data the use cases interpret."""
+
+    types: TypeTable
+    run_cards: RunCards
+    timezone: ZoneInfo
+
+
+def haversine_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    """Great-circle distance in metres (mean Earth radius)."""
+    r = 6_371_008.8
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    a = (math.sin((p2 - p1) / 2) ** 2
+         + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2)
+    return 2 * r * math.asin(math.sqrt(a))
+
+
+def load_incident(uow: DispatchUnitOfWork, p: Principal, incident_id: str, perm: Permission) -> IncidentRow:
+    """The incident, if it exists (404) and ``p`` holds ``perm`` over its agency (403)."""
+    inc = uow.incidents.get(incident_id)
+    if inc is None:
+        raise NotFound(f"Incident {incident_id} does not exist.")
+    p.require(perm, inc.agency_path)
+    return inc
+
+
+def may_report(p: Principal, unit: UnitRow) -> None:
+    """A unit's own crew reports for it (REPORT_STATUS); otherwise a dispatcher over its agency."""
+    if p.can(Permission.REPORT_STATUS):
+        p.require(Permission.REPORT_STATUS, unit.agency_path)
+    else:
+        p.require(Permission.DISPATCH, unit.agency_path)
