@@ -33,8 +33,8 @@ def rc(at: tuple[float, float] | None = CENTRE, type_code: str = "020200", key: 
 
 
 def store(c: Container, calls: list[intake.ReceiveCall]) -> list[intake.IntakeResult | AppError]:
-    return intake.receive_calls([(x, "calltaker", None) for x in calls], uow=dispatch_uow(c), geo=geo(c),
-                                  cat=catalogue(c))
+    return intake.receive_calls([intake.IntakeItem(x, "calltaker", None) for x in calls], uow=dispatch_uow(c),
+                                geo=geo(c), cat=catalogue(c))
 
 
 def count(c: Container, table: str) -> int:

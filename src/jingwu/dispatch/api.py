@@ -66,6 +66,11 @@ def incident_read(inc: IncidentRow, type_name: str, **extra: Any) -> IncidentRea
     return IncidentRead(**fields, number=incident_number(inc.received_at, inc.seq), type_name=type_name, **extra)
 
 
+def _type_name(c: Container, type_code: str) -> str:
+    t = catalogue(c).types.types.get(type_code)
+    return t.name_zh if t else type_code
+
+
 @router.get("/incident-types")
 def incident_types(p: PrincipalDep, c: ContainerDep) -> list[dict[str, Any]]:
     """The incident type dictionary (code, names, category, default priority, APCO, GA 240.1)."""
@@ -82,7 +87,7 @@ async def receive_call(body: CallCreate, p: TakeCalls, c: ContainerDep, response
         channel=body.channel, type_code=body.type_code, lon=body.lon, lat=body.lat, accuracy_m=body.accuracy_m,
         address=body.address, summary=body.summary, caller_name=body.caller_name, caller_phone=body.caller_phone,
         flags=IntakeFlags(**body.flags.model_dump()), idempotency_key=idempotency_key)
-    r: intake_svc.IntakeResult = await intake(c).submit((cmd, p.username, p.agency_id))
+    r: intake_svc.IntakeResult = await intake(c).submit(intake_svc.IntakeItem(cmd, p.username, p.agency_id))
     if not r.created:
         response.status_code = 200
     return CallCreated(incident_id=r.incident_id, number=r.number, priority=r.priority, level=r.level,
@@ -95,8 +100,7 @@ def get_incident(incident_id: UUID, p: PrincipalDep, c: ContainerDep,
                  reason: str | None = Query(None, max_length=400)) -> IncidentRead:
     inc, asgs, timeline, props, shown = incidents_svc.get_incident(p, str(incident_id), uow=dispatch_uow(c),
                                                               with_personal=personal, reason=reason)
-    t = catalogue(c).types.types.get(inc.type_code)
-    return incident_read(inc, t.name_zh if t else inc.type_code, assignments=[_asg(a) for a in asgs],
+    return incident_read(inc, _type_name(c, inc.type_code), assignments=[_asg(a) for a in asgs],
                          timeline=timeline, duplicates=props,
                          caller={"name": inc.caller_name, "phone": inc.caller_phone} if shown else None)
 
@@ -126,14 +130,7 @@ def dispatch(incident_id: UUID, body: DispatchCreate, p: Dispatcher, c: Containe
 @router.get("/incidents/{incident_id}/route")
 def route(incident_id: UUID, unit_id: UUID, p: PrincipalDep, c: ContainerDep) -> dict[str, Any]:
     """Road route from a unit's position to the incident (GeoJSON LineString, seconds, metres)."""
-    inc, _a, _t, _d, _s = incidents_svc.get_incident(p, str(incident_id), uow=dispatch_uow(c))
-    with dispatch_uow(c) as uow:
-        u = uow.units.get(str(unit_id))
-    p.require(Permission.READ_ORG, u.agency_path)
-    g = geo(c)
-    if inc.snapped_lon is None or inc.snapped_lat is None or u.lon is None or u.lat is None:
-        raise InvalidInput("Unit or incident has no position.", code="missing_location")
-    return g.route_geojson(g.snap(u.lon, u.lat), g.snap(inc.snapped_lon, inc.snapped_lat))
+    return recommend_svc.unit_route(p, str(incident_id), str(unit_id), uow=dispatch_read_uow(c), geo=geo(c))
 
 
 @router.post("/incidents/{incident_id}/location-link", response_model=LinkRead, status_code=201)
@@ -188,17 +185,13 @@ def unit_positions(unit_id: UUID, body: PositionsCreate, p: PrincipalDep, c: Con
 @router.get("/units/{unit_id}/assignment")
 def unit_assignment(unit_id: UUID, p: PrincipalDep, c: ContainerDep) -> dict[str, Any]:
     """The unit's current order (for the mobile unit view)."""
-    with dispatch_uow(c) as uow:
-        u = uow.units.get(str(unit_id))
-        p.require(Permission.READ_ORG, u.agency_path)
-        a = uow.assignments.active_for_unit(u.id)
-        inc = uow.incidents.get(a.incident_id) if a else None
+    o = views.unit_order(p, str(unit_id), uow=dispatch_read_uow(c))
+    u, a, inc = o.unit, o.assignment, o.incident
     out: dict[str, Any] = {"unit": {"id": u.id, "call_sign": u.call_sign, "status": u.status, "lon": u.lon,
                                     "lat": u.lat}, "assignment": None, "incident": None}
     if a and inc:
-        t = catalogue(c).types.types.get(inc.type_code)
         out["assignment"] = _asg(a).model_dump(mode="json")
-        out["incident"] = incident_read(inc, t.name_zh if t else inc.type_code).model_dump(mode="json")
+        out["incident"] = incident_read(inc, _type_name(c, inc.type_code)).model_dump(mode="json")
     return out
 
 
@@ -213,14 +206,7 @@ def register_device(body: DeviceCreate, p: Annotated[Principal, Depends(requires
 
 @router.get("/alarm-devices")
 def devices(p: PrincipalDep, c: ContainerDep) -> list[dict[str, Any]]:
-    p.require(Permission.READ_ORG)
-    now = c.clock.now()
-    with dispatch_uow(c) as uow:
-        rows = uow.devices.all(p.agency_path)
-    return [{"id": d.id, "code": d.code, "name": d.name, "lon": d.lon, "lat": d.lat, "agency_id": d.agency_id,
-             "last_heartbeat_at": d.last_heartbeat_at,
-             "online": d.last_heartbeat_at is not None
-             and now - d.last_heartbeat_at <= timedelta(seconds=3 * d.heartbeat_seconds)} for d in rows]
+    return views.devices(p, uow=dispatch_read_uow(c))
 
 
 @public_router.post("/alarm-devices/{code}/alarm", response_model=CallCreated, status_code=201)
@@ -254,10 +240,7 @@ def share_location(token: str, body: SharedLocation, c: ContainerDep) -> Respons
 
 @router.get("/alerts")
 def alerts(p: PrincipalDep, c: ContainerDep) -> list[dict[str, Any]]:
-    p.require(Permission.READ_ORG)
-    with dispatch_read_uow(c) as uow:
-        rows = uow.alerts.open(p.agency_path)
-    return [a.__dict__ for a in rows]
+    return views.open_alerts(p, uow=dispatch_read_uow(c))
 
 
 @router.post("/alerts/{alert_id}/resolve", status_code=204)
@@ -270,40 +253,7 @@ def resolve_alert(alert_id: int, p: Dispatcher, c: ContainerDep) -> Response:
 def board(p: PrincipalDep, c: ContainerDep, level: str | None = Query(None, pattern="^(station|branch|city)$"),
           hours: int = Query(12, ge=1, le=168)) -> dict[str, Any]:
     """Live board snapshot: open and recent incidents, units, alerts, devices (scoped to the caller)."""
-    p.require(Permission.READ_ORG)
-    cat = catalogue(c)
-    since = c.clock.now() - timedelta(hours=hours)
-    levels = {"station": None, "branch": ("branch", "city"), "city": ("city",)}
-    with dispatch_read_uow(c) as uow:
-        incs = uow.incidents.search(path=p.agency_path, since=since, limit=500,
-                                  min_level=levels[level] if level else None)
-        recent = c.clock.now() - timedelta(minutes=30)
-        incs = [i for i in incs if i.status != "merged"
-                and (i.status != "closed" or (i.closed_at is not None and i.closed_at > recent))]
-        asgs = uow.assignments.for_incidents([i.id for i in incs])
-        units = uow.units.in_subtree(p.agency_path)
-        al = uow.alerts.open(p.agency_path)
-        dup = uow.incidents.open_proposal_ids(p.agency_path)
-    active: dict[str, list[str]] = {}
-    for a in asgs:
-        if a.active:
-            active.setdefault(a.incident_id, []).append(a.unit_id)
-    return {
-        "now": c.clock.now().isoformat(),
-        "incidents": [{
-            "id": i.id, "number": incident_number(i.received_at, i.seq), "status": i.status, "priority": i.priority,
-            "level": i.level, "type_code": i.type_code,
-            "type_name": cat.types.types[i.type_code].name_zh if i.type_code in cat.types.types else i.type_code,
-            "type_name_en": cat.types.types[i.type_code].name_en if i.type_code in cat.types.types else i.type_code,
-            "channel": i.channel, "lon": i.snapped_lon or i.lon, "lat": i.snapped_lat or i.lat, "address": i.address,
-            "received_at": i.received_at.isoformat(), "units": active.get(i.id, []), "duplicate": i.id in dup,
-            "agency_id": i.agency_id} for i in incs],
-        "units": [{"id": u.id, "call_sign": u.call_sign, "kind": u.kind, "status": u.status, "lon": u.lon,
-                   "lat": u.lat, "incident_id": u.incident_id, "agency_id": u.agency_id,
-                   "position_at": u.position_at.isoformat() if u.position_at else None} for u in units],
-        "alerts": [{"id": a.id, "kind": a.kind, "message": a.message, "incident_id": a.incident_id,
-                    "unit_id": a.unit_id, "detail": a.detail, "raised_at": a.raised_at.isoformat()} for a in al],
-    }
+    return views.board(p, uow=dispatch_read_uow(c), cat=catalogue(c), level=level, hours=hours)
 
 
 @router.get("/kpis")

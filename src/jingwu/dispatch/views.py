@@ -1,17 +1,100 @@
 """Dispatch read models: the live board, KPIs (response times), the alarm-device list, open alerts and
-a unit's current order. Queries shaped for a page; each opens its own read transaction."""
+a unit's current order. Queries shaped for a page; each checks the reader's scope and opens its own read
+transaction."""
 
 from __future__ import annotations
 
 import math
 import statistics
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from jingwu.dispatch.domain import IncidentStatus
-from jingwu.dispatch.store import DispatchUnitOfWork
+from jingwu.dispatch.domain import IncidentStatus, device_online, incident_number
+from jingwu.dispatch.services.common import Catalogue
+from jingwu.dispatch.store import AssignmentRow, DispatchUnitOfWork, IncidentRow
 from jingwu.platform.domain import Permission, Principal
+from jingwu.platform.store import UnitRow
+
+BOARD_LEVELS: dict[str, tuple[str, ...] | None] = {"station": None, "branch": ("branch", "city"), "city": ("city",)}
+BOARD_LIMIT = 500
+RECENTLY_CLOSED = timedelta(minutes=30)
+
+
+def board(p: Principal, *, uow: DispatchUnitOfWork, cat: Catalogue, level: str | None, hours: int
+          ) -> dict[str, Any]:
+    """Live board snapshot: open and recently closed incidents, units, alerts (scoped to the reader)."""
+    p.require(Permission.READ_ORG)
+    since = uow.clock.now() - timedelta(hours=hours)
+    with uow:
+        incs = uow.incidents.search(path=p.agency_path, since=since, limit=BOARD_LIMIT,
+                                    min_level=BOARD_LEVELS[level] if level else None)
+        recent = uow.clock.now() - RECENTLY_CLOSED
+        incs = [i for i in incs if i.status != IncidentStatus.MERGED.value
+                and (i.status != IncidentStatus.CLOSED.value or (i.closed_at is not None and i.closed_at > recent))]
+        asgs = uow.assignments.for_incidents([i.id for i in incs])
+        units = uow.units.in_subtree(p.agency_path)
+        al = uow.alerts.open(p.agency_path)
+        dup = uow.incidents.open_proposal_ids(p.agency_path)
+    active: dict[str, list[str]] = {}
+    for a in asgs:
+        if a.active:
+            active.setdefault(a.incident_id, []).append(a.unit_id)
+    types = cat.types.types
+    return {
+        "now": uow.clock.now().isoformat(),
+        "incidents": [{
+            "id": i.id, "number": incident_number(i.received_at, i.seq), "status": i.status, "priority": i.priority,
+            "level": i.level, "type_code": i.type_code,
+            "type_name": types[i.type_code].name_zh if i.type_code in types else i.type_code,
+            "type_name_en": types[i.type_code].name_en if i.type_code in types else i.type_code,
+            "channel": i.channel, "lon": i.snapped_lon or i.lon, "lat": i.snapped_lat or i.lat, "address": i.address,
+            "received_at": i.received_at.isoformat(), "units": active.get(i.id, []), "duplicate": i.id in dup,
+            "agency_id": i.agency_id} for i in incs],
+        "units": [{"id": u.id, "call_sign": u.call_sign, "kind": u.kind, "status": u.status, "lon": u.lon,
+                   "lat": u.lat, "incident_id": u.incident_id, "agency_id": u.agency_id,
+                   "position_at": u.position_at.isoformat() if u.position_at else None} for u in units],
+        "alerts": [{"id": a.id, "kind": a.kind, "message": a.message, "incident_id": a.incident_id,
+                    "unit_id": a.unit_id, "detail": a.detail, "raised_at": a.raised_at.isoformat()} for a in al],
+    }
+
+
+def devices(p: Principal, *, uow: DispatchUnitOfWork) -> list[dict[str, Any]]:
+    """The alarm devices in the reader's scope, each with whether it is online (domain.device_online)."""
+    p.require(Permission.READ_ORG)
+    now = uow.clock.now()
+    with uow:
+        rows = uow.devices.all(p.agency_path)
+    return [{"id": d.id, "code": d.code, "name": d.name, "lon": d.lon, "lat": d.lat, "agency_id": d.agency_id,
+             "last_heartbeat_at": d.last_heartbeat_at,
+             "online": device_online(d.last_heartbeat_at, d.heartbeat_seconds, now)} for d in rows]
+
+
+def open_alerts(p: Principal, *, uow: DispatchUnitOfWork) -> list[dict[str, Any]]:
+    """Open alerts in the reader's scope."""
+    p.require(Permission.READ_ORG)
+    with uow:
+        rows = uow.alerts.open(p.agency_path)
+    return [a.__dict__ for a in rows]
+
+
+@dataclass(frozen=True)
+class UnitOrder:
+    """A unit and its current order (assignment and incident), for the mobile unit view."""
+
+    unit: UnitRow
+    assignment: AssignmentRow | None
+    incident: IncidentRow | None
+
+
+def unit_order(p: Principal, unit_id: str, *, uow: DispatchUnitOfWork) -> UnitOrder:
+    with uow:
+        u = uow.units.get(unit_id)
+        p.require(Permission.READ_ORG, u.agency_path)
+        a = uow.assignments.active_for_unit(u.id)
+        inc = uow.incidents.get(a.incident_id) if a else None
+    return UnitOrder(u, a, inc)
 
 
 def _pct(values: list[float], q: float) -> float:

@@ -3,17 +3,10 @@ device) and a dispatcher resolving an alert."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from jingwu.dispatch.domain import (
-    ACK_TIMEOUT,
-    CONTACT_TIMEOUT,
-)
+from jingwu.dispatch.domain import ACK_TIMEOUT, CONTACT_TIMEOUT, device_online
 from jingwu.dispatch.geo import Geo
 from jingwu.dispatch.services.common import Catalogue
-from jingwu.dispatch.store import (
-    DispatchUnitOfWork,
-)
+from jingwu.dispatch.store import DispatchUnitOfWork
 from jingwu.platform.domain import Permission, Principal
 from jingwu.platform.errors import NotFound
 
@@ -46,8 +39,7 @@ def check_timers(*, uow: DispatchUnitOfWork, geo: Geo, cat: Catalogue) -> list[i
                 if aid:
                     raised.append(aid)
         for d in uow.devices.all():
-            last = d.last_heartbeat_at
-            if last is None or now - last > timedelta(seconds=3 * d.heartbeat_seconds):
+            if not device_online(d.last_heartbeat_at, d.heartbeat_seconds, now):
                 aid = uow.alerts.raise_once(kind="device_offline", agency_id=d.agency_id, device_id=d.id, at=now,
                                             message=f"一键报警装置 {d.code} 离线", detail={"code": d.code})
                 if aid:

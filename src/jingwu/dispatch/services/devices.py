@@ -7,15 +7,11 @@ import hmac
 import secrets
 from typing import Any
 
-from jingwu.dispatch.domain import (
-    Channel,
-)
+from jingwu.dispatch.domain import Channel
 from jingwu.dispatch.geo import Geo
 from jingwu.dispatch.services.common import Catalogue
 from jingwu.dispatch.services.intake import IntakeResult, ReceiveCall, receive_call
-from jingwu.dispatch.store import (
-    DispatchUnitOfWork,
-)
+from jingwu.dispatch.store import DispatchUnitOfWork
 from jingwu.platform.domain import Permission, Principal
 from jingwu.platform.errors import Conflict, NotAuthenticated, NotFound
 

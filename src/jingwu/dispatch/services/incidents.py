@@ -5,20 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from jingwu.dispatch.domain import (
-    LEVEL_ORDER,
-    OPEN_STATUSES,
-    IncidentStatus,
-    Level,
-)
-from jingwu.dispatch.services.common import load_incident
-from jingwu.dispatch.store import (
-    AssignmentRow,
-    DispatchUnitOfWork,
-    IncidentRow,
-)
+from jingwu.dispatch.domain import Level, refuse_self_merge
+from jingwu.dispatch.services.common import incident_of, load_incident, store_incident
+from jingwu.dispatch.store import AssignmentRow, DispatchUnitOfWork, IncidentRow
 from jingwu.platform.domain import Permission, Principal
-from jingwu.platform.errors import Conflict, Forbidden, InvalidInput, NotFound
+from jingwu.platform.errors import Forbidden, InvalidInput, NotFound
 
 PERSONAL_ROLES_PERMS = (Permission.TAKE_CALLS, Permission.DISPATCH, Permission.COMMAND)
 
@@ -45,18 +36,15 @@ def get_incident(p: Principal, incident_id: str, *, uow: DispatchUnitOfWork, wit
                 uow.incidents.proposals(inc.id), shown)
 
 
-
 def merge(p: Principal, incident_id: str, into_id: str, *, uow: DispatchUnitOfWork) -> None:
     """Confirm a duplicate: the newer call joins the earlier incident."""
-    if incident_id == into_id:
-        raise InvalidInput("An incident cannot merge into itself.", code="invalid_merge")
+    refuse_self_merge(incident_id, into_id)
     with uow:
         inc = load_incident(uow, p, incident_id, Permission.TAKE_CALLS)
         target = load_incident(uow, p, into_id, Permission.TAKE_CALLS)
-        if inc.status != IncidentStatus.OPEN.value or target.status not in {s.value for s in OPEN_STATUSES}:
-            raise Conflict("Only an undispatched call can merge into an open incident.", code="invalid_merge")
         now = uow.clock.now()
-        uow.incidents.update(inc.id, status=IncidentStatus.MERGED.value, merged_into=target.id, closed_at=now)
+        before = incident_of(inc)
+        store_incident(uow, before, before.merge_into(incident_of(target), now))
         uow.incidents.decide_proposal(inc.id, target.id, "merged", p.username, now)
         uow.incidents.add_event(inc.id, at=now, kind="merged", actor=p.username, detail={"into": target.id})
         uow.incidents.add_event(target.id, at=now, kind="duplicate_call_merged", actor=p.username,
@@ -90,10 +78,10 @@ def escalate(p: Principal, incident_id: str, level: str, reason: str, *, uow: Di
         raise InvalidInput("Say why.", code="missing_reason")
     with uow:
         inc = load_incident(uow, p, incident_id, Permission.DISPATCH)
-        if LEVEL_ORDER[lv] <= LEVEL_ORDER[Level(inc.level)]:
-            raise Conflict(f"The incident is already at {inc.level}.", code="not_higher")
+        before = incident_of(inc)
+        after = before.escalate(lv)  # only upwards
         now = uow.clock.now()
-        uow.incidents.update(inc.id, level=lv.value)
+        store_incident(uow, before, after)
         uow.incidents.add_event(inc.id, at=now, kind="escalated", actor=p.username,
                                 detail={"level": lv.value, "reason": reason})
         uow.audit.write(actor=p.username, action="incident_escalated", object_type="incident", object_id=inc.id,

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from jingwu.contracts.events import RECORDED_CATEGORIES, IncidentRecorded
 from jingwu.dispatch.domain import (
     DUPLICATE_RADIUS_M,
     DUPLICATE_WINDOW,
@@ -23,11 +25,7 @@ from jingwu.dispatch.domain import (
 )
 from jingwu.dispatch.geo import Geo
 from jingwu.dispatch.services.common import Catalogue, haversine_m
-from jingwu.dispatch.store import (
-    DispatchUnitOfWork,
-    IncidentRow,
-    NearProbe,
-)
+from jingwu.dispatch.store import DispatchUnitOfWork, IncidentRow, NearProbe
 from jingwu.platform.errors import AppError, InvalidInput
 from jingwu.platform.store import AuditDraft, new_id
 
@@ -68,7 +66,13 @@ class IntakeResult:
     duplicates: list[dict[str, Any]]
 
 
+@dataclass(frozen=True)
+class IntakeItem:
+    """One call queued for the intake writer: the command and who took it."""
 
+    call: ReceiveCall
+    actor: str
+    actor_agency_id: str | None
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,18 @@ class _Prepared:
     agency_id: str
     town_id: str | None
     snapped: tuple[float, float] | None
+
+    def incident_row(self, iid: str, now: datetime) -> dict[str, Any]:
+        """The new incident's columns: the one place a call becomes an incident row."""
+        cmd, snapped = self.cmd, self.snapped
+        return {"id": iid, "status": IncidentStatus.OPEN.value, "channel": self.channel, "type_code": self.itype_code,
+                "category": self.category, "priority": self.priority, "level": self.level, "lon": cmd.lon,
+                "lat": cmd.lat, "accuracy_m": cmd.accuracy_m, "snapped_lon": snapped[0] if snapped else None,
+                "snapped_lat": snapped[1] if snapped else None, "address": cmd.address, "summary": cmd.summary,
+                "town_id": self.town_id, "agency_id": self.agency_id, "caller_name": cmd.caller_name,
+                "caller_phone": cmd.caller_phone, "deaths": cmd.flags.deaths, "injuries": cmd.flags.injuries,
+                "flags": {k: v for k, v in cmd.flags.__dict__.items() if v}, "device_id": cmd.device_id,
+                "received_at": cmd.received_at or now, "created_by": self.actor}
 
 
 def _prepare(cmd: ReceiveCall, *, geo: Geo, cat: Catalogue, actor: str, actor_agency_id: str | None) -> _Prepared:
@@ -121,15 +137,15 @@ def _prepare(cmd: ReceiveCall, *, geo: Geo, cat: Catalogue, actor: str, actor_ag
 def receive_call(cmd: ReceiveCall, *, uow: DispatchUnitOfWork, geo: Geo, cat: Catalogue, actor: str,
                  actor_agency_id: str | None) -> IntakeResult:
     """Store a call as an incident. A returned result means it is committed (durable)."""
-    r = receive_calls([(cmd, actor, actor_agency_id)], uow=uow, geo=geo, cat=cat)[0]
+    r = receive_calls([IntakeItem(cmd, actor, actor_agency_id)], uow=uow, geo=geo, cat=cat)[0]
     if isinstance(r, Exception):
         raise r
     return r
 
 
-def receive_calls(calls: list[tuple[ReceiveCall, str, str | None]], *, uow: DispatchUnitOfWork, geo: Geo,
+def receive_calls(calls: list[IntakeItem], *, uow: DispatchUnitOfWork, geo: Geo,
                   cat: Catalogue) -> list[IntakeResult | AppError]:
-    """Store several calls (call, actor, actor's agency) in ONE transaction: group commit.
+    """Store several calls in ONE transaction: group commit.
 
     Each call gets its own answer in the same order: a result (committed when this returns) or the error
     that refused it; one refused call does not hold back the others. Idempotency keys are claimed in the
@@ -137,9 +153,10 @@ def receive_calls(calls: list[tuple[ReceiveCall, str, str | None]], *, uow: Disp
     """
     refused: dict[int, IntakeResult | AppError] = {}
     ready: list[tuple[int, _Prepared]] = []
-    for i, (cmd, actor, agency) in enumerate(calls):
+    for i, item in enumerate(calls):
         try:
-            ready.append((i, _prepare(cmd, geo=geo, cat=cat, actor=actor, actor_agency_id=agency)))
+            ready.append((i, _prepare(item.call, geo=geo, cat=cat, actor=item.actor,
+                                      actor_agency_id=item.actor_agency_id)))
         except AppError as exc:
             refused[i] = exc
     answers = refused | _store_calls(ready, uow=uow)
@@ -172,15 +189,7 @@ def _store_calls(ready: list[tuple[int, _Prepared]], *, uow: DispatchUnitOfWork
                 fresh.append((i, p, first[key][1]))
             else:
                 replays.append((i, p, seen.get(key) or first[key]))
-        rows: list[dict[str, Any]] = [{
-            "id": iid, "status": IncidentStatus.OPEN.value, "channel": p.channel, "type_code": p.itype_code,
-            "category": p.category, "priority": p.priority, "level": p.level, "lon": p.cmd.lon, "lat": p.cmd.lat,
-            "accuracy_m": p.cmd.accuracy_m, "snapped_lon": p.snapped[0] if p.snapped else None,
-            "snapped_lat": p.snapped[1] if p.snapped else None, "address": p.cmd.address, "summary": p.cmd.summary,
-            "town_id": p.town_id, "agency_id": p.agency_id, "caller_name": p.cmd.caller_name,
-            "caller_phone": p.cmd.caller_phone, "deaths": p.cmd.flags.deaths, "injuries": p.cmd.flags.injuries,
-            "flags": {k: v for k, v in p.cmd.flags.__dict__.items() if v}, "device_id": p.cmd.device_id,
-            "received_at": p.cmd.received_at or now, "created_by": p.actor} for _, p, iid in fresh]
+        rows = [p.incident_row(iid, now) for _, p, iid in fresh]
         fresh_ids = {iid for _, _, iid in fresh}
         seqs = uow.incidents.add_many(rows)
         uow.incidents.add_events([{"incident_id": iid, "at": now, "kind": "received", "actor": p.actor,
@@ -192,7 +201,7 @@ def _store_calls(ready: list[tuple[int, _Prepared]], *, uow: DispatchUnitOfWork
                               for _, p, iid in fresh])
         for row in rows:
             uow.emit("jingwu.dispatch.incident_created", {"incident_id": row["id"], "agency_id": row["agency_id"]})
-            uow.emit("jingwu.incidents.recorded", _recorded_payload_of(row))
+            uow.emit(IncidentRecorded.SUBJECT, recorded_event(row).to_payload())
         stored = uow.incidents.get_many(sorted({v[1] for _, _, v in replays if v[1] not in fresh_ids}))
         uow.commit()
     for (i, p, iid), row, seq, d in zip(fresh, rows, seqs, dups, strict=True):
@@ -206,7 +215,8 @@ def _store_calls(ready: list[tuple[int, _Prepared]], *, uow: DispatchUnitOfWork
                                   code="idempotency_key_reused")
         elif iid in by_id:
             done = by_id[iid]
-            assert isinstance(done, IntakeResult)
+            if not isinstance(done, IntakeResult):  # by_id holds the batch's stored calls only
+                raise RuntimeError(f"Intake answer for stored incident {iid} is not a result.")
             res[i] = IntakeResult(done.incident_id, done.number, False, done.priority, done.level,
                                   done.agency_id, done.town_id, [])
         else:
@@ -216,22 +226,22 @@ def _store_calls(ready: list[tuple[int, _Prepared]], *, uow: DispatchUnitOfWork
     return res
 
 
-# The event contract `jingwu.incidents.recorded` carries one of these categories.
-RECORDED_CATEGORIES = {"crime", "public_order", "traffic", "fire", "drugs", "fraud", "help", "dispute", "other"}
-CATEGORY_FOR_EVENT = {"group": "public_order"}  # everything else outside the set -> "other"
+# Dispatch categories the IncidentRecorded contract names differently; any other category outside the
+# contract's set (RECORDED_CATEGORIES) is recorded as "other".
+RECORDED_CATEGORY_FOR = {"group": "public_order"}
 
 
-def recorded_payload(inc: IncidentRow) -> dict[str, Any]:
-    """The fact other modules (Safety Index) count: no personal data."""
-    return _recorded_payload_of(inc.__dict__)
+def recorded_event(row: Mapping[str, Any]) -> IncidentRecorded:
+    """The fact other features (Safety Index) count, from an incident's columns: no personal data."""
+    cat = RECORDED_CATEGORY_FOR.get(row["category"], row["category"])
+    return IncidentRecorded(incident_id=row["id"], occurred_at=row["received_at"], type_code=row["type_code"],
+                            category=cat if cat in RECORDED_CATEGORIES else "other", town_id=row["town_id"],
+                            lon=row["lon"], lat=row["lat"], deaths=row["deaths"], injuries=row["injuries"])
 
 
-def _recorded_payload_of(row: dict[str, Any]) -> dict[str, Any]:
-    cat = CATEGORY_FOR_EVENT.get(row["category"], row["category"])
-    return {"incident_id": row["id"], "occurred_at": row["received_at"].isoformat(), "lon": row["lon"],
-            "lat": row["lat"], "town_id": row["town_id"], "type_code": row["type_code"],
-            "category": cat if cat in RECORDED_CATEGORIES else "other", "deaths": row["deaths"],
-            "injuries": row["injuries"]}
+def emit_recorded(uow: DispatchUnitOfWork, inc: IncidentRow) -> None:
+    """Publish ``jingwu.incidents.recorded`` for a stored incident (through the outbox)."""
+    uow.emit(IncidentRecorded.SUBJECT, recorded_event(inc.__dict__).to_payload())
 
 
 def _propose_duplicates_many(uow: DispatchUnitOfWork, rows: list[dict[str, Any]], seqs: list[int]

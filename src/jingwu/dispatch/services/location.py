@@ -9,14 +9,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from jingwu.dispatch.domain import (
-    Channel,
-)
+from jingwu.dispatch.domain import Channel
 from jingwu.dispatch.geo import Geo
-from jingwu.dispatch.services.common import load_incident, may_report
-from jingwu.dispatch.store import (
-    DispatchUnitOfWork,
-)
+from jingwu.dispatch.services.common import load_incident, may_report, require_incident
+from jingwu.dispatch.store import DispatchUnitOfWork
 from jingwu.platform.domain import Permission, Principal
 from jingwu.platform.errors import InvalidInput, NotAuthenticated
 
@@ -91,8 +87,7 @@ def share_location(token: str, lon: float, lat: float, accuracy_m: float | None,
         incident_id = uow.links.use(_token_hash(token), now)
         if incident_id is None:
             raise NotAuthenticated("This location link is unknown, used or expired.", code="invalid_link")
-        inc = uow.incidents.get(incident_id)
-        assert inc is not None
+        inc = require_incident(uow, incident_id)
         town = geo.town_at(lon, lat)
         station = geo.station_at(lon, lat) or inc.agency_id
         uow.incidents.update(inc.id, lon=lon, lat=lat, accuracy_m=accuracy_m, snapped_lon=snap.snapped_lon,

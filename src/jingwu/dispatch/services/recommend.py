@@ -1,5 +1,6 @@
 """Unit recommendation: units ranked by road ETA from their latest position, filtered by
-availability and the run card, each with the reasons a dispatcher reads."""
+availability and the run card, each with the reasons a dispatcher reads; the road route from a unit to an
+incident."""
 
 from __future__ import annotations
 
@@ -7,16 +8,10 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from jingwu.dispatch.domain import (
-    STALE_POSITION,
-    UnitStatus,
-)
+from jingwu.dispatch.domain import STALE_POSITION, UnitStatus
 from jingwu.dispatch.geo import Geo
 from jingwu.dispatch.services.common import Catalogue, load_incident
-from jingwu.dispatch.store import (
-    DispatchUnitOfWork,
-    IncidentRow,
-)
+from jingwu.dispatch.store import DispatchUnitOfWork, IncidentRow
 from jingwu.platform.domain import Permission, Principal
 from jingwu.platform.errors import InvalidInput
 from jingwu.platform.store import UnitRow
@@ -83,3 +78,15 @@ def recommend(p: Principal, incident_id: str, *, uow: DispatchUnitOfWork, geo: G
         recs.append(Recommendation(u, eta_v, src, matches, reasons))
     return inc, need, rule, recs
 
+
+
+def unit_route(p: Principal, incident_id: str, unit_id: str, *, uow: DispatchUnitOfWork, geo: Geo
+               ) -> dict[str, Any]:
+    """Road route from a unit's position to the incident (GeoJSON LineString, seconds, metres)."""
+    with uow:
+        inc = load_incident(uow, p, incident_id, Permission.READ_ORG)
+        u = uow.units.get(unit_id)
+    p.require(Permission.READ_ORG, u.agency_path)
+    if inc.snapped_lon is None or inc.snapped_lat is None or u.lon is None or u.lat is None:
+        raise InvalidInput("Unit or incident has no position.", code="missing_location")
+    return geo.route_geojson(geo.snap(u.lon, u.lat), geo.snap(inc.snapped_lon, inc.snapped_lat))
