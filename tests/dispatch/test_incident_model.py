@@ -129,3 +129,18 @@ def test_a_device_is_online_until_three_heartbeats_are_missed() -> None:
     assert not device_online(None, 60, T0)
     assert device_online(T0, 60, T0 + timedelta(seconds=180))
     assert not device_online(T0, 60, T0 + timedelta(seconds=181))
+
+
+def test_the_recorded_payload_keeps_its_keys_values_and_category_mapping() -> None:
+    from jingwu.dispatch.services.intake import recorded_event
+
+    row = {"id": "i1", "received_at": T0, "lon": 104.06, "lat": 30.66, "town_id": None, "type_code": "010100",
+           "category": "group", "deaths": 0, "injuries": 2, "caller_phone": "13800000000"}
+    payload = recorded_event(row).to_payload()
+    assert list(payload) == ["incident_id", "occurred_at", "lon", "lat", "town_id", "type_code", "category",
+                             "deaths", "injuries"]
+    assert payload == {"incident_id": "i1", "occurred_at": T0.isoformat(), "lon": 104.06, "lat": 30.66,
+                       "town_id": None, "type_code": "010100", "category": "public_order", "deaths": 0,
+                       "injuries": 2}
+    assert recorded_event({**row, "category": "alarm"}).category == "other"
+    assert recorded_event({**row, "category": "traffic"}).category == "traffic"

@@ -292,8 +292,8 @@ def incident_number(at: datetime, seq: int) -> str:
 
 # ------------------------------------------------------------------ the incident
 
-# The legal moves of an incident; anything else is refused. Dispatching re-dispatches nothing: a second
-# unit joins an incident in its current status. Every unit stood down before arrival: back to the queue.
+# The legal moves of an incident; anything else is refused. A second unit joins an incident in its current
+# status; when every unit stood down before arrival, it goes back to the queue.
 INCIDENT_NEXT: dict[IncidentStatus, frozenset[IncidentStatus]] = {
     IncidentStatus.OPEN: frozenset({IncidentStatus.DISPATCHED, IncidentStatus.MERGED}),
     IncidentStatus.DISPATCHED: frozenset({IncidentStatus.ON_SCENE, IncidentStatus.CLOSED, IncidentStatus.OPEN}),
@@ -301,6 +301,9 @@ INCIDENT_NEXT: dict[IncidentStatus, frozenset[IncidentStatus]] = {
     IncidentStatus.CLOSED: frozenset(),
     IncidentStatus.MERGED: frozenset(),
 }
+
+
+INCIDENT_COLUMNS = ("status", "level", "dispatched_at", "arrived_at", "closed_at", "merged_into")
 
 
 class IllegalIncidentTransition(Conflict):
@@ -404,9 +407,5 @@ class Incident:
 
     def changes(self, before: Incident) -> dict[str, Any]:
         """The stored columns that differ from ``before`` (enums as their values)."""
-        out: dict[str, Any] = {}
-        for f in ("status", "level", "dispatched_at", "arrived_at", "closed_at", "merged_into"):
-            v = getattr(self, f)
-            if v != getattr(before, f):
-                out[f] = v.value if isinstance(v, StrEnum) else v
-        return out
+        return {f: v.value if isinstance(v, StrEnum) else v for f in INCIDENT_COLUMNS
+                if (v := getattr(self, f)) != getattr(before, f)}
