@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from jingwu.dispatch import services
+from jingwu.dispatch.services import alerts
 from jingwu.dispatch.wiring import catalogue, dispatch_uow, geo
 from jingwu.platform.container import Container
 from support import both_databases, login
@@ -253,7 +253,7 @@ def test_timers_raise_ack_and_officer_safety_alerts(api: TestClient, city) -> No
     inc = call(api, h, EAST)
     unit = api.get(f"/api/v1/incidents/{inc['incident_id']}/recommendations", headers=h).json()["units"][0]["unit_id"]
     api.post(f"/api/v1/incidents/{inc['incident_id']}/dispatch", json={"unit_id": unit}, headers=h)
-    run = lambda: services.check_timers(uow=dispatch_uow(c), geo=geo(c), cat=catalogue(c))  # noqa: E731
+    run = lambda: alerts.check_timers(uow=dispatch_uow(c), geo=geo(c), cat=catalogue(c))  # noqa: E731
     assert run() == []
     c.clock.advance(seconds=61)
     assert len(run()) == 1 and run() == []  # raised once, not repeated
@@ -321,7 +321,7 @@ def test_resolving_an_alert_is_scoped_audited_and_404_writes_nothing(api: TestCl
     unit = api.get(f"/api/v1/incidents/{inc['incident_id']}/recommendations", headers=h).json()["units"][0]["unit_id"]
     api.post(f"/api/v1/incidents/{inc['incident_id']}/dispatch", json={"unit_id": unit}, headers=h)
     c.clock.advance(seconds=61)
-    services.check_timers(uow=dispatch_uow(c), geo=geo(c), cat=catalogue(c))
+    alerts.check_timers(uow=dispatch_uow(c), geo=geo(c), cat=catalogue(c))
     alert = api.get("/api/v1/alerts", headers=h).json()[0]
 
     def audits() -> int:

@@ -13,8 +13,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from jingwu.dispatch import services
 from jingwu.dispatch.intake import IntakeBatcher
+from jingwu.dispatch.services import intake
 from jingwu.dispatch.wiring import catalogue, dispatch_uow, geo
 from jingwu.platform.container import Container
 from jingwu.platform.domain import verify_chain
@@ -27,14 +27,14 @@ FAR = (104.1200, 30.6800)
 
 
 def rc(at: tuple[float, float] | None = CENTRE, type_code: str = "020200", key: str | None = None,
-       **kw: Any) -> services.ReceiveCall:
+       **kw: Any) -> intake.ReceiveCall:
     lon, lat = at if at else (None, None)
-    return services.ReceiveCall(channel="phone", type_code=type_code, lon=lon, lat=lat, idempotency_key=key, **kw)
+    return intake.ReceiveCall(channel="phone", type_code=type_code, lon=lon, lat=lat, idempotency_key=key, **kw)
 
 
-def store(c: Container, calls: list[services.ReceiveCall]) -> list[services.IntakeResult | AppError]:
-    return services.receive_calls([(x, "calltaker", None) for x in calls], uow=dispatch_uow(c), geo=geo(c),
-                                  cat=catalogue(c))
+def store(c: Container, calls: list[intake.ReceiveCall]) -> list[intake.IntakeResult | AppError]:
+    return intake.receive_calls([intake.IntakeItem(x, "calltaker", None) for x in calls], uow=dispatch_uow(c),
+                                geo=geo(c), cat=catalogue(c))
 
 
 def count(c: Container, table: str) -> int:
@@ -47,10 +47,10 @@ def test_a_batch_answers_each_call_and_refusals_do_not_hold_back_the_rest(city) 
     c: Container = city[0]
     audit_before = count(c, "audit_log")
     out = store(c, [rc(key="a"), rc((116.40, 39.90)), rc(type_code="999999"), rc(FAR, key="b"), rc(None)])
-    assert isinstance(out[0], services.IntakeResult) and out[0].created
+    assert isinstance(out[0], intake.IntakeResult) and out[0].created
     assert isinstance(out[1], InvalidInput) and out[1].code == "outside_area"
     assert isinstance(out[2], AppError) and out[2].code == "unknown_type"
-    assert isinstance(out[3], services.IntakeResult) and out[3].created
+    assert isinstance(out[3], intake.IntakeResult) and out[3].created
     assert isinstance(out[4], InvalidInput) and out[4].code == "missing_location"
     assert count(c, "incidents") == 2 and count(c, "idempotency_keys") == 2
     # incident numbers follow the stored sequence; one timeline entry, one audit entry, two events each
@@ -70,16 +70,16 @@ def test_the_same_key_twice_in_one_batch_stores_once(city) -> None:  # type: ign
     c: Container = city[0]
     out = store(c, [rc(key="k1"), rc(key="k1"), rc(key="k1", type_code="010600")])
     first, again, other = out
-    assert isinstance(first, services.IntakeResult) and first.created
-    assert isinstance(again, services.IntakeResult) and not again.created
+    assert isinstance(first, intake.IntakeResult) and first.created
+    assert isinstance(again, intake.IntakeResult) and not again.created
     assert again.incident_id == first.incident_id and again.number == first.number
     assert isinstance(other, InvalidInput) and other.code == "idempotency_key_reused"
     assert count(c, "incidents") == 1
     # and in a later batch: replayed from the database
     later = store(c, [rc(key="k1"), rc(FAR, key="k2")])
-    assert isinstance(later[0], services.IntakeResult) and not later[0].created
+    assert isinstance(later[0], intake.IntakeResult) and not later[0].created
     assert later[0].incident_id == first.incident_id
-    assert isinstance(later[1], services.IntakeResult) and later[1].created
+    assert isinstance(later[1], intake.IntakeResult) and later[1].created
     assert count(c, "incidents") == 2
 
 
@@ -87,19 +87,19 @@ def test_the_same_key_twice_in_one_batch_stores_once(city) -> None:  # type: ign
 def test_duplicates_within_a_batch_point_to_the_earlier_call_only(city) -> None:  # type: ignore[no-untyped-def]
     c: Container = city[0]
     old = store(c, [rc()])[0]
-    assert isinstance(old, services.IntakeResult) and old.duplicates == []
+    assert isinstance(old, intake.IntakeResult) and old.duplicates == []
     a, b, far = store(c, [rc(NEAR), rc(CENTRE, type_code="020300"), rc(FAR)])
-    assert isinstance(a, services.IntakeResult) and isinstance(b, services.IntakeResult)
+    assert isinstance(a, intake.IntakeResult) and isinstance(b, intake.IntakeResult)
     assert [d["candidate_id"] for d in a.duplicates] == [old.incident_id]
     # b is at the same point as the first call (0 m) and about 100 m from a: nearest first, never itself
     assert [d["candidate_id"] for d in b.duplicates] == [old.incident_id, a.incident_id]
     assert b.duplicates[0]["distance_m"] == 0.0 and 80 < b.duplicates[1]["distance_m"] < 120
-    assert isinstance(far, services.IntakeResult) and far.duplicates == []
+    assert isinstance(far, intake.IntakeResult) and far.duplicates == []
     assert count(c, "merge_proposals") == 3
     # another category at the same spot is not the same incident; an unverified alarm may be any of them
     dispute, alarm = store(c, [rc(CENTRE, type_code="060200"), rc(CENTRE, type_code="130100")])
-    assert isinstance(dispute, services.IntakeResult) and dispute.duplicates == []
-    assert isinstance(alarm, services.IntakeResult)
+    assert isinstance(dispute, intake.IntakeResult) and dispute.duplicates == []
+    assert isinstance(alarm, intake.IntakeResult)
     # an unverified alarm may be any category: the three at 0 m win over the call 100 m away
     assert {d["candidate_id"] for d in alarm.duplicates} == {old.incident_id, b.incident_id, dispute.incident_id}
     assert [d["distance_m"] for d in alarm.duplicates] == [0.0, 0.0, 0.0]
@@ -111,7 +111,7 @@ def test_calls_older_than_the_window_are_not_duplicates(city, clock) -> None:  #
     store(c, [rc()])
     clock.advance(minutes=16)
     new = store(c, [rc(NEAR)])[0]
-    assert isinstance(new, services.IntakeResult) and new.duplicates == []
+    assert isinstance(new, intake.IntakeResult) and new.duplicates == []
 
 
 def test_a_failing_batch_is_split_so_each_call_gets_its_own_answer() -> None:
@@ -182,11 +182,11 @@ def test_concurrent_http_calls_share_transactions_and_all_are_stored(api: TestCl
 def test_closed_and_merged_incidents_are_not_duplicates(city) -> None:  # type: ignore[no-untyped-def]
     c: Container = city[0]
     first, second, live = store(c, [rc(), rc(), rc()])
-    assert isinstance(first, services.IntakeResult) and isinstance(second, services.IntakeResult)
-    assert isinstance(live, services.IntakeResult)
+    assert isinstance(first, intake.IntakeResult) and isinstance(second, intake.IntakeResult)
+    assert isinstance(live, intake.IntakeResult)
     with c.engine.begin() as conn:
         conn.execute(text("UPDATE incidents SET status = 'closed' WHERE id = :i"), {"i": first.incident_id})
         conn.execute(text("UPDATE incidents SET status = 'merged' WHERE id = :i"), {"i": second.incident_id})
     new = store(c, [rc(NEAR)])[0]
-    assert isinstance(new, services.IntakeResult)
+    assert isinstance(new, intake.IntakeResult)
     assert [d["candidate_id"] for d in new.duplicates] == [live.incident_id]

@@ -20,8 +20,8 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from jingwu.demo.generator import CallGenerator
-from jingwu.dispatch import services
 from jingwu.dispatch.domain import UnitStatus
+from jingwu.dispatch.services import assignments, intake, location, recommend
 from jingwu.dispatch.wiring import catalogue, dispatch_uow, geo
 from jingwu.platform.container import Container
 from jingwu.platform.domain import Principal, Role
@@ -113,7 +113,7 @@ class Autopilot:
         while self._next_call <= now:
             call = gen.call(self._next_call)
             try:
-                services.receive_call(services.ReceiveCall(
+                intake.receive_call(intake.ReceiveCall(
                     channel="phone", type_code=call.type_code, lon=call.lon, lat=call.lat,
                     accuracy_m=float(self.rng.choice([10, 25, 50, 150])), summary=call.summary,
                     caller_name=call.caller_name, caller_phone=call.caller_phone, flags=call.flags,
@@ -132,13 +132,13 @@ class Autopilot:
                        if now - i.received_at > self.auto_dispatch_after and i.snapped_lon is not None]
         for inc in waiting:
             try:
-                _i, need, _r, recs = services.recommend(p, inc.id, uow=dispatch_uow(self.c), geo=geo(self.c),
+                _i, need, _r, recs = recommend.recommend(p, inc.id, uow=dispatch_uow(self.c), geo=geo(self.c),
                                                         cat=catalogue(self.c), limit=10)
                 wanted = max(1, min(2, sum(need.values())))
                 chosen = [r for r in recs if r.unit.status == "available" and r.matches_run_card][:wanted] or [
                     r for r in recs if r.unit.status == "available"][:1]
                 for r in chosen:
-                    services.dispatch_unit(p, inc.id, r.unit.id, uow=dispatch_uow(self.c),
+                    assignments.dispatch_unit(p, inc.id, r.unit.id, uow=dispatch_uow(self.c),
                                            eta_seconds=r.eta_seconds)
             except AppError as exc:
                 log.debug("autopilot dispatch skipped: %s", exc.message)
@@ -176,13 +176,13 @@ class Autopilot:
                     if sim.next_action is None:
                         sim.next_action = now + timedelta(seconds=self.rng.uniform(5, 20))
                     elif now >= sim.next_action:
-                        services.report_status(p, u.id, "acknowledged", uow=dispatch_uow(self.c))
+                        assignments.report_status(p, u.id, "acknowledged", uow=dispatch_uow(self.c))
                         sim.next_action = now + timedelta(seconds=self.rng.uniform(3, 10))
                 elif st == UnitStatus.ACKNOWLEDGED and sim.next_action and now >= sim.next_action:
                     inc = incs.get(u.incident_id or "")
                     if inc is not None and u.lon is not None and u.lat is not None and inc.snapped_lon is not None:
                         sim.trip = self._route(u.lon, u.lat, inc.snapped_lon, inc.snapped_lat or 0.0)
-                    services.report_status(p, u.id, "en_route", uow=dispatch_uow(self.c))
+                    assignments.report_status(p, u.id, "en_route", uow=dispatch_uow(self.c))
                     sim.next_action = None
                 elif st == UnitStatus.EN_ROUTE:
                     done = True
@@ -190,7 +190,7 @@ class Autopilot:
                         (x, y), done = sim.trip.position(now)
                         positions.append((u.id, x, y, now))
                     if done:
-                        services.report_status(p, u.id, "on_scene", uow=dispatch_uow(self.c))
+                        assignments.report_status(p, u.id, "on_scene", uow=dispatch_uow(self.c))
                         sim.trip = None
                         sim.scene_until = now + timedelta(minutes=self.rng.uniform(2, 6))
                 elif st == UnitStatus.ON_SCENE:
@@ -199,11 +199,11 @@ class Autopilot:
                     if sim.scene_until is None:
                         sim.scene_until = now + timedelta(minutes=self.rng.uniform(2, 6))
                     if now >= sim.scene_until:
-                        services.report_status(p, u.id, "cleared", uow=dispatch_uow(self.c))
+                        assignments.report_status(p, u.id, "cleared", uow=dispatch_uow(self.c))
                         sim.scene_until = None
                         sim.next_action = now + timedelta(seconds=self.rng.uniform(10, 30))
                 elif st == UnitStatus.CLEARED and sim.next_action and now >= sim.next_action:
-                    services.give_feedback(p, u.id, "[演示] 已处置完毕", uow=dispatch_uow(self.c),
+                    assignments.give_feedback(p, u.id, "[演示] 已处置完毕", uow=dispatch_uow(self.c),
                                            cat=catalogue(self.c))
                     sim.next_action = None
                 elif st == UnitStatus.AVAILABLE:
@@ -226,7 +226,7 @@ class Autopilot:
                 log.debug("autopilot unit step skipped: %s", exc.message)
                 sim.next_action = None
         if positions:
-            services.post_positions_bulk(positions, uow=dispatch_uow(self.c), announce=True)
+            location.post_positions_bulk(positions, uow=dispatch_uow(self.c), announce=True)
 
     # ------------------------------------------------------------- lifecycle
     def start(self) -> None:

@@ -14,7 +14,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from jingwu.dispatch import services
+from jingwu.dispatch import views
 from jingwu.dispatch.domain import IntakeFlags, incident_number
 from jingwu.dispatch.schemas import (
     AssignmentRead,
@@ -36,6 +36,13 @@ from jingwu.dispatch.schemas import (
     SplitCreate,
     StatusCreate,
 )
+from jingwu.dispatch.services import alerts as alerts_svc
+from jingwu.dispatch.services import assignments as assignments_svc
+from jingwu.dispatch.services import devices as devices_svc
+from jingwu.dispatch.services import incidents as incidents_svc
+from jingwu.dispatch.services import intake as intake_svc
+from jingwu.dispatch.services import location as location_svc
+from jingwu.dispatch.services import recommend as recommend_svc
 from jingwu.dispatch.store import AssignmentRow, IncidentRow
 from jingwu.dispatch.wiring import BOARD_HUB, catalogue, dispatch_read_uow, dispatch_uow, geo, intake
 from jingwu.platform.container import Container
@@ -59,6 +66,11 @@ def incident_read(inc: IncidentRow, type_name: str, **extra: Any) -> IncidentRea
     return IncidentRead(**fields, number=incident_number(inc.received_at, inc.seq), type_name=type_name, **extra)
 
 
+def _type_name(c: Container, type_code: str) -> str:
+    t = catalogue(c).types.types.get(type_code)
+    return t.name_zh if t else type_code
+
+
 @router.get("/incident-types")
 def incident_types(p: PrincipalDep, c: ContainerDep) -> list[dict[str, Any]]:
     """The incident type dictionary (code, names, category, default priority, APCO, GA 240.1)."""
@@ -71,11 +83,11 @@ async def receive_call(body: CallCreate, p: TakeCalls, c: ContainerDep, response
     """Take a call from any channel. 201 = durably stored; a retry with the same Idempotency-Key returns
     the same incident (200) and never creates a second one. Concurrent calls are committed together
     (group commit), each answered only after its commit."""
-    cmd = services.ReceiveCall(
+    cmd = intake_svc.ReceiveCall(
         channel=body.channel, type_code=body.type_code, lon=body.lon, lat=body.lat, accuracy_m=body.accuracy_m,
         address=body.address, summary=body.summary, caller_name=body.caller_name, caller_phone=body.caller_phone,
         flags=IntakeFlags(**body.flags.model_dump()), idempotency_key=idempotency_key)
-    r: services.IntakeResult = await intake(c).submit((cmd, p.username, p.agency_id))
+    r: intake_svc.IntakeResult = await intake(c).submit(intake_svc.IntakeItem(cmd, p.username, p.agency_id))
     if not r.created:
         response.status_code = 200
     return CallCreated(incident_id=r.incident_id, number=r.number, priority=r.priority, level=r.level,
@@ -86,10 +98,9 @@ async def receive_call(body: CallCreate, p: TakeCalls, c: ContainerDep, response
 def get_incident(incident_id: UUID, p: PrincipalDep, c: ContainerDep,
                  personal: bool = Query(False, description="include caller name/phone (audited)"),
                  reason: str | None = Query(None, max_length=400)) -> IncidentRead:
-    inc, asgs, timeline, props, shown = services.get_incident(p, str(incident_id), uow=dispatch_uow(c),
+    inc, asgs, timeline, props, shown = incidents_svc.get_incident(p, str(incident_id), uow=dispatch_uow(c),
                                                               with_personal=personal, reason=reason)
-    t = catalogue(c).types.types.get(inc.type_code)
-    return incident_read(inc, t.name_zh if t else inc.type_code, assignments=[_asg(a) for a in asgs],
+    return incident_read(inc, _type_name(c, inc.type_code), assignments=[_asg(a) for a in asgs],
                          timeline=timeline, duplicates=props,
                          caller={"name": inc.caller_name, "phone": inc.caller_phone} if shown else None)
 
@@ -98,7 +109,7 @@ def get_incident(incident_id: UUID, p: PrincipalDep, c: ContainerDep,
 def recommendations(incident_id: UUID, p: Dispatcher, c: ContainerDep,
                     limit: int = Query(10, ge=1, le=100)) -> RecommendationsRead:
     """Units ranked by road ETA from their latest position, filtered by availability and run card."""
-    inc, need, rule, recs = services.recommend(p, str(incident_id), uow=dispatch_read_uow(c), geo=geo(c),
+    inc, need, rule, recs = recommend_svc.recommend(p, str(incident_id), uow=dispatch_read_uow(c), geo=geo(c),
                                                cat=catalogue(c), limit=limit)
     return RecommendationsRead(incident_id=inc.id, required=need, run_card=rule, units=[
         RecommendationRead(unit_id=r.unit.id, call_sign=r.unit.call_sign, kind=r.unit.kind, status=r.unit.status,
@@ -113,58 +124,51 @@ def dispatch(incident_id: UUID, body: DispatchCreate, p: Dispatcher, c: Containe
         UUID(body.unit_id)
     except ValueError:
         raise InvalidInput("unit_id is not a UUID.", code="validation_error")
-    return _asg(services.dispatch_unit(p, str(incident_id), body.unit_id, uow=dispatch_uow(c)))
+    return _asg(assignments_svc.dispatch_unit(p, str(incident_id), body.unit_id, uow=dispatch_uow(c)))
 
 
 @router.get("/incidents/{incident_id}/route")
 def route(incident_id: UUID, unit_id: UUID, p: PrincipalDep, c: ContainerDep) -> dict[str, Any]:
     """Road route from a unit's position to the incident (GeoJSON LineString, seconds, metres)."""
-    inc, _a, _t, _d, _s = services.get_incident(p, str(incident_id), uow=dispatch_uow(c))
-    with dispatch_uow(c) as uow:
-        u = uow.units.get(str(unit_id))
-    p.require(Permission.READ_ORG, u.agency_path)
-    g = geo(c)
-    if inc.snapped_lon is None or inc.snapped_lat is None or u.lon is None or u.lat is None:
-        raise InvalidInput("Unit or incident has no position.", code="missing_location")
-    return g.route_geojson(g.snap(u.lon, u.lat), g.snap(inc.snapped_lon, inc.snapped_lat))
+    return recommend_svc.unit_route(p, str(incident_id), str(unit_id), uow=dispatch_read_uow(c), geo=geo(c))
 
 
 @router.post("/incidents/{incident_id}/location-link", response_model=LinkRead, status_code=201)
 def location_link(incident_id: UUID, p: TakeCalls, c: ContainerDep, request: Request) -> LinkRead:
     """A one-time link the call-taker sends by SMS; the caller's browser posts its position."""
-    token, exp = services.create_location_link(p, str(incident_id), uow=dispatch_uow(c))
+    token, exp = location_svc.create_location_link(p, str(incident_id), uow=dispatch_uow(c))
     url = str(request.base_url).rstrip("/") + f"/l/{token}"
     return LinkRead(url=url, expires_at=exp, sms_text=f"【110】请点击链接发送您的位置以便民警尽快到达：{url}")
 
 
 @router.post("/incidents/{incident_id}/merge", status_code=204)
 def merge(incident_id: UUID, body: MergeCreate, p: TakeCalls, c: ContainerDep) -> Response:
-    services.merge(p, str(incident_id), body.into, uow=dispatch_uow(c))
+    incidents_svc.merge(p, str(incident_id), body.into, uow=dispatch_uow(c))
     return Response(status_code=204)
 
 
 @router.post("/incidents/{incident_id}/split", status_code=204)
 def split(incident_id: UUID, body: SplitCreate, p: TakeCalls, c: ContainerDep) -> Response:
-    services.split(p, str(incident_id), body.candidate, uow=dispatch_uow(c))
+    incidents_svc.split(p, str(incident_id), body.candidate, uow=dispatch_uow(c))
     return Response(status_code=204)
 
 
 @router.post("/incidents/{incident_id}/escalate", status_code=204)
 def escalate(incident_id: UUID, body: EscalateCreate, p: Dispatcher, c: ContainerDep) -> Response:
-    services.escalate(p, str(incident_id), body.level, body.reason, uow=dispatch_uow(c))
+    incidents_svc.escalate(p, str(incident_id), body.level, body.reason, uow=dispatch_uow(c))
     return Response(status_code=204)
 
 
 @router.post("/units/{unit_id}/status")
 def unit_status(unit_id: UUID, body: StatusCreate, p: PrincipalDep, c: ContainerDep) -> dict[str, Any]:
     """签收 acknowledged → 出警 en_route → 到场 on_scene → 处置完毕 cleared (→ feedback); each step timed."""
-    u = services.report_status(p, str(unit_id), body.status, uow=dispatch_uow(c), note=body.note)
+    u = assignments_svc.report_status(p, str(unit_id), body.status, uow=dispatch_uow(c), note=body.note)
     return {"unit_id": u.id, "status": u.status, "incident_id": u.incident_id}
 
 
 @router.post("/units/{unit_id}/feedback", status_code=204)
 def unit_feedback(unit_id: UUID, body: FeedbackCreate, p: PrincipalDep, c: ContainerDep) -> Response:
-    services.give_feedback(p, str(unit_id), body.text, uow=dispatch_uow(c), cat=catalogue(c),
+    assignments_svc.give_feedback(p, str(unit_id), body.text, uow=dispatch_uow(c), cat=catalogue(c),
                            final_type=body.final_type)
     return Response(status_code=204)
 
@@ -172,32 +176,29 @@ def unit_feedback(unit_id: UUID, body: FeedbackCreate, p: PrincipalDep, c: Conta
 @router.post("/units/{unit_id}/positions", status_code=202)
 def unit_positions(unit_id: UUID, body: PositionsCreate, p: PrincipalDep, c: ContainerDep) -> dict[str, int]:
     """A batch of AVL positions; the latest becomes the unit's position."""
-    n = services.post_positions(p, str(unit_id), [services.Position(q.lon, q.lat, q.at) for q in body.positions],
-                                uow=dispatch_uow(c))
+    n = location_svc.post_positions(p, str(unit_id),
+                                    [location_svc.Position(q.lon, q.lat, q.at) for q in body.positions],
+                                    uow=dispatch_uow(c))
     return {"accepted": n}
 
 
 @router.get("/units/{unit_id}/assignment")
 def unit_assignment(unit_id: UUID, p: PrincipalDep, c: ContainerDep) -> dict[str, Any]:
     """The unit's current order (for the mobile unit view)."""
-    with dispatch_uow(c) as uow:
-        u = uow.units.get(str(unit_id))
-        p.require(Permission.READ_ORG, u.agency_path)
-        a = uow.assignments.active_for_unit(u.id)
-        inc = uow.incidents.get(a.incident_id) if a else None
+    o = views.unit_order(p, str(unit_id), uow=dispatch_read_uow(c))
+    u, a, inc = o.unit, o.assignment, o.incident
     out: dict[str, Any] = {"unit": {"id": u.id, "call_sign": u.call_sign, "status": u.status, "lon": u.lon,
                                     "lat": u.lat}, "assignment": None, "incident": None}
     if a and inc:
-        t = catalogue(c).types.types.get(inc.type_code)
         out["assignment"] = _asg(a).model_dump(mode="json")
-        out["incident"] = incident_read(inc, t.name_zh if t else inc.type_code).model_dump(mode="json")
+        out["incident"] = incident_read(inc, _type_name(c, inc.type_code)).model_dump(mode="json")
     return out
 
 
 @router.post("/alarm-devices", response_model=DeviceCreated, status_code=201)
 def register_device(body: DeviceCreate, p: Annotated[Principal, Depends(requires(Permission.MANAGE_ORG))],
                     c: ContainerDep) -> DeviceCreated:
-    did, key = services.register_device(p, code=body.code, name=body.name, lon=body.lon, lat=body.lat,
+    did, key = devices_svc.register_device(p, code=body.code, name=body.name, lon=body.lon, lat=body.lat,
                                         agency_id=body.agency_id, uow=dispatch_uow(c), geo=geo(c),
                                         heartbeat_seconds=body.heartbeat_seconds)
     return DeviceCreated(id=did, code=body.code, key=key)
@@ -205,14 +206,7 @@ def register_device(body: DeviceCreate, p: Annotated[Principal, Depends(requires
 
 @router.get("/alarm-devices")
 def devices(p: PrincipalDep, c: ContainerDep) -> list[dict[str, Any]]:
-    p.require(Permission.READ_ORG)
-    now = c.clock.now()
-    with dispatch_uow(c) as uow:
-        rows = uow.devices.all(p.agency_path)
-    return [{"id": d.id, "code": d.code, "name": d.name, "lon": d.lon, "lat": d.lat, "agency_id": d.agency_id,
-             "last_heartbeat_at": d.last_heartbeat_at,
-             "online": d.last_heartbeat_at is not None
-             and now - d.last_heartbeat_at <= timedelta(seconds=3 * d.heartbeat_seconds)} for d in rows]
+    return views.devices(p, uow=dispatch_read_uow(c))
 
 
 @public_router.post("/alarm-devices/{code}/alarm", response_model=CallCreated, status_code=201)
@@ -221,7 +215,7 @@ def device_alarm(code: str, c: ContainerDep, response: Response, body: DeviceAla
     """An alarm button over HTTP (authenticated by its device key, not a user token)."""
     if not x_device_key:
         raise InvalidInput("X-Device-Key header required.", code="missing_device_key")
-    r = services.device_alarm(code, x_device_key, uow=dispatch_uow(c), geo=geo(c), cat=catalogue(c),
+    r = devices_svc.device_alarm(code, x_device_key, uow=dispatch_uow(c), geo=geo(c), cat=catalogue(c),
                               event_id=body.event_id if body else None)
     if not r.created:
         response.status_code = 200
@@ -233,28 +227,25 @@ def device_alarm(code: str, c: ContainerDep, response: Response, body: DeviceAla
 def device_heartbeat(code: str, c: ContainerDep, x_device_key: Annotated[str | None, Header()] = None) -> Response:
     if not x_device_key:
         raise InvalidInput("X-Device-Key header required.", code="missing_device_key")
-    services.device_heartbeat(code, x_device_key, uow=dispatch_uow(c))
+    devices_svc.device_heartbeat(code, x_device_key, uow=dispatch_uow(c))
     return Response(status_code=204)
 
 
 @public_router.post("/location/{token}", status_code=204)
 def share_location(token: str, body: SharedLocation, c: ContainerDep) -> Response:
     """The caller's browser sends its position through the one-time link (no login)."""
-    services.share_location(token, body.lon, body.lat, body.accuracy_m, uow=dispatch_uow(c), geo=geo(c))
+    location_svc.share_location(token, body.lon, body.lat, body.accuracy_m, uow=dispatch_uow(c), geo=geo(c))
     return Response(status_code=204)
 
 
 @router.get("/alerts")
 def alerts(p: PrincipalDep, c: ContainerDep) -> list[dict[str, Any]]:
-    p.require(Permission.READ_ORG)
-    with dispatch_read_uow(c) as uow:
-        rows = uow.alerts.open(p.agency_path)
-    return [a.__dict__ for a in rows]
+    return views.open_alerts(p, uow=dispatch_read_uow(c))
 
 
 @router.post("/alerts/{alert_id}/resolve", status_code=204)
 def resolve_alert(alert_id: int, p: Dispatcher, c: ContainerDep) -> Response:
-    services.resolve_alert(p, alert_id, uow=dispatch_uow(c))
+    alerts_svc.resolve_alert(p, alert_id, uow=dispatch_uow(c))
     return Response(status_code=204)
 
 
@@ -262,40 +253,7 @@ def resolve_alert(alert_id: int, p: Dispatcher, c: ContainerDep) -> Response:
 def board(p: PrincipalDep, c: ContainerDep, level: str | None = Query(None, pattern="^(station|branch|city)$"),
           hours: int = Query(12, ge=1, le=168)) -> dict[str, Any]:
     """Live board snapshot: open and recent incidents, units, alerts, devices (scoped to the caller)."""
-    p.require(Permission.READ_ORG)
-    cat = catalogue(c)
-    since = c.clock.now() - timedelta(hours=hours)
-    levels = {"station": None, "branch": ("branch", "city"), "city": ("city",)}
-    with dispatch_read_uow(c) as uow:
-        incs = uow.incidents.search(path=p.agency_path, since=since, limit=500,
-                                  min_level=levels[level] if level else None)
-        recent = c.clock.now() - timedelta(minutes=30)
-        incs = [i for i in incs if i.status != "merged"
-                and (i.status != "closed" or (i.closed_at is not None and i.closed_at > recent))]
-        asgs = uow.assignments.for_incidents([i.id for i in incs])
-        units = uow.units.in_subtree(p.agency_path)
-        al = uow.alerts.open(p.agency_path)
-        dup = uow.incidents.open_proposal_ids(p.agency_path)
-    active: dict[str, list[str]] = {}
-    for a in asgs:
-        if a.active:
-            active.setdefault(a.incident_id, []).append(a.unit_id)
-    return {
-        "now": c.clock.now().isoformat(),
-        "incidents": [{
-            "id": i.id, "number": incident_number(i.received_at, i.seq), "status": i.status, "priority": i.priority,
-            "level": i.level, "type_code": i.type_code,
-            "type_name": cat.types.types[i.type_code].name_zh if i.type_code in cat.types.types else i.type_code,
-            "type_name_en": cat.types.types[i.type_code].name_en if i.type_code in cat.types.types else i.type_code,
-            "channel": i.channel, "lon": i.snapped_lon or i.lon, "lat": i.snapped_lat or i.lat, "address": i.address,
-            "received_at": i.received_at.isoformat(), "units": active.get(i.id, []), "duplicate": i.id in dup,
-            "agency_id": i.agency_id} for i in incs],
-        "units": [{"id": u.id, "call_sign": u.call_sign, "kind": u.kind, "status": u.status, "lon": u.lon,
-                   "lat": u.lat, "incident_id": u.incident_id, "agency_id": u.agency_id,
-                   "position_at": u.position_at.isoformat() if u.position_at else None} for u in units],
-        "alerts": [{"id": a.id, "kind": a.kind, "message": a.message, "incident_id": a.incident_id,
-                    "unit_id": a.unit_id, "detail": a.detail, "raised_at": a.raised_at.isoformat()} for a in al],
-    }
+    return views.board(p, uow=dispatch_read_uow(c), cat=catalogue(c), level=level, hours=hours)
 
 
 @router.get("/kpis")
@@ -310,7 +268,7 @@ def kpis(p: PrincipalDep, c: ContainerDep, since: datetime | None = None, until:
         raise InvalidInput("since/until need a time zone (e.g. 2026-11-23T00:00:00+08:00).", code="invalid_time")
     if since >= until:
         raise InvalidInput("since must be before until.", code="invalid_range")
-    return services.kpis(p, uow=dispatch_read_uow(c), since=since.astimezone(UTC), until=until.astimezone(UTC),
+    return views.kpis(p, uow=dispatch_read_uow(c), since=since.astimezone(UTC), until=until.astimezone(UTC),
                          tz=catalogue(c).timezone)
 
 

@@ -8,8 +8,8 @@ light load a batch holds one call and nothing waits; under heavy load the
 batches grow and the commits per second stay few (docs/methods/dispatch.md,
 ADR 0007).
 
-The writer calls ``store(items) -> answers`` (services.receive_calls): one
-answer per item, an IntakeResult or the AppError that refused that item. If
+The writer calls ``store(items) -> answers`` (services.intake.receive_calls, with
+typed ``IntakeItem``s): one answer per item, an IntakeResult or the AppError that refused that item. If
 ``store`` itself fails (a database error), the items of that batch are tried
 one by one, so one bad call cannot refuse the others.
 """
@@ -21,7 +21,7 @@ import logging
 import queue
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from prometheus_client import Counter, Histogram
 
@@ -31,17 +31,16 @@ BATCH_SIZE = Histogram("jingwu_intake_batch_calls", "Calls stored per intake tra
                        buckets=(1, 2, 4, 8, 16, 32, 64, 128))
 FAILED = Counter("jingwu_intake_batch_failures_total", "Intake transactions that failed and were split")
 
-Item = tuple[Any, str, str | None]  # (ReceiveCall, actor, actor's agency)
-Store = Callable[[list[Item]], Sequence[Any]]
+Item = TypeVar("Item")  # what a request queues: services.intake.IntakeItem in the app
 _STOP = object()
 
 
-class IntakeBatcher:
-    def __init__(self, store: Store, *, max_batch: int = 64, writers: int = 1) -> None:
+class IntakeBatcher(Generic[Item]):
+    def __init__(self, store: Callable[[list[Item]], Sequence[Any]], *, max_batch: int = 64, writers: int = 1) -> None:
         self._store = store
         self.max_batch = max_batch
         self.writers = writers
-        self._q: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._q: queue.SimpleQueue[Any] = queue.SimpleQueue()  # (item, future, loop) or _STOP
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
         self._stopped = False

@@ -14,7 +14,7 @@ from typing import Any
 
 from prometheus_client import Counter
 
-from jingwu.dispatch import services
+from jingwu.dispatch.services import alerts, devices, location
 from jingwu.dispatch.settings import DispatchSettings
 from jingwu.dispatch.wiring import catalogue, dispatch_uow, geo, stop_intake
 from jingwu.platform.container import Container
@@ -29,7 +29,7 @@ MQTT_MESSAGES = Counter("jingwu_mqtt_messages_total", "MQTT messages by topic ki
 
 def timer_job(c: Container, interval: float = 5.0) -> PeriodicJob:
     """Checks the dispatch timers every few seconds (idempotent; safe in several processes)."""
-    return PeriodicJob("dispatch.timers", lambda: services.check_timers(
+    return PeriodicJob("dispatch.timers", lambda: alerts.check_timers(
         uow=dispatch_uow(c), geo=geo(c), cat=catalogue(c)), interval)
 
 
@@ -47,10 +47,10 @@ def handle_mqtt(c: Container, topic: str, raw: bytes) -> str:
             raise ValueError("payload is not a JSON object")
         if kind == "alarm" and len(parts) == 3:
             ev = payload.get("event_id")
-            services.device_alarm(parts[2], None, uow=dispatch_uow(c), geo=geo(c), cat=catalogue(c),
+            devices.device_alarm(parts[2], None, uow=dispatch_uow(c), geo=geo(c), cat=catalogue(c),
                                   event_id=str(ev) if ev is not None else None)
         elif kind == "heartbeat" and len(parts) == 3:
-            services.device_heartbeat(parts[2], None, uow=dispatch_uow(c))
+            devices.device_heartbeat(parts[2], None, uow=dispatch_uow(c))
         elif kind == "unit" and len(parts) == 4 and parts[3] == "position":
             lon, lat = float(payload["lon"]), float(payload["lat"])
             at = datetime.fromisoformat(str(payload["at"])) if payload.get("at") else c.clock.now()
@@ -58,7 +58,7 @@ def handle_mqtt(c: Container, topic: str, raw: bytes) -> str:
                 at = at.replace(tzinfo=UTC)
             if not (math.isfinite(lon) and math.isfinite(lat)):
                 raise ValueError("non-finite coordinate")
-            services.post_positions(None, parts[2], [services.Position(lon, lat, at)], uow=dispatch_uow(c))
+            location.post_positions(None, parts[2], [location.Position(lon, lat, at)], uow=dispatch_uow(c))
         else:
             raise ValueError(f"unknown topic {topic}")
         outcome = "accepted"

@@ -7,11 +7,11 @@ from __future__ import annotations
 import asyncio
 from zoneinfo import ZoneInfo
 
-from jingwu.dispatch import services
 from jingwu.dispatch.domain import RunCards, TypeTable
 from jingwu.dispatch.geo import Geo
-from jingwu.dispatch.intake import IntakeBatcher, Item
-from jingwu.dispatch.services import Catalogue
+from jingwu.dispatch.intake import IntakeBatcher
+from jingwu.dispatch.services import intake as intake_svc
+from jingwu.dispatch.services.common import Catalogue
 from jingwu.dispatch.settings import DispatchSettings
 from jingwu.dispatch.store import DispatchUnitOfWork
 from jingwu.platform.container import Container, Slot
@@ -35,9 +35,9 @@ def _build_geo(c: Container) -> Geo:
     return Geo.from_rows(c.get(ROAD_GRAPH), towns, agencies)
 
 
-def _build_intake(c: Container) -> IntakeBatcher:
-    def store(items: list[Item]) -> list[services.IntakeResult | AppError]:
-        return services.receive_calls(items, uow=dispatch_uow(c), geo=geo(c), cat=catalogue(c))
+def _build_intake(c: Container) -> IntakeBatcher[intake_svc.IntakeItem]:
+    def store(items: list[intake_svc.IntakeItem]) -> list[intake_svc.IntakeResult | AppError]:
+        return intake_svc.receive_calls(items, uow=dispatch_uow(c), geo=geo(c), cat=catalogue(c))
 
     s = c.settings.section(DispatchSettings)
     return IntakeBatcher(store, max_batch=s.intake_max_batch, writers=s.intake_writers)
@@ -46,7 +46,7 @@ def _build_intake(c: Container) -> IntakeBatcher:
 GEO: Slot[Geo] = Slot("dispatch.geo", _build_geo)
 CATALOGUE: Slot[Catalogue] = Slot("dispatch.catalogue", lambda c: Catalogue(
     TypeTable.load(), RunCards.load(), ZoneInfo(c.settings.timezone)))
-INTAKE: Slot[IntakeBatcher] = Slot("dispatch.intake", _build_intake)
+INTAKE: Slot[IntakeBatcher[intake_svc.IntakeItem]] = Slot("dispatch.intake", _build_intake)
 BOARD_HUB: Slot[set[asyncio.Queue[str]]] = Slot("dispatch.board_hub", lambda c: set())
 
 
@@ -58,7 +58,7 @@ def catalogue(c: Container) -> Catalogue:
     return c.get(CATALOGUE)
 
 
-def intake(c: Container) -> IntakeBatcher:
+def intake(c: Container) -> IntakeBatcher[intake_svc.IntakeItem]:
     """The process's group-commit intake queue (started on first use, stopped by the app's lifespan)."""
     return c.get(INTAKE)
 

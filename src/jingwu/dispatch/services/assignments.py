@@ -1,0 +1,153 @@
+"""Assignments: one-click dispatch (race-safe claim of the unit), the unit status chain
+(签收 → 出警 → 到场 → 处置完毕), feedback (反馈) and closing the incident when its units are done."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from jingwu.dispatch.domain import (
+    STATUS_TIMESTAMP,
+    IncidentStatus,
+    UnitStatus,
+    UnitUnavailable,
+    check_transition,
+    escalation_level,
+)
+from jingwu.dispatch.services.common import (
+    Catalogue,
+    incident_of,
+    load_incident,
+    may_report,
+    require_incident,
+    store_incident,
+)
+from jingwu.dispatch.services.intake import emit_recorded
+from jingwu.dispatch.store import AssignmentRow, DispatchUnitOfWork, IncidentRow
+from jingwu.platform.domain import Permission, Principal
+from jingwu.platform.errors import Conflict, InvalidInput
+from jingwu.platform.org_store import UnitRow
+
+
+def dispatch_unit(p: Principal, incident_id: str, unit_id: str, *, uow: DispatchUnitOfWork,
+                  eta_seconds: float | None = None) -> AssignmentRow:
+    """One click: claim the unit (race-safe conditional UPDATE), record the assignment."""
+    with uow:
+        inc = load_incident(uow, p, incident_id, Permission.DISPATCH)
+        now = uow.clock.now()
+        before = incident_of(inc)
+        after = before.take_unit(now)  # a closed or merged incident takes no units
+        unit = uow.units.get(unit_id)
+        p.require(Permission.DISPATCH, unit.agency_path)
+        if not uow.units.claim(unit_id, inc.id, at=now):
+            raise UnitUnavailable(f"Unit {unit.call_sign} is no longer available ({unit.status}).")
+        aid = uow.assignments.add(incident_id=inc.id, unit_id=unit_id, eta_seconds=eta_seconds, at=now,
+                                  by=p.username)
+        asgs = uow.assignments.for_incident(inc.id)
+        level, why = escalation_level(priority=inc.priority, category=inc.category, deaths=inc.deaths,
+                                      injuries=inc.injuries, units_assigned=sum(a.active for a in asgs),
+                                      type_code=inc.type_code)
+        raised = after.raise_level(level)
+        if raised is not after:
+            uow.incidents.add_event(inc.id, at=now, kind="escalated", actor="rule",
+                                    detail={"level": level.value, "why": why})
+        store_incident(uow, before, raised)
+        uow.incidents.add_event(inc.id, at=now, kind="dispatched", actor=p.username,
+                                detail={"unit_id": unit_id, "call_sign": unit.call_sign, "eta_seconds": eta_seconds})
+        uow.alerts.resolve(kind="ack_timeout", at=now, by=p.username, incident_id=inc.id)
+        uow.audit.write(actor=p.username, action="unit_dispatched", object_type="incident", object_id=inc.id,
+                        agency_id=inc.agency_id, detail={"unit_id": unit_id})
+        uow.emit("jingwu.dispatch.unit_dispatched", {"incident_id": inc.id, "unit_id": unit_id,
+                                                     "agency_id": inc.agency_id})
+        asg = next((a for a in asgs if a.id == aid), None)
+        if asg is None:
+            raise RuntimeError(f"Assignment {aid} was added but is not found in its transaction.")
+        uow.commit()
+    return asg
+
+
+
+def report_status(p: Principal, unit_id: str, status: str, *, uow: DispatchUnitOfWork,
+                  note: str | None = None) -> UnitRow:
+    """Move a unit along 签收 → 出警 → 到场 → 处置完毕 (or back to available), each step timed."""
+    with uow:
+        unit = uow.units.get(unit_id)
+        may_report(p, unit)
+        nxt = check_transition(unit.status, status)
+        now = uow.clock.now()
+        asg = uow.assignments.active_for_unit(unit_id)
+        release = nxt == UnitStatus.AVAILABLE
+        if not uow.units.set_status(unit_id, expect=unit.status, status=nxt.value, at=now,
+                                    incident_id=None if release else False):
+            raise Conflict("The unit's status changed meanwhile; reload.", code="status_changed")
+        if asg is not None:
+            inc = require_incident(uow, asg.incident_id)
+            col = STATUS_TIMESTAMP.get(nxt)
+            if col:
+                uow.assignments.stamp(asg.id, **{col: now})
+            if release:
+                if unit.status in (UnitStatus.DISPATCHED.value, UnitStatus.ACKNOWLEDGED.value,
+                                   UnitStatus.EN_ROUTE.value):
+                    uow.assignments.stamp(asg.id, active=0, cancelled_at=now)  # stood down before arrival
+                else:
+                    uow.assignments.stamp(asg.id, active=0)
+            if nxt == UnitStatus.ACKNOWLEDGED:
+                uow.alerts.resolve(kind="ack_timeout", at=now, by=p.username, unit_id=unit_id)
+            if nxt == UnitStatus.ON_SCENE:  # the first arrival puts the incident on scene
+                here = incident_of(inc)
+                store_incident(uow, here, here.unit_arrived(now))
+            if nxt == UnitStatus.CLEARED:
+                uow.alerts.resolve(kind="officer_safety", at=now, by=p.username, unit_id=unit_id)
+            uow.incidents.add_event(inc.id, at=now, kind=f"unit_{nxt.value}", actor=p.username,
+                                    detail={"unit_id": unit_id, "call_sign": unit.call_sign, "note": note})
+            if release:
+                _settle(uow, inc, now, p.username)
+        uow.audit.write(actor=p.username, action="unit_status", object_type="unit", object_id=unit_id,
+                        agency_id=unit.agency_id, detail={"from": unit.status, "to": nxt.value})
+        uow.emit("jingwu.dispatch.unit_status", {"unit_id": unit_id, "status": nxt.value,
+                                                 "incident_id": asg.incident_id if asg else None})
+        uow.commit()
+        return uow.units.get(unit_id)
+
+
+def give_feedback(p: Principal, unit_id: str, text: str, *, uow: DispatchUnitOfWork, cat: Catalogue,
+                  final_type: str | None = None) -> None:
+    """反馈: the cleared unit reports the outcome (optionally the final nature) and becomes available."""
+    if not text.strip():
+        raise InvalidInput("Feedback text is required.", code="missing_feedback")
+    ftype = cat.types.get(final_type) if final_type else None
+    with uow:
+        unit = uow.units.get(unit_id)
+        may_report(p, unit)
+        if unit.status != UnitStatus.CLEARED.value:
+            raise Conflict("Feedback comes after the unit has cleared the scene.", code="illegal_transition")
+        asg = uow.assignments.active_for_unit(unit_id)
+        now = uow.clock.now()
+        if not uow.units.set_status(unit_id, expect=UnitStatus.CLEARED.value, status=UnitStatus.AVAILABLE.value,
+                                    at=now, incident_id=None):
+            raise Conflict("The unit's status changed meanwhile; reload.", code="status_changed")
+        if asg is not None:
+            uow.assignments.stamp(asg.id, feedback_at=now, feedback=text, active=0)
+            inc = require_incident(uow, asg.incident_id)
+            if ftype is not None and ftype.code != inc.type_code:
+                uow.incidents.update(inc.id, type_code=ftype.code, category=ftype.category)
+                inc = require_incident(uow, inc.id)
+                emit_recorded(uow, inc)
+            uow.incidents.add_event(inc.id, at=now, kind="feedback", actor=p.username,
+                                    detail={"unit_id": unit_id, "text": text, "final_type": final_type})
+            _settle(uow, inc, now, p.username)
+        uow.audit.write(actor=p.username, action="unit_feedback", object_type="unit", object_id=unit_id,
+                        agency_id=unit.agency_id, detail={"final_type": final_type})
+        uow.emit("jingwu.dispatch.unit_status", {"unit_id": unit_id, "status": "available",
+                                                 "incident_id": asg.incident_id if asg else None})
+        uow.commit()
+
+
+def _settle(uow: DispatchUnitOfWork, inc: IncidentRow, now: datetime, actor: str) -> None:
+    """A unit was released: the incident closes, goes back to the queue or stays (Incident.settle)."""
+    before = incident_of(inc)
+    after = before.settle(uow.assignments.for_incident(inc.id), now)
+    store_incident(uow, before, after)
+    if after.status is IncidentStatus.CLOSED and before.status is not IncidentStatus.CLOSED:
+        uow.incidents.add_event(inc.id, at=now, kind="closed", actor=actor)
+        uow.emit("jingwu.dispatch.incident_closed", {"incident_id": inc.id, "agency_id": inc.agency_id})
+

@@ -1,0 +1,103 @@
+"""Positions and the SMS location link: AVL positions of units (one or many), the one-time
+link a caller opens to share a position, and moving the incident there."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from jingwu.dispatch.domain import Channel
+from jingwu.dispatch.geo import Geo
+from jingwu.dispatch.services.common import load_incident, may_report, require_incident
+from jingwu.dispatch.store import DispatchUnitOfWork
+from jingwu.platform.domain import Permission, Principal
+from jingwu.platform.errors import InvalidInput, NotAuthenticated
+
+
+@dataclass(frozen=True)
+class Position:
+    lon: float
+    lat: float
+    at: datetime
+
+
+def post_positions(p: Principal | None, unit_id: str, positions: list[Position], *,
+                   uow: DispatchUnitOfWork) -> int:
+    """Latest position of a unit from a batch (AVL). ``p`` None = trusted internal source (MQTT bridge)."""
+    for q in positions:
+        if not (math.isfinite(q.lon) and math.isfinite(q.lat) and -180 <= q.lon <= 180 and -90 <= q.lat <= 90):
+            raise InvalidInput(f"Bad coordinate lon={q.lon}, lat={q.lat}.", code="invalid_coordinate")
+        if q.at.tzinfo is None:
+            raise InvalidInput("Position times need a time zone.", code="invalid_time")
+    if not positions:
+        return 0
+    latest = max(positions, key=lambda q: q.at)
+    with uow:
+        unit = uow.units.get(unit_id)  # 404 when the unit does not exist
+        if p is not None:
+            may_report(p, unit)
+        uow.units.set_positions([(unit_id, latest.lon, latest.lat, latest.at)])
+        uow.commit()
+    return len(positions)
+
+
+def post_positions_bulk(rows: list[tuple[str, float, float, datetime]], *, uow: DispatchUnitOfWork,
+                        announce: bool = False) -> int:
+    """Many units' latest positions in one transaction; ``announce`` tells live boards to redraw."""
+    with uow:
+        n = uow.units.set_positions(rows)
+        if announce and rows:
+            uow.emit("jingwu.dispatch.units_moved", {"count": len(rows)})
+        uow.commit()
+    return n
+
+
+# ------------------------------------------------------------------ SMS location link
+
+LINK_TTL = timedelta(minutes=30)
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_location_link(p: Principal, incident_id: str, *, uow: DispatchUnitOfWork) -> tuple[str, datetime]:
+    """A one-time token for the caller's browser to send its position (sent by SMS)."""
+    token = secrets.token_urlsafe(16)
+    with uow:
+        inc = load_incident(uow, p, incident_id, Permission.TAKE_CALLS)
+        now = uow.clock.now()
+        uow.links.add(_token_hash(token), inc.id, now, now + LINK_TTL)
+        uow.incidents.add_event(inc.id, at=now, kind="location_link_sent", actor=p.username)
+        uow.audit.write(actor=p.username, action="location_link_created", object_type="incident",
+                        object_id=inc.id, agency_id=inc.agency_id)
+        uow.commit()
+    return token, now + LINK_TTL
+
+
+def share_location(token: str, lon: float, lat: float, accuracy_m: float | None, *, uow: DispatchUnitOfWork,
+                   geo: Geo) -> str:
+    """The caller's browser posts its position: the incident moves there (public, token-authorised)."""
+    snap = geo.snap(lon, lat)
+    with uow:
+        now = uow.clock.now()
+        incident_id = uow.links.use(_token_hash(token), now)
+        if incident_id is None:
+            raise NotAuthenticated("This location link is unknown, used or expired.", code="invalid_link")
+        inc = require_incident(uow, incident_id)
+        town = geo.town_at(lon, lat)
+        station = geo.station_at(lon, lat) or inc.agency_id
+        uow.incidents.update(inc.id, lon=lon, lat=lat, accuracy_m=accuracy_m, snapped_lon=snap.snapped_lon,
+                             snapped_lat=snap.snapped_lat, town_id=town.id if town else None, agency_id=station,
+                             channel=Channel.SMS_LINK.value if inc.lon is None else inc.channel)
+        uow.incidents.add_event(inc.id, at=now, kind="location_shared", actor="caller",
+                                detail={"accuracy_m": accuracy_m})
+        uow.audit.write(actor="caller", action="location_shared", object_type="incident", object_id=inc.id,
+                        agency_id=station)
+        uow.emit("jingwu.dispatch.incident_updated", {"incident_id": inc.id, "agency_id": station})
+        uow.commit()
+    return incident_id
+
