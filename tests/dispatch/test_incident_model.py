@@ -8,16 +8,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from jingwu.dispatch.domain import (
+from jingwu.dispatch.domain import IncidentStatus, Level, device_online
+from jingwu.dispatch.incident import (
     INCIDENT_NEXT,
     IllegalIncidentTransition,
     Incident,
     IncidentClosed,
-    IncidentStatus,
     InvalidMerge,
-    Level,
     NotHigher,
-    device_online,
     refuse_self_merge,
 )
 from jingwu.platform.errors import Conflict, InvalidInput

@@ -7,7 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from jingwu.dispatch.domain import Incident, IncidentStatus, Level, RunCards, TypeTable
+from jingwu.dispatch.domain import IncidentStatus, Level, RunCards, TypeTable
+from jingwu.dispatch.incident import Incident
 from jingwu.dispatch.store import DispatchUnitOfWork, IncidentRow
 from jingwu.platform.domain import Permission, Principal
 from jingwu.platform.errors import NotFound

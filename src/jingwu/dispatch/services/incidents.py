@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from jingwu.dispatch.domain import Level, refuse_self_merge
+from jingwu.dispatch.domain import Level
+from jingwu.dispatch.incident import refuse_self_merge
 from jingwu.dispatch.services.common import incident_of, load_incident, store_incident
 from jingwu.dispatch.store import AssignmentRow, DispatchUnitOfWork, IncidentRow
 from jingwu.platform.domain import Permission, Principal
