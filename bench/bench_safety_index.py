@@ -12,7 +12,7 @@ to Parquet (the shape of a large import). Timed:
    91 days of history (275 of 365) for every town: sub-indices, score, band,
    rank, per-10,000 rates, both trend tests; then every score and warning row is
    written to a SQLite store through the module's repository.
-2. one day's incremental update through the app's own path (``services.ingest``,
+2. one day's incremental update through the app's own path (``services.ingest.ingest``,
    what the bus handler calls): 2,000 late incidents for the last day are recorded
    (idempotent upsert into the fact table) and applied (deltas added to the stored
    window sums, the day re-scored and re-ranked for all 1,600 towns, rows replaced)
@@ -45,8 +45,11 @@ from jingwu.platform.container import Container, build_container
 from jingwu.platform.db import upgrade
 from jingwu.platform.settings import Settings
 from jingwu.platform.store import TownRow
-from jingwu.safety_index import columnar, engine, services
+from jingwu.safety_index import columnar, engine
 from jingwu.safety_index.domain import BAND_THRESHOLDS, SUB_INDICES, Method, category_for_code
+from jingwu.safety_index.services.common import ComputeSummary
+from jingwu.safety_index.services.compute import score_columns, warning_rows
+from jingwu.safety_index.services.ingest import IncidentFact, ingest
 from jingwu.safety_index.store import SafetyIndexRepository
 
 EPOCH = date(1970, 1, 1)
@@ -98,8 +101,8 @@ def real_towns(c: Container, n: int, pop: np.ndarray) -> list[TownRow]:
 def store_rows(repo: SafetyIndexRepository, session: Session, res: engine.Result, towns: list[TownRow],
                day0: date, first: date, last: date, method: Method) -> None:
     now = datetime.now(UTC)
-    scores = services._score_columns(res, towns, day0, 0, now)
-    warns = services._warning_rows(res, towns, day0, 0, method.alpha)
+    scores = score_columns(res, towns, day0, 0, now)
+    warns = warning_rows(res, towns, day0, 0, method.alpha)
     repo.replace_scores(first, last, scores)
     repo.replace_warnings(first, last, warns)
     session.commit()
@@ -202,16 +205,16 @@ def main() -> None:
         rng = np.random.default_rng(5)
         tz = ZoneInfo("UTC")
 
-        def late_batch(day: date, tag: str) -> list[services.IncidentFact]:
+        def late_batch(day: date, tag: str) -> list[IncidentFact]:
             t = rng.integers(0, n_towns, 2000)
             codes_ = rng.choice(synthetic.CODES, 2000, p=synthetic.SHARES)
             at = datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
-            return [services.IncidentFact(f"late:{tag}:{i}", at, towns[int(t[i])].id, str(codes_[i]),
+            return [IncidentFact(f"late:{tag}:{i}", at, towns[int(t[i])].id, str(codes_[i]),
                                           category_for_code(str(codes_[i])), 0, 0, "bench") for i in range(2000)]
 
-        def incremental(day: date, tag: str) -> services.ComputeSummary:
+        def incremental(day: date, tag: str) -> ComputeSummary:
             # the bus handler's path: record + apply in one transaction under the index lock
-            return services.ingest(late_batch(day, tag), uow_factory=c.uow, clock=c.clock, tz=tz, method=m)[1]
+            return ingest(late_batch(day, tag), uow_factory=c.uow, clock=c.clock, tz=tz, method=m)[1]
 
         t_inc = time.perf_counter()
         s1 = incremental(last_day, "a")

@@ -44,7 +44,7 @@ from shapely.geometry import shape
 from jingwu.platform.errors import InvalidInput
 from jingwu.platform.store import TownRow
 from jingwu.safety_index.domain import Category, category_for_code
-from jingwu.safety_index.services import IncidentFact
+from jingwu.safety_index.services.ingest import Changes, IncidentFact, record_incidents_ex
 
 CODE_RE = re.compile(r"^\d{6}$")
 
@@ -295,14 +295,12 @@ class ImportReport:
     days: list[date]
     recomputed_days: int = 0
     committed: bool = True
-    changes: Any = None  # services.Changes of the stored rows
+    changes: Changes = field(default_factory=Changes)  # what the stored rows changed
 
 
 def import_file(path: Path, mapping: Mapping, *, uow_factory: Callable[[], Any], tz: ZoneInfo,
                 strict: bool = False, progress: Callable[[str], None] | None = None) -> ImportReport:
     """Parse, then store all valid rows in one transaction (nothing when ``strict`` and any row fails)."""
-    from jingwu.safety_index import services
-
     step = progress or (lambda _s: None)
     step("read")
     df = read_table(path)
@@ -315,5 +313,5 @@ def import_file(path: Path, mapping: Mapping, *, uow_factory: Callable[[], Any],
     if strict and parsed.rejected:
         return ImportReport(path.name, parsed.rows, 0, parsed.rejected, [], committed=False)
     step("store")
-    ch = services.record_incidents_ex(parsed.facts, uow=uow_factory(), tz=tz) if parsed.facts else services.Changes()
+    ch = record_incidents_ex(parsed.facts, uow=uow_factory(), tz=tz) if parsed.facts else Changes()
     return ImportReport(path.name, parsed.rows, len(parsed.facts), parsed.rejected, sorted(ch.days), changes=ch)
