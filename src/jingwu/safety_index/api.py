@@ -136,16 +136,16 @@ def get_public(request: Request, c: ContainerDep, day: DateQ = None,
         xml = publish.to_cap(d, warns, sender=c.settings.section(SafetyIndexSettings).cap_sender, sent=c.clock.now(),
                              base_url=str(request.base_url))
         return Response(xml, media_type="application/cap+xml; charset=utf-8")
-    d, rows = views.public_index(day, uow=c.uow(), with_geometry=format == "geojson")
+    pub = views.public_index(day, uow=c.uow(), with_geometry=format == "geojson")
     headers = {"Cache-Control": "public, max-age=300"}
     if format == "csv":
-        headers["Content-Disposition"] = f'attachment; filename="safety-index-{d.isoformat()}.csv"'
-        return Response(publish.to_csv(rows), media_type="text/csv; charset=utf-8", headers=headers)
+        headers["Content-Disposition"] = f'attachment; filename="safety-index-{pub.day.isoformat()}.csv"'
+        return Response(publish.to_csv(pub.towns), media_type="text/csv; charset=utf-8", headers=headers)
     if format == "geojson":
-        return JSONResponse(publish.to_geojson(d, rows), media_type="application/geo+json", headers=headers)
-    first, last = views.public_dates(uow=c.uow())
-    body = PublicIndexRead(date=d, first_date=first, last_date=last,
-                           towns=[PublicTownRead(**publish.public_properties(r)) for r in rows])
+        return JSONResponse(publish.to_geojson(pub.day, pub.towns), media_type="application/geo+json",
+                            headers=headers)
+    body = PublicIndexRead(date=pub.day, first_date=pub.first_date, last_date=pub.last_date,
+                           towns=[PublicTownRead(**publish.public_properties(r)) for r in pub.towns])
     return JSONResponse(body.model_dump(mode="json"), headers=headers)
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -61,13 +60,9 @@ def handle_incidents(c: Container, payloads: list[dict[str, Any]], si: SafetyInd
     facts = []
     for payload in payloads:
         try:
-            fact = fact_from_event(payload)
+            facts.append(fact_from_event(payload, lambda lon, lat: _locate(c, lon, lat)))
         except InvalidInput as exc:
             log.warning("incident event refused: %s", exc.message)
-            continue
-        if fact.town_id is None and payload.get("lon") is not None and payload.get("lat") is not None:
-            fact = replace(fact, town_id=_locate(c, float(payload["lon"]), float(payload["lat"])))
-        facts.append(fact)
     if not facts:
         return set()
     ch, _ = ingest(facts, uow_factory=c.uow, clock=c.clock, tz=_tz(c), method=_method(si),

@@ -12,7 +12,8 @@ from typing import Any
 from jingwu.platform.domain import Permission, Principal
 from jingwu.platform.errors import InvalidInput, NotFound
 from jingwu.platform.store import SqlUnitOfWork, TownRow
-from jingwu.safety_index.domain import CURRENT_DAYS, RATE_PER, SUB_INDICES, Band, suppress
+from jingwu.safety_index.domain import CURRENT_DAYS, RATE_PER, SUB_INDICES, Band, Ticket, TicketStatus, suppress
+from jingwu.safety_index.services.tickets import known_status, tickets_in_scope
 from jingwu.safety_index.store import repo
 
 
@@ -98,11 +99,21 @@ class PublicTownScore:
     geometry: dict[str, Any] | None
 
 
-def public_index(day: date | None, *, uow: SqlUnitOfWork, with_geometry: bool = False,
-                 ) -> tuple[date, list[PublicTownScore]]:
+@dataclass(frozen=True)
+class PublicIndex:
+    """The published index of a day, with the range of days published."""
+
+    day: date
+    first_date: date | None
+    last_date: date | None
+    towns: list[PublicTownScore]
+
+
+def public_index(day: date | None, *, uow: SqlUnitOfWork, with_geometry: bool = False) -> PublicIndex:
     with uow:
         d, rows = _town_scores(day, uow)
         geo = {t.id: t.geometry for t in uow.towns.all()} if with_geometry else {}
+        first, last = repo(uow).scored_days()
     out = []
     for x in rows:
         shown = suppress(x.count_7d)
@@ -111,7 +122,7 @@ def public_index(day: date | None, *, uow: SqlUnitOfWork, with_geometry: bool = 
             sub_indices=x.sub_indices, incidents_7d=shown,
             rate_per_10k=round(x.total_rate_per_10k, 3) if shown is not None else None,
             warnings=x.warnings, geometry=geo.get(x.town_id)))
-    return d, out
+    return PublicIndex(d, first, last, out)
 
 
 def public_dates(*, uow: SqlUnitOfWork) -> tuple[date | None, date | None]:
@@ -169,3 +180,37 @@ def public_warnings(day: date | None, *, uow: SqlUnitOfWork) -> tuple[date, list
         kinds = (["red"] if x.band == Band.RED.value else []) + x.warnings
         out.extend(PublicWarning(d, t.code, t.name, t.name_en, k, t.geometry) for k in kinds)
     return d, out
+
+
+@dataclass(frozen=True)
+class SupervisionRow:
+    t: Ticket
+    town: str
+    reasons: list[list[str]]  # [kind, day], by day then kind
+    agency: str
+    overdue: bool
+
+
+@dataclass(frozen=True)
+class SupervisionBoard:
+    """The supervision page: tickets in the caller's scope (unclosed first, by deadline) and the scored days."""
+
+    rows: list[SupervisionRow]
+    first: date | None
+    last: date | None
+
+
+def supervision_board(status: str | None, *, principal: Principal, uow: SqlUnitOfWork) -> SupervisionBoard:
+    """An unknown ``status`` lists every ticket."""
+    principal.require(Permission.ANALYSE)
+    with uow:
+        tickets = tickets_in_scope(uow, principal, status if known_status(status) else None)
+        towns = {t.id: t for t in uow.towns.all()}
+        agencies = {a.id: a.name for a in uow.agencies.in_subtree("/")}
+        first, last = repo(uow).scored_days()
+        now = uow.clock.now()
+    rows = [SupervisionRow(t, towns[t.town_id].name if t.town_id in towns else t.town_id,
+                           sorted((x.split(":", 1) for x in t.reasons), key=lambda kv: (kv[1], kv[0])),
+                           agencies.get(t.agency_id, t.agency_id), t.overdue(now))
+            for t in sorted(tickets, key=lambda x: (x.status is TicketStatus.CLOSED, x.deadline))]
+    return SupervisionBoard(rows, first, last)

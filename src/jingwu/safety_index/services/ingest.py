@@ -8,7 +8,7 @@ to recomputing those days from the facts.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
+from jingwu.contracts.events import IncidentRecorded
 from jingwu.platform.clock import Clock
 from jingwu.platform.errors import InvalidInput
 from jingwu.platform.store import SqlUnitOfWork
@@ -26,6 +27,8 @@ from jingwu.safety_index.domain import HISTORY_DAYS, SUB_INDICES, TICKET_DEADLIN
 from jingwu.safety_index.services.common import ComputeSummary, UowFactory
 from jingwu.safety_index.services.compute import recompute_days, score_columns, trigger_tickets, warning_rows
 from jingwu.safety_index.store import repo
+
+Locate = Callable[[float, float], str | None]  # (lon, lat) -> the id of the town there
 
 
 @dataclass(frozen=True)
@@ -46,19 +49,20 @@ class IncidentFact:
                 "injuries": self.injuries, "source": self.source, "received_at": received_at}
 
 
-def fact_from_event(payload: dict[str, Any]) -> IncidentFact:
-    """Validate a ``jingwu.incidents.recorded`` payload."""
+def fact_from_event(payload: dict[str, Any], locate: Locate | None = None) -> IncidentFact:
+    """A fact from a ``jingwu.incidents.recorded`` payload, read through the event's contract
+    (``IncidentRecorded``); a payload the contract refuses is an ``InvalidInput``. An event without a
+    town but with a position gets the town ``locate`` finds there (if any)."""
     try:
-        at = datetime.fromisoformat(str(payload["occurred_at"]).replace("Z", "+00:00"))
-        if at.tzinfo is None:
-            raise ValueError("occurred_at must carry a time zone")
-        return IncidentFact(
-            incident_id=str(payload["incident_id"]), occurred_at=at,
-            town_id=str(payload["town_id"]) if payload.get("town_id") else None,
-            type_code=str(payload.get("type_code") or "990000"), category=Category(payload.get("category", "other")),
-            deaths=max(0, int(payload.get("deaths") or 0)), injuries=max(0, int(payload.get("injuries") or 0)))
+        ev = IncidentRecorded.from_payload(payload)
+        category = Category(ev.category)
     except (KeyError, ValueError, TypeError) as exc:
         raise InvalidInput(f"bad incident event: {exc}") from exc
+    town_id = ev.town_id
+    if town_id is None and locate is not None and ev.lon is not None and ev.lat is not None:
+        town_id = locate(ev.lon, ev.lat)
+    return IncidentFact(incident_id=ev.incident_id, occurred_at=ev.occurred_at, town_id=town_id,
+                        type_code=ev.type_code, category=category, deaths=ev.deaths, injuries=ev.injuries)
 
 
 @dataclass

@@ -55,14 +55,23 @@ def _check_ticket(p: Principal, t: Ticket, uow: SqlUnitOfWork) -> None:
     p.require(Permission.ANALYSE, home if p.in_scope(home) else now)
 
 
+def known_status(status: str | None) -> bool:
+    return status is None or status in TicketStatus.__members__.values()
+
+
+def tickets_in_scope(uow: SqlUnitOfWork, principal: Principal, status: str | None = None) -> list[Ticket]:
+    """Tickets whose town's agency or current agency is in the caller's scope (inside an open unit of work)."""
+    paths = {a.id: a.path for a in uow.agencies.in_subtree("/")}
+    return [t for t in repo(uow).tickets(status=status)
+            if principal.in_scope(paths[t.home_agency_id]) or principal.in_scope(paths[t.agency_id])]
+
+
 def list_tickets(*, principal: Principal, uow: SqlUnitOfWork, status: str | None = None) -> list[Ticket]:
     principal.require(Permission.ANALYSE)
-    if status is not None and status not in TicketStatus.__members__.values():
+    if not known_status(status):
         raise InvalidInput(f"unknown status {status!r}")
     with uow:
-        paths = {a.id: a.path for a in uow.agencies.in_subtree("/")}
-        return [t for t in repo(uow).tickets(status=status)
-                if principal.in_scope(paths[t.home_agency_id]) or principal.in_scope(paths[t.agency_id])]
+        return tickets_in_scope(uow, principal, status)
 
 
 def get_ticket(ticket_id: str, *, principal: Principal, uow: SqlUnitOfWork) -> Ticket:
