@@ -20,6 +20,12 @@ to Parquet (the shape of a large import). Timed:
    batch 30 days back (31 days redone).
 3. pandas, plainly: read the Parquet, merge weights, groupby, pivot, rolling
    windows, rank with sort+cumcount, binomial tails with scipy; checked equal to 1.
+4. the product's own backfill (``jingwu index compute`` = ``services.compute.compute``):
+   an evenly spaced sample of the incidents (``--store-incidents``, default 1,000,000)
+   is loaded into the fact table of a fresh SQLite store and the whole range is
+   computed from it (SQL GROUP BY -> numpy engine -> score rows), beside the columnar
+   path (1.) on the same sample, scores checked equal. The columnar path of 1. is
+   the benchmark's; the product computes from its store (ADR 0021).
 """
 
 from __future__ import annotations
@@ -46,11 +52,11 @@ from jingwu.platform.db import upgrade
 from jingwu.platform.settings import Settings
 from jingwu.platform.store import TownRow
 from jingwu.safety_index import columnar, engine
-from jingwu.safety_index.domain import BAND_THRESHOLDS, SUB_INDICES, Method, category_for_code
+from jingwu.safety_index.domain import BAND_THRESHOLDS, SUB_INDICES, Method, category_for_code, harm
 from jingwu.safety_index.services.common import ComputeSummary
-from jingwu.safety_index.services.compute import score_columns, warning_rows
+from jingwu.safety_index.services.compute import compute, score_columns, warning_rows
 from jingwu.safety_index.services.ingest import IncidentFact, ingest
-from jingwu.safety_index.store import SafetyIndexRepository
+from jingwu.safety_index.store import SafetyIndexRepository, si_incidents
 
 EPOCH = date(1970, 1, 1)
 FIRST_DAY = date(2025, 1, 1)
@@ -115,7 +121,7 @@ def pandas_plain(path: Path, pop: np.ndarray, codes: list[str], n_days: int, met
     df["category"] = df["category"].astype(str)
     wt = columnar.weight_table(df[["type_code", "category"]].drop_duplicates(), method)
     df = df.merge(wt, on=["type_code", "category"], how="left")
-    df["harm"] = df["w"] + np.where(df["sub"] >= 0, method.injury_weight * df["injuries"], 0)
+    df["harm"] = harm(1, df["w"], df["injuries"], df["sub"] >= 0, method.injury_weight)
     day0 = (FIRST_DAY - EPOCH).days
     df["d"] = df["day"] - day0
     towns = np.arange(len(pop))
@@ -158,6 +164,59 @@ def pandas_plain(path: Path, pop: np.ndarray, codes: list[str], n_days: int, met
     return long.sort_values(["town", "d"]).reset_index(drop=True)
 
 
+def store_backfill(tmp: Path, path: Path, pop: np.ndarray, n_days: int, n_sample: int, method: Method,
+                   results: dict[str, float]) -> None:
+    """4. The product's backfill: facts in the SQLite store, ``compute`` over the whole range."""
+    table = pq.read_table(path)
+    step = max(1, table.num_rows // n_sample)
+    sample = table.take(pa.array(np.arange(0, table.num_rows, step)[:n_sample]))
+    spath = tmp / "sample.parquet"
+    pq.write_table(sample, spath)
+    print(f"4. the product's backfill (services.compute.compute over the SQLite fact table), "
+          f"{sample.num_rows:,} incidents")
+    c = build_container(Settings(data_dir=tmp / "var-store", secret_key="bench-" + "x" * 30, log_json=False))
+    upgrade(c.engine)
+    towns = real_towns(c, len(pop), pop)
+    col = {k: sample.column(k).to_pylist() for k in ("town", "day", "type_code", "category", "deaths",
+                                                        "injuries")}
+    now = datetime.now(UTC)
+    days = [EPOCH + timedelta(days=int(d)) for d in col["day"]]
+
+    def load() -> None:
+        session = c.session_factory()
+        SafetyIndexRepository(session)._bulk_insert(si_incidents, {
+            "incident_id": [f"bench:{i}" for i in range(sample.num_rows)],
+            "occurred_at": [datetime(d.year, d.month, d.day, 12, tzinfo=UTC) for d in days], "day": days,
+            "town_id": [towns[int(t)].id for t in col["town"]], "type_code": col["type_code"],
+            "category": col["category"], "deaths": col["deaths"], "injuries": col["injuries"],
+            "source": ["bench"] * sample.num_rows, "received_at": [now] * sample.num_rows})
+        session.commit()
+        session.close()
+
+    timed("load the sample into the SQLite fact table (not timed below)", load, results)
+    last_day = FIRST_DAY + timedelta(days=n_days - 1)
+    s = timed("PRODUCT BACKFILL: compute(), SQL GROUP BY -> engine -> store", lambda: compute(
+        None, last_day, uow_factory=c.uow, clock=c.clock, tz=ZoneInfo("UTC"), method=method), results)
+    assert s.days == n_days - engine.FIRST_SCORABLE and s.towns == len(pop), s
+    con = duckdb.connect()
+    con.execute(f"CREATE VIEW facts AS SELECT * FROM read_parquet('{spath}')")
+    codes = [t.code for t in towns]
+    day0 = (FIRST_DAY - EPOCH).days
+    res = timed("columnar path on the same sample (DuckDB cube + engine, no writing)", lambda: engine.compute(
+        columnar.cube(con, "facts", n_towns=len(pop), day0=day0, n_days=n_days, population=pop, codes=codes,
+                      method=method), engine.FIRST_SCORABLE, n_days - 1, method), results)
+    session = c.session_factory()
+    stored = SafetyIndexRepository(session).scores_between(FIRST_DAY, last_day)
+    session.close()
+    by_code = {t.id: i for i, t in enumerate(towns)}
+    score = np.array([[0.0] * res.score.shape[1] for _ in towns])
+    first = FIRST_DAY + timedelta(days=engine.FIRST_SCORABLE)
+    for row in stored:
+        score[by_code[row["town_id"]], (row["day"] - first).days] = row["score"]
+    print(f"  product path vs columnar path: max |score diff| {np.abs(score - res.score).max():.2e}")
+    c.engine.dispose()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="200,000 incidents, 100 towns")
@@ -165,6 +224,8 @@ def main() -> None:
     ap.add_argument("--towns", type=int, default=None)
     ap.add_argument("--days", type=int, default=365)
     ap.add_argument("--no-pandas", action="store_true")
+    ap.add_argument("--store-incidents", type=int, default=1_000_000,
+                    help="sample size for 4. (the product's backfill from the SQLite store); 0 skips it")
     a = ap.parse_args()
     n_inc = a.incidents or (200_000 if a.quick else 10_000_000)
     n_towns = a.towns or (100 if a.quick else 1_600)
@@ -244,6 +305,8 @@ def main() -> None:
             print(f"  speed-up of the columnar path over plain pandas (compute only): {theirs / ours:.1f}x")
         session.close()
         c.engine.dispose()
+        if a.store_incidents > 0:
+            store_backfill(Path(tmp), path, pop, n_days, a.store_incidents, m, results)
     ok_full = results["full backfill total"] <= 30
     ok_inc = results["incremental day"] <= 1
     print(f"targets: full backfill {'PASS' if ok_full else 'FAIL'}, incremental day {'PASS' if ok_inc else 'FAIL'}")

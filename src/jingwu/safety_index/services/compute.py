@@ -30,6 +30,7 @@ from jingwu.safety_index.domain import (
     TICKET_DEADLINE_DAYS,
     Band,
     Method,
+    harm,
 )
 from jingwu.safety_index.services.common import ComputeSummary, Progress, UowFactory
 from jingwu.safety_index.services.tickets import open_or_extend
@@ -53,10 +54,10 @@ def _arrays(agg: AggregateRows, towns: list[TownRow], origin: date, n_days: int,
     day = np.fromiter(((d - origin).days for d in df["day"]), dtype=np.int64, count=len(df))
     sub = df["sub"].to_numpy(dtype=np.int64)
     n = df["n"].to_numpy(dtype=np.int64)
-    harm = n * df["w"].to_numpy(dtype=np.float64) + np.where(
-        sub >= 0, method.injury_weight * df["inj"].to_numpy(dtype=np.float64), 0.0)
+    h = harm(n, df["w"].to_numpy(dtype=np.float64), df["inj"].to_numpy(dtype=np.float64), sub >= 0,
+             method.injury_weight)
     return engine.DailyArrays.from_sparse(
-        len(towns), n_days, town.astype(np.int64), day, sub, harm, n, df["dead"].to_numpy(dtype=np.int64),
+        len(towns), n_days, town.astype(np.int64), day, sub, h, n, df["dead"].to_numpy(dtype=np.int64),
         np.asarray([t.population for t in towns], dtype=np.float64), [t.code for t in towns])
 
 

@@ -23,7 +23,7 @@ from jingwu.platform.errors import InvalidInput
 from jingwu.platform.store import SqlUnitOfWork
 from jingwu.safety_index import engine
 from jingwu.safety_index.columnar import weight_table
-from jingwu.safety_index.domain import HISTORY_DAYS, SUB_INDICES, TICKET_DEADLINE_DAYS, Category, Method
+from jingwu.safety_index.domain import HISTORY_DAYS, SUB_INDICES, TICKET_DEADLINE_DAYS, Category, Method, harm
 from jingwu.safety_index.services.common import ComputeSummary, UowFactory
 from jingwu.safety_index.services.compute import recompute_days, score_columns, trigger_tickets, warning_rows
 from jingwu.safety_index.store import repo
@@ -123,7 +123,7 @@ def _deltas(ch: Changes, method: Method) -> pd.DataFrame:
         return df
     wt = weight_table(df[["type_code", "category"]].drop_duplicates(), method)
     df = df.merge(wt, on=["type_code", "category"], how="left")
-    df["harm"] = df["sign"] * (df["w"] + np.where(df["sub"] >= 0, method.injury_weight * df["injuries"], 0.0))
+    df["harm"] = df["sign"] * harm(1, df["w"], df["injuries"], df["sub"] >= 0, method.injury_weight)
     df["n"] = np.where(df["sub"] >= 0, df["sign"], 0)
     df["dead"] = df["sign"] * df["deaths"]
     return df.groupby(["town_id", "day", "sub"], as_index=False)[["harm", "n", "dead"]].sum()
