@@ -7,8 +7,9 @@ Default: 10,000,000 incidents, 1,600 towns, 365 days (``--quick``: 200,000 /
 town-day, weekly profile, a fixed 110 type mix, a few surges) and written once
 to Parquet (the shape of a large import). Timed:
 
-1. full backfill, columnar: DuckDB aggregates the Parquet file into the daily
-   cube (harm weights joined as a table), the numpy engine scores every day with
+1. full backfill, columnar (the benchmark's path; the product's backfill is 4.):
+   DuckDB aggregates the Parquet file into the daily cube (harm weights joined
+   as a table), the numpy engine scores every day with
    91 days of history (275 of 365) for every town: sub-indices, score, band,
    rank, per-10,000 rates, both trend tests; then every score and warning row is
    written to a SQLite store through the module's repository.

@@ -229,11 +229,6 @@ def composite_score(sub_scores: dict[SubIndex, float], deaths_in_window: int, me
     return round(min(100.0, max(0.0, raw)), 2)
 
 
-def local_day(at: datetime, tz: object) -> date:
-    """The calendar day of an aware datetime in the deployment's time zone (a ``ZoneInfo``)."""
-    return at.astimezone(tz).date()  # type: ignore[arg-type]
-
-
 def suppress(count: int | None) -> int | None:
     """Public outputs: counts below MIN_PUBLIC_COUNT are withheld (None)."""
     if count is None or count < MIN_PUBLIC_COUNT:

@@ -231,7 +231,8 @@ def parse(df: pd.DataFrame, m: Mapping, towns: list[TownRow]) -> Parsed:
         town_ids = [by_code.get(c) for c in codes]
         reject(np.array([x is None for x in town_ids]), f"unknown town code ({m.town})")
     else:
-        assert m.lon and m.lat
+        if not (m.lon and m.lat):  # parse_mapping guarantees one of the two; a hand-made Mapping may not
+            raise InvalidInput("mapping: give 'lon' and 'lat' columns or a 'town' column")
         lon = pd.to_numeric(df[m.lon], errors="coerce").to_numpy(dtype=float)
         lat = pd.to_numeric(df[m.lat], errors="coerce").to_numpy(dtype=float)
         bad_pos = ~np.isfinite(lon) | ~np.isfinite(lat) | (np.abs(lon) > 180) | (np.abs(lat) > 90)
