@@ -7,12 +7,13 @@ Default: 10,000,000 incidents, 1,600 towns, 365 days (``--quick``: 200,000 /
 town-day, weekly profile, a fixed 110 type mix, a few surges) and written once
 to Parquet (the shape of a large import). Timed:
 
-1. full backfill, columnar: DuckDB aggregates the Parquet file into the daily
-   cube (harm weights joined as a table), the numpy engine scores every day with
+1. full backfill, columnar (the benchmark's path; the product's backfill is 4.):
+   DuckDB aggregates the Parquet file into the daily cube (harm weights joined
+   as a table), the numpy engine scores every day with
    91 days of history (275 of 365) for every town: sub-indices, score, band,
    rank, per-10,000 rates, both trend tests; then every score and warning row is
    written to a SQLite store through the module's repository.
-2. one day's incremental update through the app's own path (``services.ingest``,
+2. one day's incremental update through the app's own path (``services.ingest.ingest``,
    what the bus handler calls): 2,000 late incidents for the last day are recorded
    (idempotent upsert into the fact table) and applied (deltas added to the stored
    window sums, the day re-scored and re-ranked for all 1,600 towns, rows replaced)
@@ -20,6 +21,12 @@ to Parquet (the shape of a large import). Timed:
    batch 30 days back (31 days redone).
 3. pandas, plainly: read the Parquet, merge weights, groupby, pivot, rolling
    windows, rank with sort+cumcount, binomial tails with scipy; checked equal to 1.
+4. the product's own backfill (``jingwu index compute`` = ``services.compute.compute``):
+   an evenly spaced sample of the incidents (``--store-incidents``, default 1,000,000)
+   is loaded into the fact table of a fresh SQLite store and the whole range is
+   computed from it (SQL GROUP BY -> numpy engine -> score rows), beside the columnar
+   path (1.) on the same sample, scores checked equal. The columnar path of 1. is
+   the benchmark's; the product computes from its store (ADR 0021).
 """
 
 from __future__ import annotations
@@ -45,9 +52,12 @@ from jingwu.platform.container import Container, build_container
 from jingwu.platform.db import upgrade
 from jingwu.platform.org_store import TownRow
 from jingwu.platform.settings import Settings
-from jingwu.safety_index import columnar, engine, services
-from jingwu.safety_index.domain import BAND_THRESHOLDS, SUB_INDICES, Method, category_for_code
-from jingwu.safety_index.store import SafetyIndexRepository
+from jingwu.safety_index import columnar, engine
+from jingwu.safety_index.domain import BAND_THRESHOLDS, SUB_INDICES, Method, category_for_code, harm
+from jingwu.safety_index.services.common import ComputeSummary
+from jingwu.safety_index.services.compute import compute, score_columns, warning_rows
+from jingwu.safety_index.services.ingest import IncidentFact, ingest
+from jingwu.safety_index.store import SafetyIndexRepository, si_incidents
 
 EPOCH = date(1970, 1, 1)
 FIRST_DAY = date(2025, 1, 1)
@@ -98,8 +108,8 @@ def real_towns(c: Container, n: int, pop: np.ndarray) -> list[TownRow]:
 def store_rows(repo: SafetyIndexRepository, session: Session, res: engine.Result, towns: list[TownRow],
                day0: date, first: date, last: date, method: Method) -> None:
     now = datetime.now(UTC)
-    scores = services._score_columns(res, towns, day0, 0, now)
-    warns = services._warning_rows(res, towns, day0, 0, method.alpha)
+    scores = score_columns(res, towns, day0, 0, now)
+    warns = warning_rows(res, towns, day0, 0, method.alpha)
     repo.replace_scores(first, last, scores)
     repo.replace_warnings(first, last, warns)
     session.commit()
@@ -112,7 +122,7 @@ def pandas_plain(path: Path, pop: np.ndarray, codes: list[str], n_days: int, met
     df["category"] = df["category"].astype(str)
     wt = columnar.weight_table(df[["type_code", "category"]].drop_duplicates(), method)
     df = df.merge(wt, on=["type_code", "category"], how="left")
-    df["harm"] = df["w"] + np.where(df["sub"] >= 0, method.injury_weight * df["injuries"], 0)
+    df["harm"] = harm(1, df["w"], df["injuries"], df["sub"] >= 0, method.injury_weight)
     day0 = (FIRST_DAY - EPOCH).days
     df["d"] = df["day"] - day0
     towns = np.arange(len(pop))
@@ -155,6 +165,59 @@ def pandas_plain(path: Path, pop: np.ndarray, codes: list[str], n_days: int, met
     return long.sort_values(["town", "d"]).reset_index(drop=True)
 
 
+def store_backfill(tmp: Path, path: Path, pop: np.ndarray, n_days: int, n_sample: int, method: Method,
+                   results: dict[str, float]) -> None:
+    """4. The product's backfill: facts in the SQLite store, ``compute`` over the whole range."""
+    table = pq.read_table(path)
+    step = max(1, table.num_rows // n_sample)
+    sample = table.take(pa.array(np.arange(0, table.num_rows, step)[:n_sample]))
+    spath = tmp / "sample.parquet"
+    pq.write_table(sample, spath)
+    print(f"4. the product's backfill (services.compute.compute over the SQLite fact table), "
+          f"{sample.num_rows:,} incidents")
+    c = build_container(Settings(data_dir=tmp / "var-store", secret_key="bench-" + "x" * 30, log_json=False))
+    upgrade(c.engine)
+    towns = real_towns(c, len(pop), pop)
+    col = {k: sample.column(k).to_pylist() for k in ("town", "day", "type_code", "category", "deaths",
+                                                        "injuries")}
+    now = datetime.now(UTC)
+    days = [EPOCH + timedelta(days=int(d)) for d in col["day"]]
+
+    def load() -> None:
+        session = c.session_factory()
+        SafetyIndexRepository(session)._bulk_insert(si_incidents, {
+            "incident_id": [f"bench:{i}" for i in range(sample.num_rows)],
+            "occurred_at": [datetime(d.year, d.month, d.day, 12, tzinfo=UTC) for d in days], "day": days,
+            "town_id": [towns[int(t)].id for t in col["town"]], "type_code": col["type_code"],
+            "category": col["category"], "deaths": col["deaths"], "injuries": col["injuries"],
+            "source": ["bench"] * sample.num_rows, "received_at": [now] * sample.num_rows})
+        session.commit()
+        session.close()
+
+    timed("load the sample into the SQLite fact table (not timed below)", load, results)
+    last_day = FIRST_DAY + timedelta(days=n_days - 1)
+    s = timed("PRODUCT BACKFILL: compute(), SQL GROUP BY -> engine -> store", lambda: compute(
+        None, last_day, uow_factory=c.uow, clock=c.clock, tz=ZoneInfo("UTC"), method=method), results)
+    assert s.days == n_days - engine.FIRST_SCORABLE and s.towns == len(pop), s
+    con = duckdb.connect()
+    con.execute(f"CREATE VIEW facts AS SELECT * FROM read_parquet('{spath}')")
+    codes = [t.code for t in towns]
+    day0 = (FIRST_DAY - EPOCH).days
+    res = timed("columnar path on the same sample (DuckDB cube + engine, no writing)", lambda: engine.compute(
+        columnar.cube(con, "facts", n_towns=len(pop), day0=day0, n_days=n_days, population=pop, codes=codes,
+                      method=method), engine.FIRST_SCORABLE, n_days - 1, method), results)
+    session = c.session_factory()
+    stored = SafetyIndexRepository(session).scores_between(FIRST_DAY, last_day)
+    session.close()
+    by_code = {t.id: i for i, t in enumerate(towns)}
+    score = np.array([[0.0] * res.score.shape[1] for _ in towns])
+    first = FIRST_DAY + timedelta(days=engine.FIRST_SCORABLE)
+    for row in stored:
+        score[by_code[row["town_id"]], (row["day"] - first).days] = row["score"]
+    print(f"  product path vs columnar path: max |score diff| {np.abs(score - res.score).max():.2e}")
+    c.engine.dispose()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="200,000 incidents, 100 towns")
@@ -162,6 +225,8 @@ def main() -> None:
     ap.add_argument("--towns", type=int, default=None)
     ap.add_argument("--days", type=int, default=365)
     ap.add_argument("--no-pandas", action="store_true")
+    ap.add_argument("--store-incidents", type=int, default=1_000_000,
+                    help="sample size for 4. (the product's backfill from the SQLite store); 0 skips it")
     a = ap.parse_args()
     n_inc = a.incidents or (200_000 if a.quick else 10_000_000)
     n_towns = a.towns or (100 if a.quick else 1_600)
@@ -202,16 +267,16 @@ def main() -> None:
         rng = np.random.default_rng(5)
         tz = ZoneInfo("UTC")
 
-        def late_batch(day: date, tag: str) -> list[services.IncidentFact]:
+        def late_batch(day: date, tag: str) -> list[IncidentFact]:
             t = rng.integers(0, n_towns, 2000)
             codes_ = rng.choice(synthetic.CODES, 2000, p=synthetic.SHARES)
             at = datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
-            return [services.IncidentFact(f"late:{tag}:{i}", at, towns[int(t[i])].id, str(codes_[i]),
+            return [IncidentFact(f"late:{tag}:{i}", at, towns[int(t[i])].id, str(codes_[i]),
                                           category_for_code(str(codes_[i])), 0, 0, "bench") for i in range(2000)]
 
-        def incremental(day: date, tag: str) -> services.ComputeSummary:
+        def incremental(day: date, tag: str) -> ComputeSummary:
             # the bus handler's path: record + apply in one transaction under the index lock
-            return services.ingest(late_batch(day, tag), uow_factory=c.uow, clock=c.clock, tz=tz, method=m)[1]
+            return ingest(late_batch(day, tag), uow_factory=c.uow, clock=c.clock, tz=tz, method=m)[1]
 
         t_inc = time.perf_counter()
         s1 = incremental(last_day, "a")
@@ -241,6 +306,8 @@ def main() -> None:
             print(f"  speed-up of the columnar path over plain pandas (compute only): {theirs / ours:.1f}x")
         session.close()
         c.engine.dispose()
+        if a.store_incidents > 0:
+            store_backfill(Path(tmp), path, pop, n_days, a.store_incidents, m, results)
     ok_full = results["full backfill total"] <= 30
     ok_inc = results["incremental day"] <= 1
     print(f"targets: full backfill {'PASS' if ok_full else 'FAIL'}, incremental day {'PASS' if ok_inc else 'FAIL'}")

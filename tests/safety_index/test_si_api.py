@@ -14,9 +14,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from jingwu.app import subscribe_features
+from jingwu.contracts.events import IncidentRecorded
 from jingwu.platform.container import Container
-from jingwu.safety_index import jobs, services
+from jingwu.safety_index import jobs
 from jingwu.safety_index.feature import FEATURE as SAFETY_INDEX
+from jingwu.safety_index.services.compute import compute
+from jingwu.safety_index.services.ingest import fact_from_event, record_incidents
+from jingwu.safety_index.services.tickets import escalate_overdue
 from jingwu.safety_index.store import repo
 from safety_index.si_support import add_towns, square
 from support import Org, login
@@ -62,10 +66,10 @@ def scored(container: Container, towns: dict[str, str]) -> tuple[Container, dict
             for _ in range(3):
                 evs.append(event(i, d, towns["T3"], "010601", "crime"))
                 i += 1
-    facts = [services.fact_from_event(e) for e in evs]
-    services.record_incidents(facts, uow=c.uow(), tz=jobs._tz(c))
+    facts = [fact_from_event(e) for e in evs]
+    record_incidents(facts, uow=c.uow(), tz=jobs._tz(c))
     c.clock.advance(days=(DAY0 + timedelta(days=121) - datetime.now(UTC).date()).days)  # type: ignore[attr-defined]
-    s = services.compute(None, DAY0 + timedelta(days=119), uow_factory=c.uow, clock=c.clock, tz=jobs._tz(c))
+    s = compute(None, DAY0 + timedelta(days=119), uow_factory=c.uow, clock=c.clock, tz=jobs._tz(c))
     assert s.first == DAY0 + timedelta(days=90) and s.days == 30
     return c, towns
 
@@ -161,11 +165,11 @@ def check_events_idempotent_and_late_incident_recomputes(scored: tuple[Container
 def test_bus_subscription_delivers_incidents(container: Container, towns: dict[str, str]) -> None:
     async def go() -> None:
         await subscribe_features(container, [SAFETY_INDEX])
-        await container.bus.publish(services.SUBJECT_INCIDENT, event(1, DAY0, towns["T1"]))
-        await container.bus.publish(services.SUBJECT_INCIDENT, event(1, DAY0, towns["T1"]))
-        await container.bus.publish(services.SUBJECT_INCIDENT, {"incident_id": "x", "occurred_at": "nonsense"})
+        await container.bus.publish(IncidentRecorded.SUBJECT, event(1, DAY0, towns["T1"]))
+        await container.bus.publish(IncidentRecorded.SUBJECT, event(1, DAY0, towns["T1"]))
+        await container.bus.publish(IncidentRecorded.SUBJECT, {"incident_id": "x", "occurred_at": "nonsense"})
         # no town in the event: placed by its position
-        await container.bus.publish(services.SUBJECT_INCIDENT, {**event(2, DAY0, None), "lon": 104.025,
+        await container.bus.publish(IncidentRecorded.SUBJECT, {**event(2, DAY0, None), "lon": 104.025,
                                                                 "lat": 30.605})
 
     asyncio.run(go())
@@ -191,7 +195,7 @@ def test_tickets_lifecycle_audited_and_escalated(scored: tuple[Container, dict[s
                        headers=h).json()["status"] == "in_progress"
     # overdue: escalated to the branch bureau, deadline extended
     c.clock.advance(days=8)  # type: ignore[attr-defined]
-    esc = services.escalate_overdue(uow=c.uow())
+    esc = escalate_overdue(uow=c.uow())
     assert [e.agency_id for e in esc] == [org.branch] and esc[0].escalation_level == 1
     h = login(client, "analyst", org.passwords["analyst"])  # the old token expired with the clock
     r = client.post(f"/api/v1/safety-index/tickets/{tid}/actions", json={"text": "夜间巡逻加密"}, headers=h)

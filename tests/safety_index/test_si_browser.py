@@ -20,9 +20,10 @@ from jingwu.demo import synthetic
 from jingwu.platform import services as platform_services
 from jingwu.platform.container import build_container
 from jingwu.platform.db import upgrade
-from jingwu.safety_index import services
 from jingwu.safety_index.domain import Category
 from jingwu.safety_index.jobs import _tz
+from jingwu.safety_index.services.compute import compute
+from jingwu.safety_index.services.ingest import IncidentFact, record_incidents
 from support import SECRET, SHARED_DATA, TEST_DATA, data_file, free_port, make_settings, start_jingwu
 
 pytestmark = pytest.mark.browser
@@ -68,12 +69,12 @@ def prepare(data_dir: Path) -> None:
         uow.commit()
     g = synthetic.generate(np.array(pop, dtype=float), DAYS, 160 * DAYS, seed=5,
                            surges=[(3, DAYS - 6, 6, 4.0), (40, DAYS - 20, 20, 2.0)])
-    facts = [services.IncidentFact(f"gen:{k}", datetime(2026, 1, 1, 4, tzinfo=UTC) + timedelta(days=int(dd)),
+    facts = [IncidentFact(f"gen:{k}", datetime(2026, 1, 1, 4, tzinfo=UTC) + timedelta(days=int(dd)),
                                    ids[int(t)], str(code), Category(str(cat)), int(de), int(inj), "gen")
              for k, (t, dd, code, cat, de, inj) in enumerate(zip(g.town, g.day, g.type_code, g.category, g.deaths,
                                                                   g.injuries, strict=True))]
-    services.record_incidents(facts, uow=c.uow(), tz=_tz(c))
-    services.compute(None, FIRST + timedelta(days=DAYS - 1), uow_factory=c.uow, clock=c.clock, tz=_tz(c))
+    record_incidents(facts, uow=c.uow(), tz=_tz(c))
+    compute(None, FIRST + timedelta(days=DAYS - 1), uow_factory=c.uow, clock=c.clock, tz=_tz(c))
     c.engine.dispose()
 
 

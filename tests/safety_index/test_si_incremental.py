@@ -12,8 +12,9 @@ import numpy as np
 
 from jingwu.demo import synthetic
 from jingwu.platform.container import Container
-from jingwu.safety_index import services
 from jingwu.safety_index.jobs import _tz
+from jingwu.safety_index.services.compute import compute
+from jingwu.safety_index.services.ingest import IncidentFact, apply_changes, record_incidents, record_incidents_ex
 from jingwu.safety_index.store import repo
 from safety_index.si_support import add_towns, square
 from support import Org
@@ -22,10 +23,10 @@ D0 = date(2026, 1, 1)
 DAYS = 130
 
 
-def fact(i: str, day: int, town: str, code: str, deaths: int = 0, inj: int = 0) -> services.IncidentFact:
+def fact(i: str, day: int, town: str, code: str, deaths: int = 0, inj: int = 0) -> IncidentFact:
     from jingwu.safety_index.domain import category_for_code
 
-    return services.IncidentFact(i, datetime(2026, 1, 1, 2, tzinfo=UTC) + timedelta(days=day), town, code,
+    return IncidentFact(i, datetime(2026, 1, 1, 2, tzinfo=UTC) + timedelta(days=day), town, code,
                                  category_for_code(code), deaths, inj)
 
 
@@ -49,9 +50,9 @@ def test_incremental_equals_full_recompute(container: Container, org: Org) -> No
     base = [fact(f"g:{k}", int(d), towns[int(t)], str(code), int(de), int(inj))
             for k, (t, d, code, de, inj) in enumerate(zip(g.town, g.day, g.type_code, g.deaths, g.injuries,
                                                           strict=True))]
-    services.record_incidents(base, uow=c.uow(), tz=tz)
+    record_incidents(base, uow=c.uow(), tz=tz)
     c.clock.advance(days=(D0 + timedelta(days=DAYS) - datetime.now(UTC).date()).days)  # type: ignore[attr-defined]
-    services.compute(None, D0 + timedelta(days=DAYS - 1), uow_factory=c.uow, clock=c.clock, tz=tz)
+    compute(None, D0 + timedelta(days=DAYS - 1), uow_factory=c.uow, clock=c.clock, tz=tz)
     batches = [
         [fact(f"late:a{i}", DAYS - 1, towns[i % 4], "010601") for i in range(9)],  # the last day
         [fact(f"late:b{i}", DAYS - 30, towns[2], "010400", inj=1) for i in range(6)],  # a month back
@@ -60,11 +61,11 @@ def test_incremental_equals_full_recompute(container: Container, org: Org) -> No
         [fact("late:e", 95, towns[1], "010100")],  # near the first scored day (baseline of later days)
     ]
     for batch in batches:
-        ch = services.record_incidents_ex(batch, uow=c.uow(), tz=tz)
-        s = services.apply_changes(ch, uow_factory=c.uow, clock=c.clock, tz=tz)
+        ch = record_incidents_ex(batch, uow=c.uow(), tz=tz)
+        s = apply_changes(ch, uow_factory=c.uow, clock=c.clock, tz=tz)
         assert s.days >= 1 and not s.notes
         inc_scores, inc_warns = snapshot(c)
-        services.compute(D0 + timedelta(days=90), D0 + timedelta(days=DAYS - 1), uow_factory=c.uow, clock=c.clock,
+        compute(D0 + timedelta(days=90), D0 + timedelta(days=DAYS - 1), uow_factory=c.uow, clock=c.clock,
                          tz=tz)
         full_scores, full_warns = snapshot(c)
         assert len(inc_scores) == len(full_scores) == 40 * 4

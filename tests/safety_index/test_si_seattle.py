@@ -21,8 +21,11 @@ from fastapi.testclient import TestClient
 from jingwu.app import create_app
 from jingwu.platform.container import Container, build_container
 from jingwu.platform.db import upgrade
-from jingwu.safety_index import importer, services
+from jingwu.safety_index import importer
+from jingwu.safety_index.domain import Category
 from jingwu.safety_index.jobs import _tz
+from jingwu.safety_index.services.compute import compute
+from jingwu.safety_index.services.ingest import IncidentFact, record_incidents
 from safety_index.si_support import add_towns
 from support import TEST_DATA, StepClock, build_org, login, make_settings
 
@@ -111,7 +114,7 @@ def seattle(tmp_path: Path) -> Iterator[tuple[Container, TestClient, dict[str, s
 
 def test_api_scores_match_independent_recomputation(seattle: tuple[Container, TestClient, dict[str, str]]) -> None:
     c, client, towns = seattle
-    s = services.compute(None, date(2023, 12, 31), uow_factory=c.uow, clock=c.clock, tz=_tz(c))
+    s = compute(None, date(2023, 12, 31), uow_factory=c.uow, clock=c.clock, tz=_tz(c))
     first_call = pd.to_datetime(pd.read_csv(CSV)["Original Time Queued"], format="%m/%d/%Y %I:%M:%S %p").min()
     assert s.first == first_call.date() + timedelta(days=90)  # 91 days of history before the first score
     ref = reference_scores(s.first, date(2023, 12, 31))
@@ -151,11 +154,11 @@ def test_api_scores_match_independent_recomputation(seattle: tuple[Container, Te
 def check_injected_surge_raises_a_warning(seattle: tuple[Container, TestClient, dict[str, str]]) -> None:
     c, client, towns = seattle
     # five car prowls a day for four days in the east town, June 2021
-    facts = [services.IncidentFact(f"inj-{d}-{i}", datetime(2021, 6, 10 + d, 20, i, tzinfo=UTC), towns["E"],
-                                   "010600", services.Category.CRIME, source="test")
+    facts = [IncidentFact(f"inj-{d}-{i}", datetime(2021, 6, 10 + d, 20, i, tzinfo=UTC), towns["E"],
+                                   "010600", Category.CRIME, source="test")
              for d in range(4) for i in range(5)]
-    services.record_incidents(facts, uow=c.uow(), tz=_tz(c))
-    services.compute(date(2021, 5, 1), date(2021, 7, 31), uow_factory=c.uow, clock=c.clock, tz=_tz(c))
+    record_incidents(facts, uow=c.uow(), tz=_tz(c))
+    compute(date(2021, 5, 1), date(2021, 7, 31), uow_factory=c.uow, clock=c.clock, tz=_tz(c))
     kinds = set()
     for d in (date(2021, 6, 12), date(2021, 6, 13), date(2021, 6, 16)):
         got = {t["town_id"]: t for t in client.get(f"/api/v1/safety-index?date={d}").json()["towns"]}

@@ -29,8 +29,9 @@ def generate_cmd(
     from jingwu.platform.container import build_container
     from jingwu.platform.db import upgrade
     from jingwu.platform.settings import get_settings
-    from jingwu.safety_index import services
     from jingwu.safety_index.domain import Category
+    from jingwu.safety_index.services.compute import compute
+    from jingwu.safety_index.services.ingest import IncidentFact, record_incidents
 
     c = build_container(get_settings())
     upgrade(c.engine)
@@ -46,12 +47,12 @@ def generate_cmd(
         surges = [(int(i), days - 8, 6, 3.0) for i in np.random.default_rng(seed).choice(len(towns), 1)]
         g = synthetic.generate(pop, days, per_day * days, seed=seed, surges=surges, first_weekday=first.weekday())
         noon = datetime(first.year, first.month, first.day, 12, tzinfo=tz).astimezone(UTC)
-        facts = [services.IncidentFact(f"synthetic:{seed}:{k}", noon + timedelta(days=int(d)), towns[int(t)].id,
-                                       str(code), Category(str(cat)), int(de), int(inj), "synthetic")
+        facts = [IncidentFact(f"synthetic:{seed}:{k}", noon + timedelta(days=int(d)), towns[int(t)].id,
+                              str(code), Category(str(cat)), int(de), int(inj), "synthetic")
                  for k, (t, d, code, cat, de, inj) in enumerate(zip(g.town, g.day, g.type_code, g.category,
                                                                      g.deaths, g.injuries, strict=True))]
-        services.record_incidents(facts, uow=c.uow(), tz=tz)
-        s = services.compute(None, None, uow_factory=c.uow, clock=c.clock, tz=tz)
+        record_incidents(facts, uow=c.uow(), tz=tz)
+        s = compute(None, None, uow_factory=c.uow, clock=c.clock, tz=tz)
     finally:
         c.engine.dispose()
     out.print(f"{len(facts)} synthetic incidents over {days} days for {len(towns)} towns; "

@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, Response
 
 from jingwu.platform.domain import Permission, Principal
 from jingwu.platform.http import ERROR_RESPONSES, ContainerDep, PrincipalDep, requires
-from jingwu.safety_index import publish, services
+from jingwu.safety_index import publish, views
 from jingwu.safety_index.config import SafetyIndexSettings, load_method
 from jingwu.safety_index.domain import Ticket
 from jingwu.safety_index.schemas import (
@@ -35,6 +35,8 @@ from jingwu.safety_index.schemas import (
     TicketRead,
     TownScoreRead,
 )
+from jingwu.safety_index.services import compute, tickets
+from jingwu.safety_index.services.assessment import Assessment, assessment
 
 router = APIRouter(prefix="/api/v1/safety-index", tags=["safety-index"], responses=ERROR_RESPONSES)
 public_router = APIRouter(prefix="/api/v1/public/safety-index", tags=["public"], responses=ERROR_RESPONSES)
@@ -57,14 +59,14 @@ def _ticket(t: Ticket, c: ContainerDep) -> TicketRead:
 @router.get("", response_model=IndexRead)
 def get_index(p: PrincipalDep, c: ContainerDep, day: DateQ = None) -> IndexRead:
     """Per town in your scope: score, band, rank (city-wide), sub-indices, rates, warnings."""
-    d, rows = services.index_for(day, principal=p, uow=c.uow())
+    d, rows = views.index_for(day, principal=p, uow=c.uow())
     return IndexRead(date=d, towns=[TownScoreRead(**{k: v for k, v in r.__dict__.items() if k != "day"})
                                     for r in rows])
 
 
 @router.get("/towns/{town}/series", response_model=SeriesRead)
 def get_series(town: str, p: PrincipalDep, c: ContainerDep, first: FromQ = None, last: ToQ = None) -> SeriesRead:
-    t, pts = services.series(town, first, last, uow=c.uow(), principal=p)
+    t, pts = views.series(town, first, last, uow=c.uow(), principal=p)
     return SeriesRead(town_code=t.code, name=t.name, name_en=t.name_en,
                       points=[SeriesPointRead(date=x.day, score=x.score, band=x.band, rank=x.rank) for x in pts])
 
@@ -73,7 +75,7 @@ def get_series(town: str, p: PrincipalDep, c: ContainerDep, first: FromQ = None,
 def post_compute(body: ComputeBody, p: Analyst, c: ContainerDep) -> ComputeRead:
     """Compute (or recompute) a range of days now (the daily job does this every day)."""
     si = c.settings.section(SafetyIndexSettings)
-    s = services.compute(body.from_date, body.to_date, uow_factory=c.uow, clock=c.clock,
+    s = compute.compute(body.from_date, body.to_date, uow_factory=c.uow, clock=c.clock,
                          tz=ZoneInfo(c.settings.timezone), method=load_method(si.method_file),
                          ticket_recent_days=si.ticket_recent_days, ticket_deadline_days=si.ticket_deadline_days)
     return ComputeRead(first=s.first, last=s.last, days=s.days, towns=s.towns, warnings=s.warnings,
@@ -84,36 +86,36 @@ def post_compute(body: ComputeBody, p: Analyst, c: ContainerDep) -> ComputeRead:
 def get_tickets(p: PrincipalDep, c: ContainerDep,
                 status: Annotated[str | None, Query(description="open | in_progress | closed")] = None,
                 ) -> list[TicketRead]:
-    return [_ticket(t, c) for t in services.list_tickets(principal=p, uow=c.uow(), status=status)]
+    return [_ticket(t, c) for t in tickets.list_tickets(principal=p, uow=c.uow(), status=status)]
 
 
 @router.get("/tickets/{ticket_id}", response_model=TicketRead)
 def get_ticket(ticket_id: str, p: PrincipalDep, c: ContainerDep) -> TicketRead:
-    return _ticket(services.get_ticket(ticket_id, principal=p, uow=c.uow()), c)
+    return _ticket(tickets.get_ticket(ticket_id, principal=p, uow=c.uow()), c)
 
 
 @router.post("/tickets/{ticket_id}/assign", response_model=TicketRead)
 def post_assign(ticket_id: str, body: AssignBody, p: PrincipalDep, c: ContainerDep) -> TicketRead:
-    return _ticket(services.assign_ticket(ticket_id, body.owner, principal=p, uow=c.uow()), c)
+    return _ticket(tickets.assign_ticket(ticket_id, body.owner, principal=p, uow=c.uow()), c)
 
 
 @router.post("/tickets/{ticket_id}/actions", response_model=TicketRead)
 def post_action(ticket_id: str, body: ActionBody, p: PrincipalDep, c: ContainerDep) -> TicketRead:
-    return _ticket(services.add_ticket_action(ticket_id, body.text, principal=p, uow=c.uow()), c)
+    return _ticket(tickets.add_ticket_action(ticket_id, body.text, principal=p, uow=c.uow()), c)
 
 
 @router.post("/tickets/{ticket_id}/close", response_model=TicketRead)
 def post_close(ticket_id: str, body: CloseBody, p: PrincipalDep, c: ContainerDep) -> TicketRead:
-    return _ticket(services.close_ticket(ticket_id, body.closure, principal=p, uow=c.uow()), c)
+    return _ticket(tickets.close_ticket(ticket_id, body.closure, principal=p, uow=c.uow()), c)
 
 
 @router.get("/assessment", response_model=AssessmentReport)
 def get_assessment(p: PrincipalDep, c: ContainerDep, first: Annotated[date, Query(alias="from")],
                    last: Annotated[date, Query(alias="to")]) -> AssessmentReport:
     """Period assessment per town and per responsible agency (with the same period a year earlier)."""
-    towns, agencies = services.assessment(first, last, principal=p, uow=c.uow())
+    towns, agencies = assessment(first, last, principal=p, uow=c.uow())
 
-    def conv(a: services.Assessment) -> AssessmentRead:
+    def conv(a: Assessment) -> AssessmentRead:
         return AssessmentRead(id=a.key, **{k: v for k, v in a.__dict__.items() if k != "key"})
 
     return AssessmentReport(from_date=first, to_date=last, towns=[conv(a) for a in towns],
@@ -130,26 +132,26 @@ def get_public(request: Request, c: ContainerDep, day: DateQ = None,
     """The published index of a day: aggregates only; counts below 3 withheld. ``format=cap`` gives the
     day's warnings (red band, trend) as one CAP 1.2 alert."""
     if format == "cap":
-        d, warns = services.public_warnings(day, uow=c.uow())
+        d, warns = views.public_warnings(day, uow=c.uow())
         xml = publish.to_cap(d, warns, sender=c.settings.section(SafetyIndexSettings).cap_sender, sent=c.clock.now(),
                              base_url=str(request.base_url))
         return Response(xml, media_type="application/cap+xml; charset=utf-8")
-    d, rows = services.public_index(day, uow=c.uow(), with_geometry=format == "geojson")
+    pub = views.public_index(day, uow=c.uow(), with_geometry=format == "geojson")
     headers = {"Cache-Control": "public, max-age=300"}
     if format == "csv":
-        headers["Content-Disposition"] = f'attachment; filename="safety-index-{d.isoformat()}.csv"'
-        return Response(publish.to_csv(rows), media_type="text/csv; charset=utf-8", headers=headers)
+        headers["Content-Disposition"] = f'attachment; filename="safety-index-{pub.day.isoformat()}.csv"'
+        return Response(publish.to_csv(pub.towns), media_type="text/csv; charset=utf-8", headers=headers)
     if format == "geojson":
-        return JSONResponse(publish.to_geojson(d, rows), media_type="application/geo+json", headers=headers)
-    first, last = services.public_dates(uow=c.uow())
-    body = PublicIndexRead(date=d, first_date=first, last_date=last,
-                           towns=[PublicTownRead(**publish.public_properties(r)) for r in rows])
+        return JSONResponse(publish.to_geojson(pub.day, pub.towns), media_type="application/geo+json",
+                            headers=headers)
+    body = PublicIndexRead(date=pub.day, first_date=pub.first_date, last_date=pub.last_date,
+                           towns=[PublicTownRead(**publish.public_properties(r)) for r in pub.towns])
     return JSONResponse(body.model_dump(mode="json"), headers=headers)
 
 
 @public_router.get("/towns/{town_code}/series", response_model=SeriesRead)
 def get_public_series(town_code: str, c: ContainerDep, first: FromQ = None, last: ToQ = None) -> SeriesRead:
     """Daily score, band and rank of one town (no counts)."""
-    t, pts = services.series(town_code, first, last, uow=c.uow())
+    t, pts = views.series(town_code, first, last, uow=c.uow())
     return SeriesRead(town_code=t.code, name=t.name, name_en=t.name_en,
                       points=[SeriesPointRead(date=x.day, score=x.score, band=x.band, rank=x.rank) for x in pts])

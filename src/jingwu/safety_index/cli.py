@@ -47,8 +47,8 @@ def compute_cmd(
     to: Annotated[str | None, typer.Option("--to", help="last day YYYY-MM-DD (default: yesterday)")] = None,
 ) -> None:
     """Compute (backfill) scores, ranks, warnings and tickets for a range of days."""
-    from jingwu.safety_index import services
     from jingwu.safety_index.config import SafetyIndexSettings, load_method
+    from jingwu.safety_index.services.compute import compute
 
     first, last = _day(from_, "from"), _day(to, "to")
     if first and last and first > last:
@@ -64,7 +64,7 @@ def compute_cmd(
             def step(done: int, total: int) -> None:
                 bar.update(task, completed=done, total=total)
 
-            s = services.compute(first, last, uow_factory=c.uow, clock=c.clock, tz=ZoneInfo(c.settings.timezone),
+            s = compute(first, last, uow_factory=c.uow, clock=c.clock, tz=ZoneInfo(c.settings.timezone),
                                  method=load_method(si.method_file), progress=step,
                                  ticket_recent_days=si.ticket_recent_days,
                                  ticket_deadline_days=si.ticket_deadline_days)
@@ -87,8 +87,10 @@ def import_cmd(
     report: Annotated[Path | None, typer.Option("--report", help="write rejected rows (CSV) here")] = None,
 ) -> None:
     """Import incidents (assigned to towns by polygon); rejected rows are reported with reasons."""
-    from jingwu.safety_index import importer, services
+    from jingwu.safety_index import importer
     from jingwu.safety_index.config import SafetyIndexSettings, load_method
+    from jingwu.safety_index.services.compute import recompute_days
+    from jingwu.safety_index.services.ingest import apply_changes
 
     c = _container()
     tz = ZoneInfo(c.settings.timezone)
@@ -110,8 +112,8 @@ def import_cmd(
                                       "ticket_recent_days": si.ticket_recent_days,
                                       "ticket_deadline_days": si.ticket_deadline_days}
                 # small late batches: add to the stored window sums; big imports: recompute from the facts
-                s = (services.apply_changes(rep.changes, **kw) if rep.stored <= 50_000
-                     else services.recompute_days(rep.days, **kw))
+                s = (apply_changes(rep.changes, **kw) if rep.stored <= 50_000
+                     else recompute_days(rep.days, **kw))
                 rep.recomputed_days = s.days
             step("done")
     except AppError as exc:

@@ -14,7 +14,39 @@ import numpy as np
 import pandas as pd
 
 from jingwu.safety_index import engine
-from jingwu.safety_index.domain import CATEGORY_SUBINDEX, SUB_INDICES, Category, Method
+from jingwu.safety_index.domain import CATEGORY_SUBINDEX, SUB_INDICES, Category, Method, harm
+
+
+class SqlExpr:
+    """A SQL expression that composes with ``+`` and ``*``, so that a plain-arithmetic formula of the
+    domain (``domain.harm``) renders as SQL instead of being written again. Numbers become DOUBLE
+    literals (the same arithmetic as numpy's float64)."""
+
+    def __init__(self, sql: str) -> None:
+        self.sql = sql
+
+    @staticmethod
+    def of(v: object) -> str:
+        if isinstance(v, SqlExpr):
+            return v.sql
+        if isinstance(v, bool | int | float):
+            return f"{float(v)!r}::DOUBLE"
+        raise TypeError(f"not a SQL operand: {v!r}")
+
+    def __add__(self, other: object) -> SqlExpr:
+        return SqlExpr(f"({self.sql} + {SqlExpr.of(other)})")
+
+    def __mul__(self, other: object) -> SqlExpr:
+        return SqlExpr(f"({self.sql} * {SqlExpr.of(other)})")
+
+    def __rmul__(self, other: object) -> SqlExpr:
+        return SqlExpr(f"({SqlExpr.of(other)} * {self.sql})")
+
+
+def harm_sql(weight: str, injuries: str, sub: str, method: Method) -> str:
+    """``domain.harm`` of one incident row as a SQL expression over the given columns."""
+    return SqlExpr.of(harm(1, SqlExpr(weight), SqlExpr(injuries), SqlExpr(f"({sub} >= 0)::INTEGER"),
+                           method.injury_weight))
 
 
 def weight_table(pairs: pd.DataFrame, method: Method) -> pd.DataFrame:
@@ -38,7 +70,7 @@ def cube(con: duckdb.DuckDBPyConnection, relation: str, *, n_towns: int, day0: i
     con.register("si_weights", weight_table(pairs, m))
     agg = con.execute(f"""
         SELECT f.town::BIGINT AS town, (f.day - {day0})::BIGINT AS d, w.sub::BIGINT AS sub,
-               SUM(w.w + CASE WHEN w.sub >= 0 THEN {m.injury_weight} * f.injuries ELSE 0 END)::DOUBLE AS harm,
+               SUM({harm_sql("w.w", "f.injuries", "w.sub", m)})::DOUBLE AS harm,
                COUNT(*)::BIGINT AS n, SUM(f.deaths)::BIGINT AS deaths
         FROM {relation} f JOIN si_weights w USING (type_code, category)
         WHERE f.day >= {day0} AND f.day < {day0 + n_days} AND ({where})

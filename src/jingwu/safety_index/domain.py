@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from jingwu.platform.errors import Conflict, InvalidInput
 
@@ -200,9 +201,20 @@ class Method:
         return self.category_weights[category]
 
     def incident_harm(self, type_code: str, category: Category, injuries: int) -> float:
-        if CATEGORY_SUBINDEX[category] is None:
-            return 0.0
-        return self.harm_weight(type_code, category) + self.injury_weight * max(0, injuries)
+        harmful = CATEGORY_SUBINDEX[category] is not None
+        return float(harm(1, self.harm_weight(type_code, category), max(0, injuries), harmful, self.injury_weight))
+
+
+def harm(count: Any, weight: Any, injuries: Any, harmful: Any, injury_weight: float) -> Any:
+    """THE harm formula, for ``count`` incidents of one type with ``injuries`` injured people in all:
+    ``harmful · (count · weight + injury_weight · injuries)``, where ``harmful`` is 1 (true) when the
+    category feeds a sub-index and 0 (false) when it carries no harm (help, other).
+
+    Plain arithmetic, so the one definition serves scalars (``Method.incident_harm``), numpy arrays
+    and pandas columns (the services' cubes and deltas), and SQL (``columnar`` renders it with
+    ``SqlExpr`` operands). Multiplying by ``harmful`` = 1 and by ``count`` = 1 is exact in floating
+    point, so every form gives the same bits."""
+    return harmful * (count * weight + injury_weight * injuries)
 
 
 def subindex_score(current_mean: float, baseline_mean: float, method: Method) -> float:
@@ -215,11 +227,6 @@ def composite_score(sub_scores: dict[SubIndex, float], deaths_in_window: int, me
     raw = sum(method.subindex_weights[s] * sub_scores[s] for s in SUB_INDICES)
     raw -= min(method.death_penalty_cap, method.death_penalty * deaths_in_window)
     return round(min(100.0, max(0.0, raw)), 2)
-
-
-def local_day(at: datetime, tz: object) -> date:
-    """The calendar day of an aware datetime in the deployment's time zone (a ``ZoneInfo``)."""
-    return at.astimezone(tz).date()  # type: ignore[arg-type]
 
 
 def suppress(count: int | None) -> int | None:

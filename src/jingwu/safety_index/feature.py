@@ -3,10 +3,10 @@ subscription to recorded incidents, its navigation entry, settings section and `
 
 from __future__ import annotations
 
+from jingwu.contracts.events import IncidentRecorded
 from jingwu.platform.feature import BatchHandler, CliCommand, CliGroup, Feature, NavEntry, Subscription
 from jingwu.safety_index import api, cli, jobs, store, ui
 from jingwu.safety_index.config import SafetyIndexSettings
-from jingwu.safety_index.services import SUBJECT_INCIDENT
 
 
 def _on_incidents(c: jobs.Container) -> BatchHandler:
@@ -18,7 +18,7 @@ FEATURE = Feature(
     routers=(api.router, api.public_router, ui.router),
     tables=store.TABLES,
     jobs=(jobs.DailyScheduler,),
-    subscriptions=(Subscription(SUBJECT_INCIDENT, _on_incidents, durable="safety-index-batch"),),
+    subscriptions=(Subscription(IncidentRecorded.SUBJECT, _on_incidents, durable="safety-index-batch"),),
     nav=(NavEntry("safety-index", "nav_safety_index", order=40),),
     settings=SafetyIndexSettings,
     cli_groups=(CliGroup("index", "Safety Index (平安指数): compute, backfill, import incidents."),),

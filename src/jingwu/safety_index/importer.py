@@ -42,7 +42,7 @@ from jingwu.platform.areas import AreaIndex
 from jingwu.platform.errors import InvalidInput
 from jingwu.platform.org_store import TownRow
 from jingwu.safety_index.domain import Category, category_for_code
-from jingwu.safety_index.services import IncidentFact
+from jingwu.safety_index.services.ingest import Changes, IncidentFact, record_incidents_ex
 
 CODE_RE = re.compile(r"^\d{6}$")
 
@@ -221,7 +221,8 @@ def parse(df: pd.DataFrame, m: Mapping, towns: list[TownRow]) -> Parsed:
         town_ids = [by_code.get(c) for c in codes]
         reject(np.array([x is None for x in town_ids]), f"unknown town code ({m.town})")
     else:
-        assert m.lon and m.lat
+        if not (m.lon and m.lat):  # parse_mapping guarantees one of the two; a hand-made Mapping may not
+            raise InvalidInput("mapping: give 'lon' and 'lat' columns or a 'town' column")
         lon = pd.to_numeric(df[m.lon], errors="coerce").to_numpy(dtype=float)
         lat = pd.to_numeric(df[m.lat], errors="coerce").to_numpy(dtype=float)
         bad_pos = ~np.isfinite(lon) | ~np.isfinite(lat) | (np.abs(lon) > 180) | (np.abs(lat) > 90)
@@ -285,14 +286,12 @@ class ImportReport:
     days: list[date]
     recomputed_days: int = 0
     committed: bool = True
-    changes: Any = None  # services.Changes of the stored rows
+    changes: Changes = field(default_factory=Changes)  # what the stored rows changed
 
 
 def import_file(path: Path, mapping: Mapping, *, uow_factory: Callable[[], Any], tz: ZoneInfo,
                 strict: bool = False, progress: Callable[[str], None] | None = None) -> ImportReport:
     """Parse, then store all valid rows in one transaction (nothing when ``strict`` and any row fails)."""
-    from jingwu.safety_index import services
-
     step = progress or (lambda _s: None)
     step("read")
     df = read_table(path)
@@ -305,5 +304,5 @@ def import_file(path: Path, mapping: Mapping, *, uow_factory: Callable[[], Any],
     if strict and parsed.rejected:
         return ImportReport(path.name, parsed.rows, 0, parsed.rejected, [], committed=False)
     step("store")
-    ch = services.record_incidents_ex(parsed.facts, uow=uow_factory(), tz=tz) if parsed.facts else services.Changes()
+    ch = record_incidents_ex(parsed.facts, uow=uow_factory(), tz=tz) if parsed.facts else Changes()
     return ImportReport(path.name, parsed.rows, len(parsed.facts), parsed.rejected, sorted(ch.days), changes=ch)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -16,10 +15,13 @@ from zoneinfo import ZoneInfo
 from jingwu.platform.container import Container, Slot
 from jingwu.platform.errors import InvalidInput
 from jingwu.platform.feature import BatchHandler
-from jingwu.safety_index import services
 from jingwu.safety_index.config import SafetyIndexSettings, load_method
 from jingwu.safety_index.domain import Method
 from jingwu.safety_index.importer import TownLocator
+from jingwu.safety_index.services.common import ComputeSummary
+from jingwu.safety_index.services.compute import daily
+from jingwu.safety_index.services.ingest import fact_from_event, ingest
+from jingwu.safety_index.services.tickets import escalate_overdue
 
 log = logging.getLogger("jingwu.safety_index")
 
@@ -58,16 +60,12 @@ def handle_incidents(c: Container, payloads: list[dict[str, Any]], si: SafetyInd
     facts = []
     for payload in payloads:
         try:
-            fact = services.fact_from_event(payload)
+            facts.append(fact_from_event(payload, lambda lon, lat: _locate(c, lon, lat)))
         except InvalidInput as exc:
             log.warning("incident event refused: %s", exc.message)
-            continue
-        if fact.town_id is None and payload.get("lon") is not None and payload.get("lat") is not None:
-            fact = replace(fact, town_id=_locate(c, float(payload["lon"]), float(payload["lat"])))
-        facts.append(fact)
     if not facts:
         return set()
-    ch, _ = services.ingest(facts, uow_factory=c.uow, clock=c.clock, tz=_tz(c), method=_method(si),
+    ch, _ = ingest(facts, uow_factory=c.uow, clock=c.clock, tz=_tz(c), method=_method(si),
                             ticket_recent_days=si.ticket_recent_days, ticket_deadline_days=si.ticket_deadline_days)
     return ch.days
 
@@ -82,11 +80,11 @@ def incident_handler(container: Container) -> BatchHandler:
     return _on_incidents
 
 
-def run_daily(c: Container, si: SafetyIndexSettings | None = None) -> services.ComputeSummary:
+def run_daily(c: Container, si: SafetyIndexSettings | None = None) -> ComputeSummary:
     si = si or c.settings.section(SafetyIndexSettings)
-    summary = services.daily(uow_factory=c.uow, clock=c.clock, tz=_tz(c), method=_method(si),
+    summary = daily(uow_factory=c.uow, clock=c.clock, tz=_tz(c), method=_method(si),
                              ticket_recent_days=si.ticket_recent_days, ticket_deadline_days=si.ticket_deadline_days)
-    services.escalate_overdue(uow=c.uow())
+    escalate_overdue(uow=c.uow())
     return summary
 
 
@@ -118,7 +116,7 @@ class DailyScheduler:
                     s = await asyncio.to_thread(run_daily, self.c, self.si)
                     log.info("safety index computed", extra={"first": str(s.first), "last": str(s.last)})
                 else:
-                    await asyncio.to_thread(services.escalate_overdue, uow=self.c.uow())
+                    await asyncio.to_thread(escalate_overdue, uow=self.c.uow())
             except Exception:
                 log.exception("safety index job failed")
 

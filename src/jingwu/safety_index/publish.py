@@ -13,7 +13,7 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 from jingwu.safety_index.domain import SUB_INDICES
-from jingwu.safety_index.services import PublicTownScore, PublicWarning
+from jingwu.safety_index.views import PublicTownScore, PublicWarning
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
 CSV_COLUMNS = ["date", "town_code", "name", "name_en", "score", "band", "rank",

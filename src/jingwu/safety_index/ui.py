@@ -14,9 +14,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from jingwu.platform.domain import Permission
-from jingwu.platform.errors import AppError
 from jingwu.platform.http import ContainerDep
-from jingwu.safety_index import services
+from jingwu.safety_index import views
 from jingwu.safety_index.domain import BAND_THRESHOLDS, SUB_INDICES
 from jingwu.web.ui import OptionalPrincipal, _ctx, _login_redirect, templates
 
@@ -26,7 +25,7 @@ router = APIRouter(include_in_schema=False)
 @router.get("/safety-index", response_class=HTMLResponse)
 def public_page(request: Request, p: OptionalPrincipal, c: ContainerDep,
                 day: Annotated[str | None, Query(alias="date")] = None) -> Response:
-    first, last = services.public_dates(uow=c.uow())
+    first, last = views.public_dates(uow=c.uow())
     chosen = last
     if day:
         try:
@@ -47,18 +46,7 @@ def supervision_page(request: Request, p: OptionalPrincipal, c: ContainerDep,
     if not p.can(Permission.ANALYSE):
         return templates.TemplateResponse(request, "forbidden.html", _ctx(request, p, active="safety-index"),
                                           status_code=403)
-    try:
-        tickets = services.list_tickets(principal=p, uow=c.uow(), status=status or None)
-    except AppError:
-        tickets = services.list_tickets(principal=p, uow=c.uow())
-    with c.uow() as uow:
-        towns = {t.id: t for t in uow.towns.all()}
-        agencies = {a.id: a.name for a in uow.agencies.in_subtree("/")}
-    now = c.clock.now()
-    rows = [{"t": t, "town": towns[t.town_id].name if t.town_id in towns else t.town_id,
-             "reasons": sorted((x.split(":", 1) for x in t.reasons), key=lambda kv: (kv[1], kv[0])),
-             "agency": agencies.get(t.agency_id, t.agency_id), "overdue": t.overdue(now)}
-            for t in sorted(tickets, key=lambda x: (x.status.value == "closed", x.deadline))]
-    first, last = services.public_dates(uow=c.uow())
+    board = views.supervision_board(status or None, principal=p, uow=c.uow())
     return templates.TemplateResponse(request, "safety_index/supervision.html", _ctx(
-        request, p, active="safety-index", rows=rows, status=status or "", first=first, last=last))
+        request, p, active="safety-index", rows=board.rows, status=status or "", first=board.first,
+        last=board.last))

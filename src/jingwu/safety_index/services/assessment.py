@@ -1,0 +1,98 @@
+"""The period assessment (考核): per town and per responsible agency over a range of days, mean and
+lowest score, days per band, warning onsets and ticket outcomes, with the same period a year
+earlier for comparison.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from jingwu.platform.domain import Permission, Principal
+from jingwu.platform.errors import InvalidInput
+from jingwu.platform.uow import SqlUnitOfWork
+from jingwu.safety_index.domain import Band, TicketStatus
+from jingwu.safety_index.store import repo
+
+
+@dataclass
+class Assessment:
+    key: str  # town id or agency id
+    name: str
+    days: int = 0
+    mean_score: float | None = None
+    min_score: float | None = None
+    band_days: dict[str, int] = field(default_factory=lambda: {b.value: 0 for b in Band})
+    warnings: int = 0
+    tickets_opened: int = 0
+    tickets_closed: int = 0
+    tickets_closed_on_time: int = 0
+    tickets_escalated: int = 0
+    tickets_open: int = 0
+    previous_year_mean: float | None = None
+    towns: int = 1
+
+
+def assessment(first: date, last: date, *, principal: Principal, uow: SqlUnitOfWork,
+               ) -> tuple[list[Assessment], list[Assessment]]:
+    """Per town and per responsible agency (the town's own agency) for first..last, with the same
+    period one year earlier for comparison."""
+    principal.require(Permission.ANALYSE)
+    if first > last:
+        raise InvalidInput("'from' must not be after 'to'")
+    if (last - first).days > 3 * 366:
+        raise InvalidInput("at most three years per report")
+    with uow:
+        r = repo(uow)
+        towns = [t for t in uow.towns.all() if principal.in_scope(t.agency_path)]
+        ids = {t.id for t in towns}
+        scores = [x for x in r.scores_between(first, last) if x["town_id"] in ids]
+        prev = [x for x in r.scores_between(first - timedelta(days=364), last - timedelta(days=364))
+                if x["town_id"] in ids]
+        warns = [w for w in r.warnings_between(first, last) if w["onset"] and w["town_id"] in ids]
+        tickets = [t for t in r.tickets(town_ids=ids) if first <= t.day <= last]
+        agencies = {a.id: a for a in uow.agencies.in_subtree("/")}
+    per_town = {t.id: Assessment(t.id, t.name) for t in towns}
+    sums: dict[str, list[float]] = {t.id: [] for t in towns}
+    for x in scores:
+        sums[x["town_id"]].append(x["score"])
+        per_town[x["town_id"]].band_days[x["band"]] += 1
+    prev_sums: dict[str, list[float]] = {t.id: [] for t in towns}
+    for x in prev:
+        prev_sums[x["town_id"]].append(x["score"])
+    for tid, a in per_town.items():
+        v = sums[tid]
+        a.days = len(v)
+        a.mean_score = round(sum(v) / len(v), 2) if v else None
+        a.min_score = min(v) if v else None
+        pv = prev_sums[tid]
+        a.previous_year_mean = round(sum(pv) / len(pv), 2) if pv else None
+    for w in warns:
+        per_town[w["town_id"]].warnings += 1
+    for t in tickets:
+        a = per_town[t.town_id]
+        a.tickets_opened += 1
+        a.tickets_closed += t.status is TicketStatus.CLOSED
+        a.tickets_closed_on_time += bool(t.closed_on_time)
+        a.tickets_escalated += t.escalation_level > 0
+        a.tickets_open += t.status is not TicketStatus.CLOSED
+    per_agency: dict[str, Assessment] = {}
+    town_agency = {t.id: t.agency_id for t in towns}
+    for tid, a in per_town.items():
+        ag = town_agency[tid]
+        g = per_agency.setdefault(ag, Assessment(ag, agencies[ag].name, towns=0))
+        g.towns += 1
+        g.days += a.days
+        for b, n in a.band_days.items():
+            g.band_days[b] += n
+        for f in ("warnings", "tickets_opened", "tickets_closed", "tickets_closed_on_time", "tickets_escalated",
+                  "tickets_open"):
+            setattr(g, f, getattr(g, f) + getattr(a, f))
+    for ag, g in per_agency.items():
+        mine = [tid for tid, x in town_agency.items() if x == ag]
+        v = [s for tid in mine for s in sums[tid]]
+        pv = [s for tid in mine for s in prev_sums[tid]]
+        g.mean_score = round(sum(v) / len(v), 2) if v else None
+        g.min_score = min(v) if v else None
+        g.previous_year_mean = round(sum(pv) / len(pv), 2) if pv else None
+    return list(per_town.values()), sorted(per_agency.values(), key=lambda g: g.name)

@@ -1,0 +1,215 @@
+"""Computing the index: scores, bands, ranks, rates and trend warnings of a range of days from the
+incident facts (the backfill, ``jingwu index compute``, the API's compute), the recomputation of
+the days late incidents reach, the daily job, and the supervision tickets new red bands and
+warning onsets open.
+
+Days are computed in chunks of ``CHUNK_DAYS``, each in its own transaction under the index lock:
+the store's SQL ``GROUP BY`` fills the engine's daily cube, the engine scores every town-day, and
+the day's score and warning rows are replaced (idempotent).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+
+from jingwu.platform.clock import Clock
+from jingwu.platform.org_store import TownRow
+from jingwu.platform.uow import SqlUnitOfWork
+from jingwu.safety_index import engine
+from jingwu.safety_index.columnar import weight_table
+from jingwu.safety_index.domain import (
+    CURRENT_DAYS,
+    HISTORY_DAYS,
+    MOM_DAYS,
+    SUB_INDICES,
+    TICKET_DEADLINE_DAYS,
+    Band,
+    Method,
+    harm,
+)
+from jingwu.safety_index.services.common import ComputeSummary, Progress, UowFactory
+from jingwu.safety_index.services.tickets import open_or_extend
+from jingwu.safety_index.store import AggregateRows, repo
+
+CHUNK_DAYS = 62
+
+
+def _arrays(agg: AggregateRows, towns: list[TownRow], origin: date, n_days: int,
+            method: Method) -> engine.DailyArrays:
+    """The engine's cube from GROUP BY rows; harm weights joined per distinct (type, category)."""
+    df = pd.DataFrame({"town_id": agg.town_id, "day": agg.day, "type_code": agg.type_code,
+                       "category": agg.category, "n": agg.count, "inj": agg.injuries, "dead": agg.deaths})
+    if df.empty:
+        df = df.assign(sub=pd.Series(dtype="int64"), w=pd.Series(dtype="float64"))
+    else:
+        wt = weight_table(df[["type_code", "category"]].drop_duplicates(), method)
+        df = df.merge(wt, on=["type_code", "category"], how="left")
+    index = {t.id: i for i, t in enumerate(towns)}
+    town = df["town_id"].map(index).fillna(-1).to_numpy(dtype=np.int64)
+    day = np.fromiter(((d - origin).days for d in df["day"]), dtype=np.int64, count=len(df))
+    sub = df["sub"].to_numpy(dtype=np.int64)
+    n = df["n"].to_numpy(dtype=np.int64)
+    h = harm(n, df["w"].to_numpy(dtype=np.float64), df["inj"].to_numpy(dtype=np.float64), sub >= 0,
+             method.injury_weight)
+    return engine.DailyArrays.from_sparse(
+        len(towns), n_days, town.astype(np.int64), day, sub, h, n, df["dead"].to_numpy(dtype=np.int64),
+        np.asarray([t.population for t in towns], dtype=np.float64), [t.code for t in towns])
+
+
+def score_columns(res: engine.Result, towns: list[TownRow], day0: date, skip: int,
+                  now: datetime) -> dict[str, list[Any]]:
+    """Score rows as columns (name -> list), town-major within each day, days from ``skip`` on."""
+    n_t, n_k = res.score.shape
+    ks = np.arange(skip, n_k)
+    days = [day0 + timedelta(days=int(k)) for k in ks]
+
+    def col(a: np.ndarray[Any, Any]) -> list[Any]:
+        out: list[Any] = a[:, skip:].T.ravel().tolist()
+        return out
+
+    out: dict[str, list[Any]] = {
+        "day": [d for d in days for _ in range(n_t)], "town_id": [t.id for t in towns] * len(days),
+        "score": col(res.score), "band": [engine.BANDS[b].value for b in col(res.band)], "rank": col(res.rank),
+        "total_rate": col(res.total_rate), "count_7d": col(res.count_7d), "deaths_7d": col(res.deaths_7d),
+        "computed_at": [now] * (n_t * len(days))}
+    for si, s in enumerate(SUB_INDICES):
+        out[f"s_{s.value}"] = col(np.round(res.sub_score[:, :, si], 4))
+        out[f"h7_{s.value}"] = col(res.sums.cur[:, :, si])
+        out[f"h84_{s.value}"] = col(res.sums.base[:, :, si])
+    out["count_baseline"] = col(res.sums.cb)
+    out["count_28d"] = col(res.sums.c28)
+    out["count_prev_28d"] = col(res.sums.cp28)
+    return out
+
+
+def warning_rows(res: engine.Result, towns: list[TownRow], day0: date, skip: int, alpha: float,
+                 prev: dict[str, set[str]] | None = None) -> list[dict[str, Any]]:
+    """Warning rows from day index ``skip`` on; ``prev`` = kind -> towns flagged the day before day0
+    (for onsets when day0 is the first day held in ``res``)."""
+    surge, mom = engine.warning_flags(res, alpha)
+    rows: list[dict[str, Any]] = []
+    p_cur = CURRENT_DAYS / HISTORY_DAYS
+    for kind, flag, obs, ref, pv, p0 in (
+        ("surge_7d", surge, res.count_7d, res.count_baseline, res.p_surge, p_cur),
+        ("mom_28d", mom, res.count_28d, res.count_prev_28d, res.p_mom, 0.5),
+    ):
+        ti_idx, k_idx = np.nonzero(flag[:, skip:])
+        for ti, kk in zip(ti_idx.tolist(), k_idx.tolist(), strict=True):
+            k = kk + skip
+            n_tot = int(obs[ti, k] + ref[ti, k])
+            rows.append({"day": day0 + timedelta(days=k), "town_id": towns[ti].id, "kind": kind,
+                         "observed": int(obs[ti, k]), "reference": int(ref[ti, k]), "expected": n_tot * p0,
+                         "p_value": float(pv[ti, k]),
+                         "onset": not (bool(flag[ti, k - 1]) if k > 0 else
+                                       towns[ti].id in (prev or {}).get(kind, set()))})
+    return rows
+
+
+def compute(first: date | None = None, last: date | None = None, *, uow_factory: UowFactory, clock: Clock,
+            tz: ZoneInfo, method: Method | None = None, progress: Progress | None = None,
+            ticket_recent_days: int = 7, ticket_deadline_days: int = TICKET_DEADLINE_DAYS) -> ComputeSummary:
+    """Compute (or recompute) scores, ranks and warnings for first..last; open supervision tickets
+    for recent red towns and new warnings. Idempotent: a day's rows are replaced."""
+    m = method or Method()
+    out = ComputeSummary()
+    with uow_factory() as uow:
+        r = repo(uow)
+        towns = uow.towns.all()
+        origin = r.origin_day()
+    yesterday = clock.now().astimezone(tz).date() - timedelta(days=1)
+    last = last or yesterday
+    if origin is None or not towns:
+        out.notes.append("no incidents or no towns: nothing to compute")
+        return out
+    earliest = origin + timedelta(days=HISTORY_DAYS - 1)
+    first = first or earliest
+    if first < earliest:
+        out.skipped_before = earliest
+        out.notes.append(f"days before {earliest} have less than {HISTORY_DAYS} days of history")
+        first = earliest
+    if first > last:
+        return out
+    out.first, out.last, out.towns = first, last, len(towns)
+    total = (last - first).days + 1
+    done = 0
+    start = first
+    while start <= last:
+        end = min(last, start + timedelta(days=CHUNK_DAYS - 1))
+        _compute_chunk(start, end, towns, origin, m, uow_factory, clock, tz, out, ticket_recent_days,
+                       ticket_deadline_days)
+        done += (end - start).days + 1
+        if progress is not None:
+            progress(done, total)
+        start = end + timedelta(days=1)
+    out.days = total
+    return out
+
+
+def _compute_chunk(first: date, last: date, towns: list[TownRow], origin: date, m: Method, uow_factory: UowFactory,
+                   clock: Clock, tz: ZoneInfo, out: ComputeSummary, recent: int, deadline_days: int) -> None:
+    # include the day before ``first`` (when it has history) to know whether a warning is an onset
+    lead = 1 if first - timedelta(days=1) >= origin + timedelta(days=HISTORY_DAYS - 1) else 0
+    day0 = first - timedelta(days=HISTORY_DAYS - 1 + lead)
+    n_days = (last - day0).days + 1
+    now = clock.now()
+    with uow_factory() as uow:
+        r = repo(uow)
+        r.lock()  # one writer of scores at a time (see ``ingest``)
+        agg = r.aggregates(day0, last)
+        arrays = _arrays(agg, towns, day0, n_days, m)
+        res = engine.compute(arrays, engine.FIRST_SCORABLE, n_days - 1, m)
+        first_scored = day0 + timedelta(days=engine.FIRST_SCORABLE)
+        scores = score_columns(res, towns, first_scored, lead, now)
+        warns = warning_rows(res, towns, first_scored, lead, m.alpha)
+        r.replace_scores(first, last, scores)
+        r.replace_warnings(first, last, warns)
+        out.warnings += len(warns)
+        out.tickets_opened += trigger_tickets(uow, towns, scores, warns, now, tz, recent, deadline_days)
+        uow.commit()
+
+
+def trigger_tickets(uow: SqlUnitOfWork, towns: list[TownRow], scores: dict[str, list[Any]],
+                    warns: list[dict[str, Any]], now: datetime, tz: ZoneInfo, recent: int, deadline_days: int) -> int:
+    """Red bands and warning onsets on recent days open (or extend) supervision tickets, inside the
+    caller's transaction. Returns the number of tickets opened."""
+    cutoff = now.astimezone(tz).date() - timedelta(days=recent)
+    by_town = {t.id: t for t in towns}
+    triggers: dict[str, list[tuple[date, str]]] = {}
+    for d, tid, band in zip(scores["day"], scores["town_id"], scores["band"], strict=True):
+        if band == Band.RED.value and d >= cutoff:
+            triggers.setdefault(tid, []).append((d, f"red:{d}"))
+    for w in warns:
+        if w["onset"] and w["day"] >= cutoff:
+            triggers.setdefault(w["town_id"], []).append((w["day"], f"{w['kind']}:{w['day']}"))
+    return sum(open_or_extend(uow, by_town[t], items, now, deadline_days) for t, items in triggers.items())
+
+
+def recompute_days(days: Iterable[date], *, uow_factory: UowFactory, clock: Clock, tz: ZoneInfo,
+                   method: Method | None = None, **kw: Any) -> ComputeSummary:
+    """Recompute after late incidents: a change on day d alters the scores of d .. d+90 (current
+    window and baseline) and the warnings of d .. d+55; only days already scored are redone."""
+    ds = sorted(set(days))
+    if not ds:
+        return ComputeSummary()
+    with uow_factory() as uow:
+        last_scored = repo(uow).last_scored_day()
+    if last_scored is None or ds[0] > last_scored:
+        return ComputeSummary(notes=["affected days not scored yet"])
+    reach = max(HISTORY_DAYS - 1, 2 * MOM_DAYS - 1)
+    last = min(last_scored, ds[-1] + timedelta(days=reach))
+    return compute(ds[0], last, uow_factory=uow_factory, clock=clock, tz=tz, method=method, **kw)
+
+
+def daily(*, uow_factory: UowFactory, clock: Clock, tz: ZoneInfo, method: Method | None = None,
+          **kw: Any) -> ComputeSummary:
+    """The daily job: every day from the last scored day (exclusive) up to yesterday."""
+    with uow_factory() as uow:
+        last_scored = repo(uow).last_scored_day()
+    first = last_scored + timedelta(days=1) if last_scored else None
+    return compute(first, None, uow_factory=uow_factory, clock=clock, tz=tz, method=method, **kw)
