@@ -150,7 +150,7 @@ def series(town_ref: str, first: date | None, last: date | None, *, uow: SqlUnit
         if principal is not None:
             principal.require(Permission.ANALYSE, t.agency_path)
         r = repo(uow)
-        last = last or r.last_scored_day() or date.today()
+        last = last or r.last_scored_day() or uow.clock.now().date()
         first = first or last - timedelta(days=89)
         if first > last:
             raise InvalidInput("'from' must not be after 'to'")
