@@ -2,8 +2,8 @@
 
 Pure computation, no database. Public entry points: :class:`RoadGraph`
 (graph.py, whose methods delegate to cache, search, areas and maplayer),
-the value objects and errors in domain.py, coordinate conversion in
-coords.py, great-circle distance in geodesy.py and the CLI verbs in cli.py.
+the value objects and errors in domain.py, great-circle distance in
+geodesy.py and the CLI verbs in cli.py.
 """
 
 from jingwu.routing.domain import (

@@ -6,8 +6,7 @@ strongly connected component (everything else is dropped and counted);
 via-node turn restrictions by *node splitting* (a restricted via node gets one
 copy per incoming edge, and each copy only has the turns allowed from that
 edge — exact, and free for the ~all nodes without restrictions); forward and
-reverse CSR of the search graph; a uniform grid over geometry segments for
-snapping.
+reverse CSR of the search graph; a uniform grid over geometry segments for snapping.
 """
 
 from __future__ import annotations

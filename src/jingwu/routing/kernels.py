@@ -2,8 +2,7 @@
 
 One generic label-setting Dijkstra with a lazy 4-ary heap serves every query
 type. It starts from weighted *seeds* (a snapped point leaves its road piece
-at both ends with partial costs), settles nodes in cost order, and offers
-three stopping rules:
+at both ends with partial costs), settles nodes in cost order, and offers three stopping rules:
 
 * ``k == 0`` and goal entries given: stop when every goal entry is settled
   (one-to-many, many-to-one, one-to-one);
