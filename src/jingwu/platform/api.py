@@ -12,10 +12,9 @@ from fastapi import APIRouter, Depends, Query, Response
 from fastapi.security import OAuth2PasswordRequestForm
 
 from jingwu import __version__
-from jingwu.platform import services
+from jingwu.platform import services, views
 from jingwu.platform.domain import Permission, Principal
 from jingwu.platform.engine import ping
-from jingwu.platform.errors import NotFound
 from jingwu.platform.http import ERROR_RESPONSES, ContainerDep, PrincipalDep, requires
 from jingwu.platform.org_store import AgencyRow, TownRow, UnitRow
 from jingwu.platform.schemas import (
@@ -54,10 +53,7 @@ def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], c: ContainerDep
 
 @router.get("/me", response_model=MeRead, tags=["auth"])
 def me(p: PrincipalDep, c: ContainerDep) -> MeRead:
-    with c.uow() as uow:
-        user = uow.users.get(p.user_id)
-    if user is None:  # removed since its principal was cached
-        raise NotFound(f"User {p.user_id} does not exist.")
+    user = views.user(p, p.user_id, uow=c.uow())
     return MeRead(id=p.user_id, username=p.username, display_name=user.display_name, agency_id=p.agency_id,
                   roles=sorted(r.value for r in p.roles), permissions=sorted(x.value for x in p.permissions))
 
@@ -122,19 +118,14 @@ def create_user(body: UserCreate, p: Annotated[Principal, Depends(requires(Permi
     uid = services.create_user(
         services.CreateUser(body.username, body.display_name, body.password, body.agency_code, tuple(body.roles)),
         uow=c.uow(), actor=p, reason=body.reason)
-    with c.uow() as uow:
-        u = uow.users.get(uid)
-    if u is None:
-        raise NotFound(f"User {uid} does not exist.")
-    return _user(u)
+    return _user(views.user(p, uid, uow=c.uow()))
 
 
 @router.get("/audit", response_model=list[AuditEntryRead], tags=["audit"])
 def audit(p: Annotated[Principal, Depends(requires(Permission.READ_AUDIT))], c: ContainerDep,
           limit: int = Query(100, ge=1, le=1000)) -> list[AuditEntryRead]:
     """Latest audit entries about agencies in the caller's subtree."""
-    with c.uow() as uow:
-        rows = uow.recent_audit(limit=limit, agency_path=p.agency_path)
+    rows = views.recent_audit(p, uow=c.uow(), limit=limit)
     return [AuditEntryRead(seq=r.seq, at=r.at, actor=r.actor, agency_id=r.agency_id, action=r.action,
                            object_type=r.object_type, object_id=r.object_id, reason=r.reason) for r in rows]
 

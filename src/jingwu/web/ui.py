@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from jingwu.platform import services
+from jingwu.platform import services, views
 from jingwu.platform.domain import ROLE_LABELS_ZH, Permission, Principal
 from jingwu.platform.errors import AppError
 from jingwu.platform.feature import NavEntry
@@ -129,8 +129,6 @@ def audit_page(request: Request, p: OptionalPrincipal, c: ContainerDep) -> Respo
     if not p.can(Permission.READ_AUDIT):
         return templates.TemplateResponse(request, "forbidden.html", _ctx(request, p, active="audit"),
                                           status_code=403)
-    n, brk = services.verify_audit(uow=c.uow())
-    with c.uow() as uow:
-        rows = uow.recent_audit(limit=200, agency_path=p.agency_path)
+    n, brk, rows = views.audit_overview(p, uow=c.uow())
     return templates.TemplateResponse(request, "audit.html",
                                       _ctx(request, p, active="audit", rows=rows, entries=n, brk=brk))
