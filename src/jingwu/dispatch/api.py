@@ -16,6 +16,7 @@ from fastapi.responses import StreamingResponse
 
 from jingwu.dispatch import views
 from jingwu.dispatch.domain import IntakeFlags, incident_number
+from jingwu.dispatch.rows import AssignmentRow, IncidentRow
 from jingwu.dispatch.schemas import (
     AssignmentRead,
     CallCreate,
@@ -43,7 +44,6 @@ from jingwu.dispatch.services import incidents as incidents_svc
 from jingwu.dispatch.services import intake as intake_svc
 from jingwu.dispatch.services import location as location_svc
 from jingwu.dispatch.services import recommend as recommend_svc
-from jingwu.dispatch.store import AssignmentRow, IncidentRow
 from jingwu.dispatch.wiring import BOARD_HUB, catalogue, dispatch_read_uow, dispatch_uow, geo, intake
 from jingwu.platform.container import Container
 from jingwu.platform.domain import Permission, Principal

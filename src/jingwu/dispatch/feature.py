@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from jingwu.dispatch import api, jobs, store, ui
+from jingwu.dispatch import api, jobs, tables, ui
 from jingwu.dispatch.settings import DispatchSettings
 from jingwu.platform.container import Container
 from jingwu.platform.feature import Feature, Handler, NavEntry, Subscription
@@ -18,7 +18,7 @@ def _board_fan_out(c: Container) -> Handler:
 FEATURE = Feature(
     name="dispatch",
     routers=(api.router, api.public_router, ui.router),
-    tables=store.TABLES,
+    tables=tables.TABLES,
     jobs=(jobs.IntakeJob, jobs.timer_job, jobs.mqtt_job),
     subscriptions=(Subscription("jingwu.dispatch.>", _board_fan_out),),
     nav=(NavEntry("dispatch", "nav_dispatch", order=20), NavEntry("incidents", "nav_incidents", order=30,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -22,13 +22,14 @@ from jingwu.dispatch.rows import IncidentRow, NearbyIncident
 from jingwu.dispatch.tables import idempotency_keys, incident_events, incidents, merge_proposals
 from jingwu.platform.tables import UTCDateTime, agencies, in_subtree, new_id
 
+# IncidentRow's fields are the one list of an incident's columns (plus the agency path joined in).
+_INCIDENT_FIELDS = tuple(f.name for f in fields(IncidentRow))
+
 
 def _inc(r: Any) -> IncidentRow:
-    return IncidentRow(
-        r.seq, r.id, r.status, r.channel, r.type_code, r.category, r.priority, r.level, r.lon, r.lat,
-        r.accuracy_m, r.snapped_lon, r.snapped_lat, r.address, r.summary, r.town_id, r.agency_id, r.agency_path,
-        r.caller_name, r.caller_phone, r.deaths, r.injuries, json.loads(r.flags or "{}"), r.merged_into,
-        r.device_id, r.received_at, r.dispatched_at, r.arrived_at, r.closed_at, r.created_by)
+    values = {name: getattr(r, name) for name in _INCIDENT_FIELDS}
+    values["flags"] = json.loads(r.flags or "{}")
+    return IncidentRow(**values)
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,7 @@
 """Dispatch storage entry point: the assignment, alarm-device, location-link and alert repositories,
 the dispatch-only unit writes (DispatchUnits: claim, status compare-and-set, positions) and the
 DispatchUnitOfWork that gathers every dispatch repository on the platform unit of work (the units
-table lives in the platform registry). Also the import path of the dispatch tables, row types and
-duplicate-search probe (defined in tables, rows and incident_store).
+table is the platform's). Tables are in tables.py, row types in rows.py, incidents in incident_store.py.
 """
 
 from __future__ import annotations
@@ -15,30 +14,13 @@ from typing import Any
 from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from jingwu.dispatch.incident_store import IncidentRepository, NearProbe
-from jingwu.dispatch.rows import AlertRow, AssignmentRow, DeviceRow, IncidentRow, NearbyIncident
-from jingwu.dispatch.tables import TABLES, alarm_devices, alerts, assignments, location_links
+from jingwu.dispatch.incident_store import IncidentRepository
+from jingwu.dispatch.rows import AlertRow, AssignmentRow, DeviceRow
+from jingwu.dispatch.tables import alarm_devices, alerts, assignments, location_links
 from jingwu.platform.clock import Clock
 from jingwu.platform.org_store import UnitRepository
 from jingwu.platform.tables import agencies, in_subtree, new_id, units
 from jingwu.platform.uow import SqlUnitOfWork
-
-__all__ = [
-    "TABLES",
-    "AlertRepository",
-    "AlertRow",
-    "AssignmentRepository",
-    "AssignmentRow",
-    "DeviceRepository",
-    "DeviceRow",
-    "DispatchUnitOfWork",
-    "DispatchUnits",
-    "IncidentRepository",
-    "IncidentRow",
-    "LinkRepository",
-    "NearProbe",
-    "NearbyIncident",
-]
 
 
 def _asg(r: Any) -> AssignmentRow:

@@ -12,8 +12,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from jingwu.dispatch.domain import IncidentStatus, device_online, incident_number
+from jingwu.dispatch.rows import AssignmentRow, IncidentRow
 from jingwu.dispatch.services.common import Catalogue
-from jingwu.dispatch.store import AssignmentRow, DispatchUnitOfWork, IncidentRow
+from jingwu.dispatch.store import DispatchUnitOfWork
 from jingwu.platform.domain import Permission, Principal
 from jingwu.platform.org_store import UnitRow
 

@@ -13,6 +13,7 @@ from jingwu.dispatch.domain import (
     check_transition,
     escalation_level,
 )
+from jingwu.dispatch.rows import AssignmentRow, IncidentRow
 from jingwu.dispatch.services.common import (
     Catalogue,
     incident_of,
@@ -22,7 +23,7 @@ from jingwu.dispatch.services.common import (
     store_incident,
 )
 from jingwu.dispatch.services.intake import emit_recorded
-from jingwu.dispatch.store import AssignmentRow, DispatchUnitOfWork, IncidentRow
+from jingwu.dispatch.store import DispatchUnitOfWork
 from jingwu.platform.domain import Permission, Principal
 from jingwu.platform.errors import Conflict, InvalidInput
 from jingwu.platform.org_store import UnitRow

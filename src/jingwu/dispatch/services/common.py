@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 
 from jingwu.dispatch.domain import IncidentStatus, Level, RunCards, TypeTable
 from jingwu.dispatch.incident import Incident
-from jingwu.dispatch.store import DispatchUnitOfWork, IncidentRow
+from jingwu.dispatch.rows import IncidentRow
+from jingwu.dispatch.store import DispatchUnitOfWork
 from jingwu.platform.domain import Permission, Principal
 from jingwu.platform.errors import NotFound
 from jingwu.platform.org_store import UnitRow

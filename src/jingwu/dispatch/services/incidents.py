@@ -7,8 +7,9 @@ from typing import Any
 
 from jingwu.dispatch.domain import Level
 from jingwu.dispatch.incident import refuse_self_merge
+from jingwu.dispatch.rows import AssignmentRow, IncidentRow
 from jingwu.dispatch.services.common import incident_of, load_incident, store_incident
-from jingwu.dispatch.store import AssignmentRow, DispatchUnitOfWork, IncidentRow
+from jingwu.dispatch.store import DispatchUnitOfWork
 from jingwu.platform.domain import Permission, Principal
 from jingwu.platform.errors import Forbidden, InvalidInput, NotFound
 

@@ -24,8 +24,10 @@ from jingwu.dispatch.domain import (
     incident_number,
 )
 from jingwu.dispatch.geo import Geo
+from jingwu.dispatch.incident_store import NearProbe
+from jingwu.dispatch.rows import IncidentRow
 from jingwu.dispatch.services.common import Catalogue
-from jingwu.dispatch.store import DispatchUnitOfWork, IncidentRow, NearProbe
+from jingwu.dispatch.store import DispatchUnitOfWork
 from jingwu.platform.audit_store import AuditDraft
 from jingwu.platform.errors import AppError, InvalidInput
 from jingwu.platform.tables import new_id

@@ -10,8 +10,9 @@ from typing import Any
 
 from jingwu.dispatch.domain import STALE_POSITION, UnitStatus
 from jingwu.dispatch.geo import Geo
+from jingwu.dispatch.rows import IncidentRow
 from jingwu.dispatch.services.common import Catalogue, load_incident
-from jingwu.dispatch.store import DispatchUnitOfWork, IncidentRow
+from jingwu.dispatch.store import DispatchUnitOfWork
 from jingwu.platform.domain import Permission, Principal
 from jingwu.platform.errors import InvalidInput
 from jingwu.platform.org_store import UnitRow
