@@ -26,6 +26,7 @@ from shapely.geometry import mapping, shape
 from jingwu.platform import services
 from jingwu.platform.container import Container
 from jingwu.platform.domain import AgencyKind, Role, UnitKind
+from jingwu.platform.org_store import AgencyRow
 from jingwu.platform.settings import PACKAGE_DIR
 from jingwu.routing.api import ROAD_GRAPH
 
@@ -164,6 +165,14 @@ def demo_loaded(c: Container) -> bool:
         return uow.agencies.by_code(CITY_CODE) is not None
 
 
+def _agency(uow: Any, code: str) -> AgencyRow:
+    """An agency the demo loader created a step earlier (its absence is a bug in the loader, not bad input)."""
+    agency: AgencyRow | None = uow.agencies.by_code(code)
+    if agency is None:
+        raise RuntimeError(f"demo agency {code} is missing: the demo city was loaded only in part")
+    return agency
+
+
 def load_demo_city(c: Container, *, progress: Callable[[str], None] = lambda _m: None) -> dict[str, str]:
     """Create the demo city; returns {username: password}. Refuses to run twice."""
     if demo_loaded(c):
@@ -220,8 +229,7 @@ def load_demo_city(c: Container, *, progress: Callable[[str], None] = lambda _m:
             poly = polys[i]
             if poly is None or poly.is_empty:
                 continue
-            agency = uow.agencies.by_code(code)
-            assert agency is not None
+            agency = _agency(uow, code)
             area = _km2(poly, poly.centroid.y)
             uow.towns.add(
                 code=f"AREA-{i + 1:02d}", name=f"{agency.name}辖区", name_en=f"Area of {agency.name_en}",
@@ -239,19 +247,19 @@ def load_demo_city(c: Container, *, progress: Callable[[str], None] = lambda _m:
         now = uow.clock.now()
         n = 0
         for i, code in enumerate(station_codes):
-            agency = uow.agencies.by_code(code)
-            assert agency is not None and agency.lon is not None and agency.lat is not None
+            agency = _agency(uow, code)
+            if agency.lon is None or agency.lat is None:
+                raise RuntimeError(f"demo station {code} was created without a position")
             for kind, count in UNITS_PER_STATION:
                 for k in range(count):
                     lon = agency.lon + float(rng.normal(0, 0.004))
-                    lat = (agency.lat or 0) + float(rng.normal(0, 0.003))
+                    lat = agency.lat + float(rng.normal(0, 0.003))
                     sn = graph.snap(lon, lat, max_distance_m=3000)
                     uow.units.add(call_sign=f"川A{i + 1:02d}{kind.value[:1].upper()}{k + 1}", kind=kind.value,
                                   agency_id=agency.id, lon=sn.snapped_lon, lat=sn.snapped_lat, at=now)
                     n += 1
         for s in fire:
-            agency = uow.agencies.by_code(f"OSM-{s.osm_type[0].upper()}{s.osm_id}")
-            assert agency is not None
+            agency = _agency(uow, f"OSM-{s.osm_type[0].upper()}{s.osm_id}")
             for kind, count in UNITS_PER_FIRE_STATION:
                 for k in range(count):
                     sn = graph.snap(s.lon, s.lat, max_distance_m=3000)
