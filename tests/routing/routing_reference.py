@@ -43,6 +43,7 @@ class RefWay:
     refs: list[int]
     direction: int  # FWD / BWD / BOTH in node order
     speed_kmh: float
+    osm_id: int = 0
 
 
 @dataclass
@@ -50,12 +51,28 @@ class RefNet:
     coords: dict[int, tuple[float, float]]
     ways: list[RefWay]
     restrictions: list[tuple[str, int, int, int]] = field(default_factory=list)
+    # every restriction relation read, as (relation id, tag value, [(member type, ref, role)]), for skip checks
+    restriction_relations: list[tuple[int, str, list[tuple[str, int, str]]]] = field(default_factory=list)
 
 
 def parse(path: Path) -> RefNet:
     coords: dict[int, tuple[float, float]] = {}
     ways: list[RefWay] = []
+    relations: list[tuple[int, str, list[tuple[str, int, str]]]] = []
+    restrictions: list[tuple[str, int, int, int]] = []
     for obj in osmium.FileProcessor(str(path)).with_locations():
+        if isinstance(obj, osmium.osm.Relation):
+            rel = _restriction(obj)
+            if rel is not None:
+                relations.append(rel)
+                members = rel[2]
+                frm = [r for t, r, role in members if role == "from" and t == "w"]
+                via = [r for t, r, role in members if role == "via"]
+                vian = [r for t, r, role in members if role == "via" and t == "n"]
+                to = [r for t, r, role in members if role == "to" and t == "w"]
+                if rel[1].startswith(("no_", "only_")) and len(frm) == len(vian) == len(via) == len(to) == 1:
+                    restrictions.append((rel[1], frm[0], vian[0], to[0]))
+            continue
         if not isinstance(obj, osmium.osm.Way):
             continue
         tags = {t.k: t.v for t in obj.tags}
@@ -70,7 +87,7 @@ def parse(path: Path) -> RefNet:
         for nd in obj.nodes:
             if not nd.location.valid():
                 if len(run) >= 2:
-                    ways.append(RefWay(run, d, speed))
+                    ways.append(RefWay(run, d, speed, obj.id))
                 run = []
                 continue
             coords[nd.ref] = (nd.location.lon, nd.location.lat)
@@ -78,8 +95,21 @@ def parse(path: Path) -> RefNet:
                 continue
             run.append(nd.ref)
         if len(run) >= 2:
-            ways.append(RefWay(run, d, speed))
-    return RefNet(coords, ways)
+            ways.append(RefWay(run, d, speed, obj.id))
+    return RefNet(coords, ways, restrictions, relations)
+
+
+def _restriction(obj: osmium.osm.Relation) -> tuple[int, str, list[tuple[str, int, str]]] | None:
+    """(id, value, members) of a turn restriction that applies to a police car, else None."""
+    tags = {t.k: t.v for t in obj.tags}
+    if tags.get("type") not in ("restriction", "restriction:motorcar"):
+        return None
+    value = tags.get("restriction") or tags.get("restriction:motorcar")
+    if not value:
+        return None
+    if {v.strip() for v in tags.get("except", "").split(";")} & {"motorcar", "motor_vehicle", "emergency"}:
+        return None
+    return obj.id, value, [(m.type, m.ref, m.role) for m in obj.members]
 
 
 class Reference:

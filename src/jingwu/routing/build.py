@@ -215,17 +215,35 @@ def _resolve_restrictions(
     for r in t.restrictions:
         via_old = osm_to_node.get(r.via_node)
         via = int(new_id[via_old]) if via_old is not None else -1
-        if via < 0:
+        if via_old is None or via < 0:
             skipped["via node not in the kept network"] += 1
             continue
         ins = _edges_at(way_pieces.get(r.from_way, []), via, piece_u, piece_v, piece_edge, incoming=True)
-        outs = _edges_at(way_pieces.get(r.to_way, []), via, piece_u, piece_v, piece_edge, incoming=False)
-        if not ins or not outs:
-            skipped["from/to way not found at via node"] += 1
+        if not ins:
+            # nothing arrives at the via node along the from way: the restriction cannot bite
+            if r.from_way in way_pieces:
+                skipped["from way does not arrive at the via node"] += 1
+            else:
+                skipped["from way not in the kept network"] += 1
             continue
+        outs = _edges_at(way_pieces.get(r.to_way, []), via, piece_u, piece_v, piece_edge, incoming=False)
         if r.kind == "no":
+            if not outs:
+                # the banned turn does not exist in the network: nothing to ban
+                if r.to_way in way_pieces:
+                    skipped["no_*: to way does not leave the via node"] += 1
+                else:
+                    skipped["no_*: to way not in the kept network"] += 1
+                continue
             banned.update((i, o) for i in ins for o in outs)
         else:
+            # only_*: every other departure is banned after the from way, also when the to way is
+            # not in the kept network (not drivable, missing from the extract, or dropped with a
+            # small component): then no turn at all is allowed after the from way at this node.
+            # Only a drivable to way that does not leave the via node at all is a mapping error.
+            if not outs and not _may_leave(t, r.to_way, via_old):
+                skipped["only_*: to way does not leave the via node"] += 1
+                continue
             if via not in out_edges:
                 for p in np.flatnonzero((piece_u == via) | (piece_v == via)):
                     out_edges[via].extend(_edges_at([int(p)], via, piece_u, piece_v, piece_edge, incoming=False))
@@ -233,6 +251,16 @@ def _resolve_restrictions(
             banned.update((i, o) for i in ins for o in out_edges[via] if o not in allowed)
         applied += 1
     return banned, applied, dict(skipped)
+
+
+def _may_leave(t: PieceTable, way: int, via: int) -> bool:
+    """False only if ``way`` is drivable and no piece of it can be driven away from node ``via``
+    (before the strongly connected component: a piece dropped with a small component still counts)."""
+    ps = np.flatnonzero(t.piece_way == way)
+    if ps.size == 0:
+        return True  # not drivable or not in the extract: it leaves the network, wherever it goes
+    d = t.piece_dir[ps]
+    return bool(np.any(((t.piece_u[ps] == via) & ((d & FWD) != 0)) | ((t.piece_v[ps] == via) & ((d & BWD) != 0))))
 
 
 def _edges_at(

@@ -29,7 +29,10 @@ from jingwu.routing.osm_import import read_osm
 if TYPE_CHECKING:
     from jingwu.routing.graph import RoadGraph
 
-FORMAT_VERSION = 5
+# Bumped whenever the on-disk arrays change *or* the importer / graph builder computes a different
+# graph from the same file (6: only_* restrictions whose to way is not in the kept network), so that
+# caches built by older code are rebuilt instead of loaded.
+FORMAT_VERSION = 6
 # arrays recomputed at load (cheap gathers) instead of stored: keeps the cache ~25 % smaller
 DERIVED = ("ftime", "flen", "rtime", "rlen", "ftail")
 
