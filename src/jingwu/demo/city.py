@@ -1,7 +1,12 @@
-"""The Chengdu demo city: agencies (city bureau, branch bureaus, the 9 police
-stations and 3 fire stations of the OSM extract), station jurisdictions derived
+"""The Chengdu demo city: agencies (city bureau, branch bureaus, the police
+stations and fire stations of the OSM extract), station jurisdictions derived
 by nearest station over the roads, areas with documented population estimates,
 about 40 units and one demo user per role.
+
+Only precinct stations become stations: ``amenity=police`` offices that are not
+(visa and ID-card centres, a campus security office) are left out and logged
+(``osm_stations.non_precinct_reason``). Names follow one rule
+(``jingwu.platform.naming``), never an OSM id.
 
 Population method (docs/methods/demo-city.md): each area's population is its
 area times the mean residential density of Chengdu's five central districts at
@@ -10,25 +15,26 @@ the 7th national census (2020).
 
 from __future__ import annotations
 
-import csv
 import json
+import logging
 import math
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from shapely import MultiPoint, Point, box, unary_union, voronoi_polygons
-from shapely.geometry import mapping, shape
+from shapely.geometry import mapping
 
+from jingwu.demo.osm_stations import OsmStation, read_stations
 from jingwu.platform import services
 from jingwu.platform.container import Container
 from jingwu.platform.domain import AgencyKind, Role, UnitKind
 from jingwu.platform.org_store import AgencyRow
-from jingwu.platform.settings import PACKAGE_DIR
 from jingwu.routing.api import ROAD_GRAPH
+
+log = logging.getLogger("jingwu.demo")
 
 CITY_CODE = "510100-PSB"
 
@@ -61,27 +67,38 @@ DEMO_USERS: list[tuple[str, str, Role, str]] = [
     ("admin", "管理员 周军", Role.ADMIN, "city"),
 ]
 
-UNITS_PER_STATION = [(UnitKind.PATROL_CAR, 2), (UnitKind.MOTORBIKE, 1), (UnitKind.FOOT_PATROL, 1)]
+# 6 units at each of the 6 stations and an engine at each of the 3 fire stations: 39 units.
+UNITS_PER_STATION = [(UnitKind.PATROL_CAR, 3), (UnitKind.MOTORBIKE, 1), (UnitKind.FOOT_PATROL, 2)]
 UNITS_PER_FIRE_STATION = [(UnitKind.FIRE_ENGINE, 1)]
 
 
-DEMO_STATIONS_FILE = PACKAGE_DIR / "data" / "chengdu" / "chengdu_central_osm_police_fire.csv"
+def precinct_stations(stations: list[OsmStation]) -> tuple[list[OsmStation], list[tuple[OsmStation, str]]]:
+    """The police objects that become stations, and those left out with the reason."""
+    kept: list[OsmStation] = []
+    left_out: list[tuple[OsmStation, str]] = []
+    for s in stations:
+        if s.amenity != "police":
+            continue
+        reason = s.non_precinct_reason()
+        if reason is None:
+            kept.append(s)
+        else:
+            left_out.append((s, reason))
+    return kept, left_out
 
 
-@dataclass(frozen=True)
-class OsmStation:
-    osm_type: str
-    osm_id: str
-    amenity: str
-    name: str
-    lon: float
-    lat: float
+def _code(s: OsmStation) -> str:
+    return f"OSM-{s.osm_type[0].upper()}{s.osm_id}"
 
 
-def read_stations(path: Path = DEMO_STATIONS_FILE) -> list[OsmStation]:
-    with path.open(encoding="utf-8") as fh:
-        return [OsmStation(r["osm_type"], r["osm_id"], r["amenity"], r["name"].strip(), float(r["lon_wgs84"]),
-                           float(r["lat_wgs84"])) for r in csv.DictReader(fh)]
+def _unique(names: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Number repeated (zh, en) names: ``…（2）`` / ``… (2)`` (two unnamed stations near the same street)."""
+    seen: dict[tuple[str, str], int] = {}
+    out = []
+    for zh, en in names:
+        k = seen[(zh, en)] = seen.get((zh, en), 0) + 1
+        out.append((zh, en) if k == 1 else (f"{zh}（{k}）", f"{en} ({k})"))
+    return out
 
 
 def _nearest_district(lon: float, lat: float) -> dict[str, Any]:
@@ -146,20 +163,6 @@ def contiguous_jurisdictions(polys: list[Any], seats: list[tuple[float, float]])
     return home
 
 
-def _road_name_near(graph: Any, lon: float, lat: float) -> str | None:
-    roads = graph.roads_geojson()["features"]
-    p = Point(lon, lat)
-    best, best_d = None, 1e9
-    for f in roads:
-        nm = f["properties"].get("name")
-        if not nm:
-            continue
-        d = shape(f["geometry"]).distance(p)
-        if d < best_d:
-            best, best_d = nm, d
-    return best
-
-
 def demo_loaded(c: Container) -> bool:
     with c.uow() as uow:
         return uow.agencies.by_code(CITY_CODE) is not None
@@ -180,7 +183,9 @@ def load_demo_city(c: Container, *, progress: Callable[[str], None] = lambda _m:
     graph = c.get(ROAD_GRAPH)
     progress("graph")
     stations = read_stations()
-    police = [s for s in stations if s.amenity == "police"]
+    police, left_out = precinct_stations(stations)
+    for s, reason in left_out:
+        log.info("demo city: %s (%s) is not made a station: %s", s.names.zh, s.source, reason)
     fire = [s for s in stations if s.amenity == "fire_station"]
 
     services.create_agency(services.CreateAgency(CITY_CODE, "成都市公安局", AgencyKind.CITY_BUREAU.value,
@@ -202,24 +207,20 @@ def load_demo_city(c: Container, *, progress: Callable[[str], None] = lambda _m:
     progress("jurisdictions")
 
     station_codes: list[str] = []
+    police_names = _unique([(s.names.zh, s.names.en) for s in police])
     for i, s in enumerate(police):
-        name = s.name
-        if not name:
-            road = _road_name_near(graph, s.lon, s.lat)
-            name = f"{road}警务站" if road else f"警务站 {s.osm_id}"
-        code = f"OSM-{s.osm_type[0].upper()}{s.osm_id}"
+        name, name_en = police_names[i]
+        code = _code(s)
         branch = _nearest_district(s.lon, s.lat)
         geom = mapping(polys[i]) if polys[i] is not None and not polys[i].is_empty else None
         services.create_agency(services.CreateAgency(
             code, name, AgencyKind.STATION.value, parent_code=f"{branch['code']}-PSB",
-            name_en=f"Station {s.osm_type}/{s.osm_id}", lon=s.lon, lat=s.lat, jurisdiction=geom,
-            source=f"osm:{s.osm_type}/{s.osm_id}"), uow=c.uow(), actor=None)
+            name_en=name_en, lon=s.lon, lat=s.lat, jurisdiction=geom, source=s.source), uow=c.uow(), actor=None)
         station_codes.append(code)
-    for s in fire:
+    for s, (name, name_en) in zip(fire, _unique([(s.names.zh, s.names.en) for s in fire]), strict=True):
         services.create_agency(services.CreateAgency(
-            f"OSM-{s.osm_type[0].upper()}{s.osm_id}", s.name or f"消防站 {s.osm_id}", AgencyKind.FIRE_STATION.value,
-            parent_code=CITY_CODE, name_en=f"Fire station {s.osm_type}/{s.osm_id}", lon=s.lon, lat=s.lat,
-            source=f"osm:{s.osm_type}/{s.osm_id}"), uow=c.uow(), actor=None)
+            _code(s), name, AgencyKind.FIRE_STATION.value, parent_code=CITY_CODE, name_en=name_en,
+            lon=s.lon, lat=s.lat, source=s.source), uow=c.uow(), actor=None)
     progress("stations")
 
     # Areas (towns) = station jurisdictions, population = area x central density.
@@ -238,7 +239,9 @@ def load_demo_city(c: Container, *, progress: Callable[[str], None] = lambda _m:
                                  " (第七次人口普查, 五城区合计)"),
                 area_km2=round(area, 3), geometry=mapping(poly), at=now)
         uow.audit.write(actor="cli", action="demo_towns_created", object_type="town",
-                        detail={"count": len(station_codes)})
+                        detail={"count": len(station_codes),
+                                "not_stations": [{"source": s.source, "name": s.names.zh, "reason": reason}
+                                                 for s, reason in left_out]})
         uow.commit()
 
     # Units: near their station, on the road.
@@ -259,7 +262,7 @@ def load_demo_city(c: Container, *, progress: Callable[[str], None] = lambda _m:
                                   agency_id=agency.id, lon=sn.snapped_lon, lat=sn.snapped_lat, at=now)
                     n += 1
         for s in fire:
-            agency = _agency(uow, f"OSM-{s.osm_type[0].upper()}{s.osm_id}")
+            agency = _agency(uow, _code(s))
             for kind, count in UNITS_PER_FIRE_STATION:
                 for k in range(count):
                     sn = graph.snap(s.lon, s.lat, max_distance_m=3000)
