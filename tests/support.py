@@ -24,8 +24,6 @@ from jingwu.routing.settings import RoutingSettings
 REPO = Path(__file__).resolve().parents[1]
 TEST_DATA = REPO / "tests" / "data"  # copied into the repository with its attribution (tests/data/ATTRIBUTION.md)
 PACKAGED_DATA = REPO / "src" / "jingwu" / "data"  # shipped with the product (the Chengdu demo extract)
-# Only for files whose licence does not allow shipping them: read from the workplace's shared folder.
-SHARED_DATA = REPO.parent / "shared" / "data"
 PG_URL = os.environ.get("JINGWU_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 SECRET = "test-secret-" + "x" * 20
 # One compiled road graph for the whole run (built on first use; rebuilt only when the OSM file changes).

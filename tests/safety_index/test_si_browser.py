@@ -1,20 +1,23 @@
-"""The public Safety Index page in real headless Chromium: 78 Shenzhen sub-district
-polygons (test data only, never shipped), generated incidents, a served app. No
-login; map coloured by band, ranking, past dates, trend chart, English switch; no
-personal data, no incident detail and no count below 3 on the page."""
+"""The public Safety Index page in real headless Chromium: 78 towns tiling Shenzhen's
+extent (Voronoi cells of seeded points, each in one of Shenzhen's nine districts and
+peopled from the 2020 census by area: tests/data), generated incidents, a served
+app. No login; map coloured by band, ranking, past dates, trend chart, English
+switch; no personal data, no incident detail and no count below 3 on the page."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
 import pytest
+from shapely import MultiPoint, box, voronoi_polygons
+from shapely.geometry import mapping
 
 from jingwu.demo import synthetic
 from jingwu.platform import services as platform_services
@@ -24,10 +27,11 @@ from jingwu.safety_index.domain import Category
 from jingwu.safety_index.jobs import _tz
 from jingwu.safety_index.services.compute import compute
 from jingwu.safety_index.services.ingest import IncidentFact, record_incidents
-from support import SECRET, SHARED_DATA, TEST_DATA, data_file, free_port, make_settings, start_jingwu
+from support import SECRET, TEST_DATA, data_file, free_port, make_settings, start_jingwu
 
 pytestmark = pytest.mark.browser
-SZ = SHARED_DATA / "shenzhen" / "shenzhen_subdistricts_78.geojson"  # may not be shipped: read from shared/
+N_TOWNS = 78
+SZ_EXTENT = (113.75, 22.45, 114.62, 22.86)  # lon/lat box of Shenzhen's land area
 CENSUS = TEST_DATA / "census2020_county_5cities.csv"
 FIRST = date(2026, 1, 1)
 DAYS = 130
@@ -43,6 +47,21 @@ def district_populations() -> dict[str, int]:
     return out
 
 
+def town_cells() -> list[Any]:
+    """78 polygons tiling the extent: Voronoi cells of seeded points (fixed seed, so every run is the same)."""
+    x0, y0, x1, y1 = SZ_EXTENT
+    rng = np.random.default_rng(78)
+    pts = MultiPoint([(float(x), float(y)) for x, y in zip(rng.uniform(x0, x1, N_TOWNS), rng.uniform(y0, y1, N_TOWNS),
+                                                            strict=True)])
+    frame = box(*SZ_EXTENT)
+    return [cell.intersection(frame) for cell in voronoi_polygons(pts, extend_to=frame, ordered=True).geoms]
+
+
+def _km2(geom: Any) -> float:
+    lat0 = geom.centroid.y
+    return float(geom.area * 111.320 * np.cos(np.radians(lat0)) * 110.574)
+
+
 def prepare(data_dir: Path) -> None:
     s = make_settings(data_dir.parent, "sqlite").copy_with(data_dir=data_dir)
     c = build_container(s)
@@ -50,21 +69,20 @@ def prepare(data_dir: Path) -> None:
     city = platform_services.create_agency(platform_services.CreateAgency("SZ", "深圳市公安局", "city_bureau"),
                                            uow=c.uow(), actor=None)
     assert city
-    fc = json.loads(data_file(SZ).read_text(encoding="utf-8"))
     pops = district_populations()
-    area = {}
-    for f in fc["features"]:
-        area[f["properties"]["district"]] = area.get(f["properties"]["district"], 0) + f["properties"]["area_km2"]
-    density = sum(pops.values()) / sum(a for d, a in area.items() if d in pops)
+    districts = sorted(pops)
+    cells = town_cells()
+    km2 = [_km2(g) for g in cells]
+    owner = [districts[i % len(districts)] for i in range(N_TOWNS)]
+    area = {d: sum(a for a, o in zip(km2, owner, strict=True) if o == d) for d in districts}
     ids, pop = [], []
     with c.uow() as uow:
-        for i, f in enumerate(fc["features"]):
-            p = f["properties"]
-            d = p["district"]
-            people = int(pops[d] * p["area_km2"] / area[d]) if d in pops else int(density * p["area_km2"])
-            ids.append(uow.towns.add(code=f"SZ{i:02d}", name=p["name"], name_en=p["pinyin_file"].title(),
-                                     agency_id=city, population=people, population_note="census 2020 by area",
-                                     area_km2=p["area_km2"], geometry=f["geometry"], at=c.clock.now()))
+        for i, (g, a, d) in enumerate(zip(cells, km2, owner, strict=True)):
+            people = int(pops[d] * a / area[d])
+            ids.append(uow.towns.add(code=f"SZ{i:02d}", name=f"{d}{i // len(districts) + 1}号片区",
+                                     name_en=f"Area {i + 1:02d}", agency_id=city, population=people,
+                                     population_note="census 2020 by district, shared by area",
+                                     area_km2=round(a, 3), geometry=mapping(g), at=c.clock.now()))
             pop.append(people)
         uow.commit()
     g = synthetic.generate(np.array(pop, dtype=float), DAYS, 160 * DAYS, seed=5,
