@@ -38,7 +38,7 @@ log = logging.getLogger("jingwu.demo")
 
 CITY_CODE = "510100-PSB"
 
-# 7th national census (2020), resident population by district (../shared/data/census2020_county_5cities.csv)
+# 7th national census (2020), resident population by district (public repo leiii/census, MIT; a copy is in tests/data)
 # and district land area in km² as published by the district governments (approximate, see the method doc).
 DISTRICTS: list[dict[str, Any]] = [
     {"code": "510104", "name": "锦江分局", "name_en": "Jinjiang Branch", "district": "锦江区",

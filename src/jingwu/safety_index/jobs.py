@@ -37,10 +37,8 @@ def _method(si: SafetyIndexSettings) -> Method:
     return load_method(si.method_file)
 
 
-def _locate(c: Container, lon: float, lat: float) -> str | None:
-    """The town containing a point (events without a town): STRtree over the towns, cached per town set."""
-    import numpy as np
-
+def _town_locator(c: Container) -> TownLocator:
+    """The point-in-town index of the current towns, rebuilt only when the set of towns changed."""
     with c.uow() as uow:
         towns = uow.towns.all()
     cache = c.get(TOWN_LOCATORS)
@@ -49,24 +47,35 @@ def _locate(c: Container, lon: float, lat: float) -> str | None:
     if loc is None:
         cache.clear()  # one town set at a time: a changed set replaces the old locator
         loc = cache[key] = TownLocator(towns)
-    return loc.locate(np.array([lon]), np.array([lat]))[0]
+    return loc
 
 
 def handle_incidents(c: Container, payloads: list[dict[str, Any]], si: SafetyIndexSettings | None = None
                      ) -> set[date]:
     """Store a batch of incident events in one transaction (bad events are logged and skipped); recompute
-    already-scored days they change. Returns the changed days."""
+    already-scored days they change. Returns the changed days. Events without a town are placed by their
+    position; the towns are read at most once per batch."""
+    import numpy as np
+
     si = si or c.settings.section(SafetyIndexSettings)
+    locator: TownLocator | None = None
+
+    def locate(lon: float, lat: float) -> str | None:
+        nonlocal locator
+        if locator is None:
+            locator = _town_locator(c)
+        return locator.locate(np.array([lon]), np.array([lat]))[0]
+
     facts = []
     for payload in payloads:
         try:
-            facts.append(fact_from_event(payload, lambda lon, lat: _locate(c, lon, lat)))
+            facts.append(fact_from_event(payload, locate))
         except InvalidInput as exc:
             log.warning("incident event refused: %s", exc.message)
     if not facts:
         return set()
     ch, _ = ingest(facts, uow_factory=c.uow, clock=c.clock, tz=_tz(c), method=_method(si),
-                            ticket_recent_days=si.ticket_recent_days, ticket_deadline_days=si.ticket_deadline_days)
+                   ticket_recent_days=si.ticket_recent_days, ticket_deadline_days=si.ticket_deadline_days)
     return ch.days
 
 
