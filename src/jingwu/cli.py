@@ -18,6 +18,7 @@ from rich.table import Table
 
 from jingwu.features import FEATURES
 from jingwu.platform.cli import fail as _fail
+from jingwu.platform.cli import migrated_container
 from jingwu.platform.cli import upgrade_database as _upgrade
 from jingwu.platform.feature import Feature
 from jingwu.platform.settings import Settings, get_settings
@@ -48,12 +49,6 @@ def build_cli(features: Sequence[Feature] = FEATURES) -> typer.Typer:
 
 err = Console(stderr=True)
 out = Console()
-
-
-def _container(settings: Settings):  # type: ignore[no-untyped-def]
-    from jingwu.platform.container import build_container
-
-    return build_container(settings)
 
 
 def _serve(settings: Settings) -> None:
@@ -95,8 +90,7 @@ def demo(
     get_settings.cache_clear()
     s = get_settings().copy_with(demo_mode=True, **{k: v for k, v in {"host": host, "port": port}.items() if v})
     s = s.with_sections(DemoSettings(demo_stream=not no_stream))
-    _upgrade(s)
-    c = _container(s)
+    c = migrated_container(s)
     pw_file = s.data_dir / "demo-passwords.json"
     if not demo_city.demo_loaded(c):
         steps = ["graph", "agencies", "jurisdictions", "stations", "units", "users"]

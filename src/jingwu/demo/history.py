@@ -26,15 +26,12 @@ def generate_cmd(
     import numpy as np
 
     from jingwu.demo import synthetic
-    from jingwu.platform.container import build_container
-    from jingwu.platform.db import upgrade
-    from jingwu.platform.settings import get_settings
+    from jingwu.platform.cli import migrated_container
     from jingwu.safety_index.domain import Category
     from jingwu.safety_index.services.compute import compute
     from jingwu.safety_index.services.ingest import IncidentFact, record_incidents
 
-    c = build_container(get_settings())
-    upgrade(c.engine)
+    c = migrated_container()
     tz = ZoneInfo(c.settings.timezone)
     try:
         with c.uow() as uow:

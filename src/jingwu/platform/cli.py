@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from jingwu.platform.container import Container
 from jingwu.platform.domain import Role
 from jingwu.platform.settings import Settings, get_settings
 
@@ -30,6 +31,16 @@ def upgrade_database(settings: Settings) -> None:
         upgrade(engine)
     finally:
         engine.dispose()
+
+
+def migrated_container(settings: Settings | None = None) -> Container:
+    """The container of a command that works on the database: migrations applied first."""
+    from jingwu.platform.container import build_container
+    from jingwu.platform.db import upgrade
+
+    c = build_container(settings or get_settings())
+    upgrade(c.engine)
+    return c
 
 
 def db_upgrade() -> None:

@@ -15,20 +15,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from jingwu.platform.cli import migrated_container
 from jingwu.platform.errors import AppError
 from jingwu.platform.settings import get_settings
 
 err = Console(stderr=True)
 out = Console()
-
-
-def _container() -> Any:
-    from jingwu.platform.container import build_container
-    from jingwu.platform.db import upgrade
-
-    c = build_container(get_settings())
-    upgrade(c.engine)
-    return c
 
 
 def _day(value: str | None, name: str) -> date | None:
@@ -54,7 +46,7 @@ def compute_cmd(
     if first and last and first > last:
         err.print("[bold red]error:[/] --from is after --to")
         raise typer.Exit(2)
-    c = _container()
+    c = migrated_container()
     si = get_settings().section(SafetyIndexSettings)
     try:
         with Progress(TextColumn("[bold blue]safety index"), BarColumn(), MofNCompleteColumn(),
@@ -92,7 +84,7 @@ def import_cmd(
     from jingwu.safety_index.services.compute import recompute_days
     from jingwu.safety_index.services.ingest import apply_changes
 
-    c = _container()
+    c = migrated_container()
     tz = ZoneInfo(c.settings.timezone)
     si = get_settings().section(SafetyIndexSettings)
     try:
@@ -144,7 +136,7 @@ def daily_cmd() -> None:
     """Run the daily job once now: every unscored day up to yesterday, then escalate overdue tickets."""
     from jingwu.safety_index import jobs
 
-    c = _container()
+    c = migrated_container()
     try:
         s = jobs.run_daily(c)
     finally:
