@@ -17,6 +17,7 @@ from jingwu.platform.registration import FEATURE as PLATFORM
 from jingwu.platform.tables import metadata
 from jingwu.routing.feature import FEATURE as ROUTING
 from jingwu.safety_index.feature import FEATURE as SAFETY_INDEX
+from jingwu.setup.feature import FEATURE as SETUP
 from jingwu.web.feature import FEATURE as WEB
 
 # Modules announced in the navigation before their package exists ("coming" pages).
@@ -30,6 +31,7 @@ FEATURES: tuple[Feature, ...] = (
     WEB,
     DISPATCH,
     SAFETY_INDEX,
+    SETUP,
     DEMO,
     COMING,
 )

@@ -17,14 +17,12 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from shapely import MultiPoint, Point, box, unary_union, voronoi_polygons
 from shapely.geometry import mapping
 
 from jingwu.demo.osm_stations import OsmStation, read_stations
@@ -33,6 +31,8 @@ from jingwu.platform.container import Container
 from jingwu.platform.domain import AgencyKind, Role, UnitKind
 from jingwu.platform.org_store import AgencyRow
 from jingwu.routing.api import ROAD_GRAPH
+from jingwu.routing.jurisdictions import km2, station_jurisdictions
+from jingwu.routing.osm_places import precinct_stations
 
 log = logging.getLogger("jingwu.demo")
 
@@ -72,21 +72,6 @@ UNITS_PER_STATION = [(UnitKind.PATROL_CAR, 3), (UnitKind.MOTORBIKE, 1), (UnitKin
 UNITS_PER_FIRE_STATION = [(UnitKind.FIRE_ENGINE, 1)]
 
 
-def precinct_stations(stations: list[OsmStation]) -> tuple[list[OsmStation], list[tuple[OsmStation, str]]]:
-    """The police objects that become stations, and those left out with the reason."""
-    kept: list[OsmStation] = []
-    left_out: list[tuple[OsmStation, str]] = []
-    for s in stations:
-        if s.amenity != "police":
-            continue
-        reason = s.non_precinct_reason()
-        if reason is None:
-            kept.append(s)
-        else:
-            left_out.append((s, reason))
-    return kept, left_out
-
-
 def _code(s: OsmStation) -> str:
     return f"OSM-{s.osm_type[0].upper()}{s.osm_id}"
 
@@ -103,64 +88,6 @@ def _unique(names: list[tuple[str, str]]) -> list[tuple[str, str]]:
 
 def _nearest_district(lon: float, lat: float) -> dict[str, Any]:
     return min(DISTRICTS, key=lambda d: (d["seat"][0] - lon) ** 2 + (d["seat"][1] - lat) ** 2)
-
-
-def _km2(geom: Any, lat0: float) -> float:
-    """Area of a lon/lat geometry in km² (local equirectangular projection, fine at city scale)."""
-    kx = 111.320 * math.cos(math.radians(lat0))
-    ky = 110.574
-    return float(geom.area * kx * ky)
-
-
-def jurisdiction_polygons(node_lonlat: np.ndarray, owner: np.ndarray, n_sources: int,
-                          frame: Any) -> list[Any]:
-    """Dissolve the Voronoi cells of road nodes by the station that reaches them first."""
-    pts = MultiPoint([tuple(p) for p in node_lonlat])
-    cells = voronoi_polygons(pts, extend_to=frame, ordered=True)
-    out = []
-    for i in range(n_sources):
-        mine = [cells.geoms[j].intersection(frame) for j in np.flatnonzero(owner == i)]
-        out.append(unary_union(mine).buffer(0) if mine else None)
-    return out
-
-
-def contiguous_jurisdictions(polys: list[Any], seats: list[tuple[float, float]]) -> list[Any]:
-    """Make each jurisdiction one piece around its station.
-
-    Nearest-by-road leaves enclaves (an elevated ring road reaches far nodes
-    first). Each fragment not containing its station joins the neighbouring
-    jurisdiction with which it shares the longest border.
-    """
-    def parts(g: Any) -> list[Any]:
-        return [] if g is None or g.is_empty else list(getattr(g, "geoms", [g]))
-
-    home: list[Any] = []
-    orphans: list[Any] = []
-    for g, (lon, lat) in zip(polys, seats, strict=True):
-        ps = parts(g)
-        if not ps:
-            home.append(None)
-            continue
-        seat = Point(lon, lat)
-        keep = min(ps, key=lambda q: q.distance(seat))
-        home.append(keep)
-        orphans.extend(q for q in ps if q is not keep)
-    # largest fragments first so that small ones can attach to them in later rounds
-    pending = sorted(orphans, key=lambda q: -q.area)
-    for _ in range(5):
-        left = []
-        for frag in pending:
-            border = [(h.boundary.intersection(frag.boundary.buffer(1e-7)).length if h is not None else 0.0)
-                      for h in home]
-            best = int(np.argmax(border))
-            if border[best] <= 0:
-                left.append(frag)
-                continue
-            home[best] = unary_union([home[best], frag]).buffer(0)
-        if not left:
-            break
-        pending = left
-    return home
 
 
 def demo_loaded(c: Container) -> bool:
@@ -197,13 +124,7 @@ def load_demo_city(c: Container, *, progress: Callable[[str], None] = lambda _m:
     progress("agencies")
 
     # Station jurisdictions: every road node belongs to the station that reaches it first by road.
-    snaps = [graph.snap(s.lon, s.lat, max_distance_m=2000) for s in police]
-    owner = np.asarray(graph.nearest_source_partition(snaps))
-    coords = np.asarray(graph.node_coords())
-    west, south, east, north = graph.bbox
-    frame = box(west, south, east, north)
-    polys = jurisdiction_polygons(coords[owner >= 0], owner[owner >= 0], len(police), frame)
-    polys = contiguous_jurisdictions(polys, [(s.lon, s.lat) for s in police])
+    polys = station_jurisdictions(graph, [(s.lon, s.lat) for s in police])
     progress("jurisdictions")
 
     station_codes: list[str] = []
@@ -231,7 +152,7 @@ def load_demo_city(c: Container, *, progress: Callable[[str], None] = lambda _m:
             if poly is None or poly.is_empty:
                 continue
             agency = _agency(uow, code)
-            area = _km2(poly, poly.centroid.y)
+            area = km2(poly, poly.centroid.y)
             uow.towns.add(
                 code=f"AREA-{i + 1:02d}", name=f"{agency.name}辖区", name_en=f"Area of {agency.name_en}",
                 agency_id=agency.id, population=round(area * CENTRAL_DENSITY),

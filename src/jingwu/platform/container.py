@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from jingwu.platform.bus import EventBus, OutboxRelay, make_bus
 from jingwu.platform.clock import Clock, SystemClock
+from jingwu.platform.deployment_store import recorded_settings
 from jingwu.platform.engine import RelayLease, make_engine, make_session_factory
 from jingwu.platform.settings import Settings
 from jingwu.platform.uow import SqlUnitOfWork
@@ -45,6 +46,9 @@ class Container:
     _slots: dict[Slot[Any], Any] = field(default_factory=dict)
     _slot_locks: dict[Slot[Any], threading.Lock] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    # slot -> the slots whose build read it (found while building): forgetting a slot forgets them too
+    _dependents: dict[Slot[Any], set[Slot[Any]]] = field(default_factory=dict)
+    _building: threading.local = field(default_factory=threading.local)
 
     read_session_factory: sessionmaker[Session] | None = None
 
@@ -69,7 +73,15 @@ class Container:
                              after_commit=self.relay.kick if self.relay else None)
 
     def get(self, slot: Slot[T]) -> T:
-        """The slot's object, built on first use (once, even when several threads ask together)."""
+        """The slot's object, built on first use (once, even when several threads ask together).
+
+        A slot read while another slot is being built is recorded as that slot's dependency:
+        ``forget`` of the first also forgets the second (the placement helper built on the road
+        graph is dropped with the graph)."""
+        stack: list[Slot[Any]] = getattr(self._building, "stack", None) or []
+        if stack:
+            with self._lock:
+                self._dependents.setdefault(slot, set()).add(stack[-1])
         try:
             return cast(T, self._slots[slot])
         except KeyError:
@@ -78,13 +90,28 @@ class Container:
             lock = self._slot_locks.setdefault(slot, threading.Lock())
         with lock:
             if slot not in self._slots:
-                self._slots[slot] = slot.build(self)
+                self._building.stack = [*stack, slot]
+                try:
+                    self._slots[slot] = slot.build(self)
+                finally:
+                    self._building.stack = stack
             return cast(T, self._slots[slot])
 
+    def peek(self, slot: Slot[T]) -> T | None:
+        """The slot's object if it has been built, without building it."""
+        return cast("T | None", self._slots.get(slot))
+
     def forget(self, slot: Slot[T]) -> T | None:
-        """Drop a slot's object (rebuilt on next use) and return it, or None if it was never built."""
+        """Drop a slot's object (rebuilt on next use) and the objects of the slots built from it;
+        return the slot's object, or None if it was never built."""
         with self._lock:
-            return cast("T | None", self._slots.pop(slot, None))
+            got = cast("T | None", self._slots.pop(slot, None))
+            todo = list(self._dependents.pop(slot, ()))
+            while todo:
+                dep = todo.pop()
+                self._slots.pop(dep, None)
+                todo.extend(self._dependents.pop(dep, ()))
+        return got
 
     # outbox plumbing for the relay (runs in a worker thread)
     def _fetch_outbox(self, limit: int) -> list[tuple[int, str, dict[str, Any]]]:
@@ -100,6 +127,7 @@ class Container:
 def build_container(settings: Settings, *, clock: Clock | None = None) -> Container:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.db_url)
+    settings = recorded_settings(engine, settings)  # the time zone recorded by `jingwu setup`
     reader = make_engine(settings.db_url, read_only=True) if engine.dialect.name == "sqlite" else engine
     c = Container(settings=settings, engine=engine, session_factory=make_session_factory(engine),
                   read_session_factory=make_session_factory(reader),

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from jingwu.platform.audit_store import AuditWriter, audit_head_state, iter_audit, recent_audit
 from jingwu.platform.clock import Clock
+from jingwu.platform.deployment_store import DeploymentConfigRepository
 from jingwu.platform.domain import AuditRecord
 from jingwu.platform.org_store import AgencyRepository, TownRepository, UnitRepository
 from jingwu.platform.outbox_store import OutboxRepository
@@ -45,6 +46,7 @@ class SqlUnitOfWork:
         self.towns = TownRepository(self.session)
         self.units = UnitRepository(self.session)
         self.users = UserRepository(self.session)
+        self.config = DeploymentConfigRepository(self.session)
         self.audit = AuditWriter(self.session, self.clock)
         self.outbox = OutboxRepository(self.session)
         self._events: list[Event] = []

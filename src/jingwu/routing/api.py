@@ -5,7 +5,7 @@ and the map layer of its drivable roads at ``GET /api/v1/map/roads`` (drawn by t
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Response
 
@@ -13,13 +13,19 @@ from jingwu.platform.container import Container, Slot
 from jingwu.platform.domain import Permission, Principal
 from jingwu.platform.http import ERROR_RESPONSES, ContainerDep, requires
 from jingwu.routing.graph import RoadGraph
-from jingwu.routing.settings import RoutingSettings, graph_cache_dir
 
 
 def _load_graph(c: Container) -> RoadGraph:
-    return RoadGraph.load_or_build(c.settings.section(RoutingSettings).osm_file, graph_cache_dir(c.settings))
+    """The recorded served network (``jingwu import osm``, ``jingwu setup``), else ``JINGWU_OSM_FILE``."""
+    from jingwu.routing.network import load_served_graph
+
+    graph, network = load_served_graph(c)
+    c.get(LOADED_NETWORK)["network"] = network
+    return graph
 
 
+# What the loaded ROAD_GRAPH was built from ({"network": ServedNetwork}), for the switch check.
+LOADED_NETWORK: Slot[dict[str, Any]] = Slot("routing.loaded_network", lambda c: {})
 ROAD_GRAPH: Slot[RoadGraph] = Slot("routing.graph", _load_graph)
 ROADS_GEOJSON: Slot[bytes] = Slot("routing.roads_geojson", lambda c: json.dumps(
     c.get(ROAD_GRAPH).roads_geojson(), ensure_ascii=False, separators=(",", ":")).encode())

@@ -96,27 +96,47 @@ def isochrone(
     typer.echo(json.dumps(feature, ensure_ascii=False))
 
 
-def import_osm(file: Path = typer.Argument(..., help="OpenStreetMap file (.osm or .osm.pbf)")) -> None:
-    """Build (or confirm the cache of) the road graph of an OSM file and report what was kept and dropped."""
+def import_osm(
+    file: Path = typer.Argument(..., help="OpenStreetMap file (.osm or .osm.pbf)"),
+    no_switch: bool = typer.Option(False, "--no-switch",
+                                   help="only build the graph; do not record it as the served network"),
+) -> None:
+    """Build (or confirm the cache of) the road graph of an OSM file, report what was kept and dropped, and
+    record it in the database as the served network (a running server switches to it within seconds)."""
     from jingwu.platform.settings import get_settings
     from jingwu.routing.graph import RoadGraph
+    from jingwu.routing.network import import_network
     from jingwu.routing.settings import graph_cache_dir
 
-    cache_dir = graph_cache_dir(get_settings())
+    settings = get_settings()
+    cache_dir = graph_cache_dir(settings)
     t0 = time.perf_counter()
+    c = None
     try:
         if not file.is_file():
             from jingwu.routing.domain import OsmCorrupt
 
             raise OsmCorrupt(f"OSM file not found: {file}")
         cached = RoadGraph.cache_path(file, cache_dir).exists()
-        graph = RoadGraph.load_or_build(file, cache_dir, progress=True)
+        if not no_switch:
+            from jingwu.platform.cli import migrated_container
+
+            c = migrated_container(settings)
+        graph, network = import_network(file, cache_dir=cache_dir, uow=c.uow() if c else None,
+                                        actor="cli:import-osm", progress=True)
     except RoutingError as exc:
         raise _fail(exc)
     except OSError as exc:
         raise _fail(exc, "io_error")
+    finally:
+        if c is not None:
+            c.dispose()
     took = time.perf_counter() - t0
     state = "loaded from cache" if cached else "built and cached"
     _out.print(f"[bold]road graph {state}[/bold] in {took:.2f} s → {RoadGraph.cache_path(file, cache_dir)}")
     for line in graph.report.lines():
         _out.print("  " + line, markup=False)
+    if no_switch:
+        _out.print("not recorded as the served network (--no-switch)")
+    else:
+        _out.print(f"served network: {network.path} (sha256 {network.sha256[:12]}…)", markup=False)
