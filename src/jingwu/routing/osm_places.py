@@ -19,9 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import osmium
-from shapely import LineString, Point, Polygon, make_valid, unary_union
+from shapely import LineString, Point, Polygon, get_parts, make_valid, polygonize, unary_union
 from shapely.affinity import scale
-from shapely.ops import linemerge, polygonize
 
 from jingwu.platform.naming import Kind, Names, en_name, osm_names, zh_name
 
@@ -163,6 +162,11 @@ class Boundary:
     problem: str | None
 
 
+def _faces(lines: list[LineString]) -> Any:
+    """The union of the faces the lines enclose (the lines noded first, so rings split across ways close)."""
+    return unary_union(list(get_parts(polygonize(get_parts(unary_union(lines))))))
+
+
 def admin_boundaries(osm_path: Path, admin_level: int) -> list[Boundary]:
     """The ``boundary=administrative`` relations of ``admin_level``, their outer and inner member ways joined
     into rings (shapely ``polygonize``); a relation whose rings do not close is returned with its problem.
@@ -197,12 +201,12 @@ def admin_boundaries(osm_path: Path, admin_level: int) -> list[Boundary]:
             continue
         outer = [LineString(lines[ref]) for ref, role in members if role != "inner"]
         inner = [LineString(lines[ref]) for ref, role in members if role == "inner"]
-        shell = unary_union(list(polygonize(linemerge(unary_union(outer)))))
+        shell = _faces(outer)
         if shell.is_empty:
             out.append(Boundary(rid, tags, None, "its outer ways do not close into a ring"))
             continue
         if inner:
-            holes = unary_union(list(polygonize(linemerge(unary_union(inner)))))
+            holes = _faces(inner)
             shell = shell.difference(holes)
         # polygonize returns every face, including islands inside holes; the union of outer faces is the area
         out.append(Boundary(rid, tags, make_valid(shell), None))

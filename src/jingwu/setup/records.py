@@ -16,6 +16,7 @@ class Rejection:
     where: str  # "stations.csv line 4", "towns.geojson feature 2 (code T02)", "manifest"
     code: str  # machine-readable, e.g. "overlapping_towns"
     message: str
+    key: str | None = None  # the code (or call sign) of the rejected row, when it has one
 
     def line(self) -> str:
         return f"{self.where}: [{self.code}] {self.message}"

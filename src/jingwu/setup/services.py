@@ -121,7 +121,10 @@ def run_setup(manifest_path: Path, c: Container, *, dry_run: bool,
         rej += checks.datum(graph, from_files + unit_points, "stations and units")
 
     kinds = {k: v["kind"] for k, v in existing.agencies.items()} | {a.code: a.kind for a in all_agencies}
+    rejected = {r.key for r in rej if r.key}
     for u in units:
+        if u.station in rejected:
+            continue  # its station is rejected already
         if kinds.get(u.station) not in ("station", "fire_station"):
             rej.append(Rejection(u.where, "unknown_station",
                                  f"unit {u.call_sign}: no station with code {u.station} in the files or the database"))

@@ -88,6 +88,14 @@ def _coord(row: dict[str, str], key: str, *, required: bool = True) -> float | N
 
 
 def _pair(row: dict[str, str], required: bool) -> tuple[float | None, float | None]:
+    try:
+        lat_v = float(row.get("lat") or "nan")
+        lon_v = float(row.get("lon") or "nan")
+    except ValueError:
+        lat_v = lon_v = math.nan
+    if abs(lat_v) > 90 and abs(lat_v) <= 180 and abs(lon_v) <= 90:
+        raise Bad("swapped_coordinates", f"lat {row['lat']} is not a latitude (beyond ±90) but lon {row['lon']} "
+                                         "could be one: the coordinates look swapped (given as lat, lon)")
     lon, lat = _coord(row, "lon", required=required), _coord(row, "lat", required=required)
     if (lon is None) != (lat is None):
         raise Bad("missing_value", "give both lon and lat, or neither")
@@ -101,7 +109,7 @@ def _rows(items: list[tuple[str, dict[str, str]]], make: Callable[[str, dict[str
         try:
             out.append(make(where, row))
         except Bad as exc:
-            rej.append(Rejection(where, exc.code, exc.message))
+            rej.append(Rejection(where, exc.code, exc.message, row.get("code") or row.get("call_sign") or None))
     return out
 
 
