@@ -20,7 +20,7 @@ def run(args: list[str], data: Path, **env: str) -> subprocess.CompletedProcess[
 
 
 @pytest.mark.parametrize("cmd", [[], ["serve"], ["demo"], ["db", "upgrade"], ["import", "osm"], ["audit", "verify"],
-                                 ["users", "create"], ["route"], ["isochrone"]])
+                                 ["users", "create"], ["route"], ["isochrone"], ["setup"]])
 def test_every_command_has_help(cmd: list[str], tmp_path: Path) -> None:
     r = run([*cmd, "--help"], tmp_path)
     assert r.returncode == 0, r.stderr

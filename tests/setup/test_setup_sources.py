@@ -106,8 +106,8 @@ def _helsinki_city(d: Path, g: RoadGraph) -> Path:
         wr = csv.DictWriter(fh, fieldnames=list(rows[0]))
         wr.writeheader()
         wr.writerows(rows)
-    (d / "units.csv").write_text("call_sign,kind,station,travel_mode\nH1,patrol_car,HEL-1,car\nH2,foot_patrol,HEL-4,foot\n",
-                                 encoding="utf-8")
+    (d / "units.csv").write_text("call_sign,kind,station,travel_mode\n"
+                                 "H1,patrol_car,HEL-1,car\nH2,foot_patrol,HEL-4,foot\n", encoding="utf-8")
     shutil.copy(HELSINKI, d / "helsinki.osm.pbf")
     (d / "setup.yaml").write_text("""\
 network: helsinki.osm.pbf

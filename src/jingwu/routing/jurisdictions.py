@@ -2,7 +2,7 @@
 Voronoi cells of the nodes are dissolved by station into one polygon per station (enclaves joined to the
 neighbour they share the longest border with). Used by ``jingwu setup`` (the jurisdictions of the
 stations, and the towns of the nearest-station fallback) and by the demo city loader.
-docs/methods/demo-city.md ("Jurisdictions") describes the method.
+docs/methods/demo-city.md ("Station jurisdictions") describes the method.
 """
 
 from __future__ import annotations
