@@ -296,3 +296,19 @@ def test_manifest_with_an_unknown_key_is_refused(container: Container, city: Pat
         setup(container, city)
     assert e.value.code == "invalid_manifest" and "password: unknown key" in e.value.message
     assert counts(container)["agencies"] == 0
+
+
+def test_rows_the_files_no_longer_name_are_kept_and_noted_and_strict_refuses(container: Container,
+                                                                               city: Path) -> None:
+    setup(container, city)
+    rows = read_csv(city / "units.csv")
+    write_csv(city / "units.csv", rows[1:])
+    r = setup(container, city)
+    assert r.applied
+    assert any(rows[0]["call_sign"] in n and "left as they are" in n for n in r.plan.notes)
+    with container.uow() as uow:
+        assert rows[0]["call_sign"] in {u.call_sign for u in uow.units.in_subtree("/")}
+    before = counts(container)
+    strict = run_setup(city / "jingwu-setup.yaml", container, dry_run=False, strict=True)
+    assert not strict.applied and [x.code for x in strict.plan.rejections] == ["strict_note"]
+    assert counts(container) == before

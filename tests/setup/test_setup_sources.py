@@ -199,6 +199,8 @@ def test_stations_and_towns_from_osm(container: Container, tmp_path: Path) -> No
     assert [(a.code, a.name, a.parent, a.source) for a in stations] == [("OSM-N9001", "测试派出所", "B",
                                                                           "osm:node/9001")]
     assert any("出入境接待大厅" in n for n in r.plan.notes)
+    strict = run_setup(manifest, container, dry_run=True, strict=True)
+    assert ("--strict", "strict_note") in [(x.where, x.code) for x in strict.plan.rejections]
     # the complete boundary is a town with its tagged population; the incomplete one is rejected by name
     assert [(t.code, t.name, t.name_en, t.population) for t in r.towns] == [
         ("OSM-R4000", "西测试街道", "West Test Subdistrict", 12345)]
@@ -291,3 +293,20 @@ def test_cli_dry_run_rejection_apply_and_users(tmp_path: Path) -> None:
         assert recorded_network(c.read_uow()).path == HELSINKI.resolve()  # type: ignore[union-attr]
     finally:
         c.dispose()
+
+
+def test_forgetting_a_slot_drops_what_was_built_from_it(container: Container) -> None:
+    from jingwu.platform.container import Slot
+
+    base: Slot[list[int]] = Slot("test.base", lambda c: [1])
+    built: Slot[tuple[int, ...]] = Slot("test.built", lambda c: tuple(c.get(base)))
+    other: Slot[list[int]] = Slot("test.other", lambda c: [2])
+    b1, o1 = container.get(built), container.get(other)
+    assert container.get(built) is b1
+    container.forget(base)
+    assert container.peek(built) is None and container.get(other) is o1  # only the dependent goes
+    assert container.get(built) == (1,) and container.get(built) is not b1
+
+    # something forgotten while a slot is being built: the object is used once, not kept
+    racing: Slot[list[int]] = Slot("test.racing", lambda c: (c.forget(other), [3])[1])
+    assert container.get(racing) == [3] and container.peek(racing) is None

@@ -49,6 +49,7 @@ class Container:
     # slot -> the slots whose build read it (found while building): forgetting a slot forgets them too
     _dependents: dict[Slot[Any], set[Slot[Any]]] = field(default_factory=dict)
     _building: threading.local = field(default_factory=threading.local)
+    _forgotten: int = 0  # bumped by every forget
 
     read_session_factory: sessionmaker[Session] | None = None
 
@@ -91,10 +92,17 @@ class Container:
         with lock:
             if slot not in self._slots:
                 self._building.stack = [*stack, slot]
+                generation = self._forgotten
                 try:
-                    self._slots[slot] = slot.build(self)
+                    built = slot.build(self)
                 finally:
                     self._building.stack = stack
+                with self._lock:
+                    if self._forgotten != generation:
+                        # something was forgotten while this was being built, perhaps what it was built
+                        # from: use it this once, build afresh next time
+                        return built
+                    self._slots[slot] = built
             return cast(T, self._slots[slot])
 
     def peek(self, slot: Slot[T]) -> T | None:
@@ -105,6 +113,7 @@ class Container:
         """Drop a slot's object (rebuilt on next use) and the objects of the slots built from it;
         return the slot's object, or None if it was never built."""
         with self._lock:
+            self._forgotten += 1
             got = cast("T | None", self._slots.pop(slot, None))
             todo = list(self._dependents.pop(slot, ()))
             while todo:

@@ -1,4 +1,4 @@
-"""``jingwu setup MANIFEST.yaml [--dry-run]``: a deployment from files (docs/deploy.md).
+"""``jingwu setup MANIFEST.yaml [--dry-run] [--strict]``: a deployment from files (docs/deploy.md).
 
 Prints the plan (created / updated / unchanged counts, the rows that change, every rejected row with its
 reason). Any rejection: exit 1 and nothing is applied. ``--dry-run``: the plan only, nothing changes.
@@ -40,6 +40,8 @@ def _password() -> str:
 def setup(
     manifest: Annotated[Path, typer.Argument(help="the setup manifest (YAML; docs/deploy.md)")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="print what would change; change nothing")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="also refuse on notes (OSM offices left out, rows in "
+                                                           "the database that the files do not name)")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="also list the unchanged rows")] = False,
 ) -> None:
     """Set up (or update) a deployment from files: road network, agencies, stations, towns, units, time
@@ -59,7 +61,7 @@ def setup(
                 after = following.get(name, "")
                 bar.update(task, advance=1, description=nexts.get(after, after))
 
-            result = run_setup(manifest, c, dry_run=dry_run, password=_password, step=step)
+            result = run_setup(manifest, c, dry_run=dry_run, strict=strict, password=_password, step=step)
     except AppError as exc:
         err.print(f"error [{exc.code}]: {exc.message}", markup=False)
         raise typer.Exit(1) from None

@@ -66,11 +66,13 @@ def _depth_order(records: list[AgencyRec]) -> list[AgencyRec]:
     return sorted(records, key=lambda r: depth(r.code))
 
 
-def run_setup(manifest_path: Path, c: Container, *, dry_run: bool,
+def run_setup(manifest_path: Path, c: Container, *, dry_run: bool, strict: bool = False,
               password: Callable[[], str] | None = None,
               step: Callable[[str], None] = lambda _s: None) -> SetupResult:
     """Plan (and unless ``dry_run`` or anything is rejected, apply) the manifest. ``password`` is asked only
-    when the administrator is to be created. Raises ``InvalidInput`` for a bad manifest."""
+    when the administrator is to be created. ``strict``: every note (an OSM office that is not made a station,
+    rows in the database that the files do not name) is a rejection too. Raises ``InvalidInput`` for a bad
+    manifest."""
     t0 = time.perf_counter()
     seconds: dict[str, float] = {}
 
@@ -162,6 +164,15 @@ def run_setup(manifest_path: Path, c: Container, *, dry_run: bool,
         rej.append(Rejection("manifest admin.agency", "unknown_agency", f"no agency with code {admin_agency}"))
     plan.changes.append(Change("unchanged" if m.admin.username in existing.usernames else "created", "user",
                                m.admin.username, "manifest admin"))
+    for kind, keys, given in (("agencies", existing.agencies, {a.code for a in all_agencies}),
+                              ("towns", existing.towns, {t.code for t in towns}),
+                              ("units", existing.units, {u.call_sign for u in units})):
+        extra = sorted(set(keys) - given)
+        if extra:
+            plan.notes.append(f"{len(extra)} {kind} in the database are not in the files and are left as they are: "
+                              + ", ".join(extra[:10]) + (" …" if len(extra) > 10 else ""))
+    if strict:
+        rej += [Rejection("--strict", "strict_note", n) for n in plan.notes]
     result.agencies, result.towns, result.units = all_agencies, towns, units
     lap("plan")
     if rej or dry_run:
