@@ -5,6 +5,7 @@ switch in a running process, and the command line as a user runs it."""
 from __future__ import annotations
 
 import csv
+import json
 import os
 import shutil
 import subprocess
@@ -310,3 +311,28 @@ def test_forgetting_a_slot_drops_what_was_built_from_it(container: Container) ->
     # something forgotten while a slot is being built: the object is used once, not kept
     racing: Slot[list[int]] = Slot("test.racing", lambda c: (c.forget(other), [3])[1])
     assert container.get(racing) == [3] and container.peek(racing) is None
+
+
+def test_stations_as_geojson_read_like_the_csv(container: Container, tmp_path: Path) -> None:
+    d = tmp_path / "city"
+    shutil.copytree(TESTS / "data" / "shenzhen" / "setup", d)
+    shutil.copy(NANSHAN, d / "nanshan.osm")
+    with (d / "stations.csv").open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    feats = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [float(r["lon"]), float(r["lat"])]},
+              "properties": {k: r[k] for k in ("code", "name", "name_en", "branch")}} for r in rows]
+    (d / "stations.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": feats}), encoding="utf-8")
+    base = ("network: nanshan.osm\ntimezone: Asia/Shanghai\nagencies: agencies.csv\ntowns: towns.geojson\n"
+            "units: units.csv\nadmin: {username: admin}\n")
+    (d / "a.yaml").write_text(base + "stations: stations.csv\n", encoding="utf-8")
+    (d / "b.yaml").write_text(base + "stations: stations.geojson\n", encoding="utf-8")
+    a = run_setup(d / "a.yaml", container, dry_run=True)
+    b = run_setup(d / "b.yaml", container, dry_run=True)
+    assert not a.plan.rejections and not b.plan.rejections
+    key = [(x.code, x.name, x.name_en, x.parent, x.lon, x.lat) for x in a.agencies]
+    assert key == [(x.code, x.name, x.name_en, x.parent, x.lon, x.lat) for x in b.agencies]
+    assert next(x.where for x in b.agencies if x.kind == "station") == "stations.geojson feature 1 (code 440305-01)"
+    # a column the schema does not know is refused with the file's first line
+    (d / "units.csv").write_text("call_sign,kind,station,colour\nX1,patrol_car,440305-01,red\n", encoding="utf-8")
+    c = run_setup(d / "a.yaml", container, dry_run=True)
+    assert [(x.where, x.code) for x in c.plan.rejections] == [("units.csv line 1", "bad_columns")]

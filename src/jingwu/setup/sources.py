@@ -27,7 +27,7 @@ AGENCY_OPTIONAL = ("lon", "lat")
 STATION_COLUMNS = ("code", "name", "name_en", "lon", "lat", "branch")
 UNIT_COLUMNS = ("call_sign", "kind", "station")
 UNIT_OPTIONAL = ("lon", "lat", "travel_mode")
-TOWN_PROPERTIES = ("code", "name", "name_en", "population", "agency")
+TOWN_PROPERTIES = ("code", "name", "name_en", "population", "agency", "population_note")
 TOWN_KIND = Kind("镇街", "Town")
 
 
