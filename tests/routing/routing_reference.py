@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,7 +56,9 @@ class RefNet:
     restriction_relations: list[tuple[int, str, list[tuple[str, int, str]]]] = field(default_factory=list)
 
 
-def parse(path: Path) -> RefNet:
+def parse(path: Path, rule: Callable[[dict[str, str]], object] | None = None) -> RefNet:
+    """The reference network of the car rules, or of a travel profile's tag ``rule`` (``Profile.classify``:
+    (direction, speed) for a usable way)."""
     coords: dict[int, tuple[float, float]] = {}
     ways: list[RefWay] = []
     relations: list[tuple[int, str, list[tuple[str, int, str]]]] = []
@@ -77,12 +80,18 @@ def parse(path: Path) -> RefNet:
             continue
         tags = {t.k: t.v for t in obj.tags}
         hw = tags.get("highway")
-        if hw not in SPEED_KMH or tags.get("area") == "yes" or not motor_access(tags):
-            continue
-        d = way_direction(tags)
-        if d == 0:
-            continue
-        speed = parse_maxspeed(tags.get("maxspeed")) or SPEED_KMH[hw]
+        if rule is not None:
+            verdict = rule(tags)
+            if not isinstance(verdict, tuple):
+                continue
+            d, speed = verdict
+        else:
+            if hw not in SPEED_KMH or tags.get("area") == "yes" or not motor_access(tags):
+                continue
+            d = way_direction(tags)
+            if d == 0:
+                continue
+            speed = parse_maxspeed(tags.get("maxspeed")) or SPEED_KMH[hw]
         run: list[int] = []
         for nd in obj.nodes:
             if not nd.location.valid():

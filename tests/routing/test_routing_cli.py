@@ -38,7 +38,7 @@ def test_route_json(_settings: Path) -> None:
     res = runner.invoke(app, ["route", "--from", "104.0657,30.6595", "--to", "104.0800,30.6700", "--json"])
     assert res.exit_code == 0, res.output
     body = json.loads(res.stdout)
-    assert set(body) == {"seconds", "meters", "geometry"}
+    assert set(body) == {"seconds", "meters", "geometry", "mode"} and body["mode"] == "car"
     assert body["seconds"] > 0 and body["meters"] > 1000
     assert body["geometry"]["type"] == "LineString"
     assert len(list(_settings.iterdir())) == 1  # the graph got cached

@@ -251,9 +251,9 @@ def test_cache_is_reused_and_rebuilt_on_change(tmp_path: Path, monkeypatch: pyte
     calls = []
     real_build = RoadGraph.build.__func__  # type: ignore[attr-defined]
 
-    def counting_build(cls, p, progress=False):  # type: ignore[no-untyped-def]
+    def counting_build(cls, p, progress=False, mode="car"):  # type: ignore[no-untyped-def]
         calls.append(p)
-        return real_build(cls, p, progress)
+        return real_build(cls, p, progress, mode)
 
     monkeypatch.setattr(RoadGraph, "build", classmethod(counting_build))
     g2 = RoadGraph.load_or_build(path, cache)

@@ -4,7 +4,8 @@ It feeds the generated call stream into intake, stands in for a dispatcher
 when a call has waited too long (a human click always wins: it only dispatches
 calls still open after ``auto_dispatch_after``), and drives simulated units
 along the real roads through the status chain (签收, 出警, 到场, 处置完毕, 反馈),
-sending positions as an AVL device would. Everything goes through the same
+sending positions as an AVL device would. Each unit moves on the road graph of its
+own travel mode at that mode's speeds (a foot patrol walks along footways at 5 km/h). Everything goes through the same
 services as real users, with the actor ``demo-autopilot`` in the audit log.
 """
 
@@ -143,13 +144,13 @@ class Autopilot:
             except AppError as exc:
                 log.debug("autopilot dispatch skipped: %s", exc.message)
 
-    def _route(self, lon: float, lat: float, tlon: float, tlat: float) -> Trip | None:
+    def _route(self, lon: float, lat: float, tlon: float, tlat: float, mode: str = "car") -> Trip | None:
         g = geo(self.c)
-        a, b = g.snap_cached(lon, lat), g.snap_cached(tlon, tlat)
+        a, b = g.snap_cached(lon, lat, mode), g.snap_cached(tlon, tlat, mode)
         if a is None or b is None:
             return None
         try:
-            r = g.graph.route(a, b)
+            r = g.graph_for(mode).route(a, b)
         except Exception:
             return None
         coords = [(float(xy[0]), float(xy[1])) for xy in r.geometry["coordinates"]]
@@ -181,7 +182,8 @@ class Autopilot:
                 elif st == UnitStatus.ACKNOWLEDGED and sim.next_action and now >= sim.next_action:
                     inc = incs.get(u.incident_id or "")
                     if inc is not None and u.lon is not None and u.lat is not None and inc.snapped_lon is not None:
-                        sim.trip = self._route(u.lon, u.lat, inc.snapped_lon, inc.snapped_lat or 0.0)
+                        sim.trip = self._route(u.lon, u.lat, inc.snapped_lon, inc.snapped_lat or 0.0,
+                                               recommend.unit_travel_mode(u))
                     assignments.report_status(p, u.id, "en_route", uow=dispatch_uow(self.c))
                     sim.next_action = None
                 elif st == UnitStatus.EN_ROUTE:
@@ -212,7 +214,7 @@ class Autopilot:
                         lon = u.home_lon + self.rng.gauss(0, 0.006)
                         lat = u.home_lat + self.rng.gauss(0, 0.005)
                         if u.lon is not None and u.lat is not None:
-                            trip = self._route(u.lon, u.lat, lon, lat)
+                            trip = self._route(u.lon, u.lat, lon, lat, recommend.unit_travel_mode(u))
                             if trip is not None:
                                 trip.times = [t * 1.6 for t in trip.times]  # patrol pace
                                 trip.purpose = "patrol"

@@ -108,13 +108,15 @@ def get_incident(incident_id: UUID, p: PrincipalDep, c: ContainerDep,
 @router.get("/incidents/{incident_id}/recommendations", response_model=RecommendationsRead)
 def recommendations(incident_id: UUID, p: Dispatcher, c: ContainerDep,
                     limit: int = Query(10, ge=1, le=100)) -> RecommendationsRead:
-    """Units ranked by road ETA from their latest position, filtered by availability and run card."""
+    """Units ranked by ETA on their own travel mode's road graph from their latest position, filtered by
+    availability and run card."""
     inc, need, rule, recs = recommend_svc.recommend(p, str(incident_id), uow=dispatch_read_uow(c), geo=geo(c),
                                                cat=catalogue(c), limit=limit)
     return RecommendationsRead(incident_id=inc.id, required=need, run_card=rule, units=[
         RecommendationRead(unit_id=r.unit.id, call_sign=r.unit.call_sign, kind=r.unit.kind, status=r.unit.status,
                            agency_id=r.unit.agency_id, eta_seconds=r.eta_seconds, position_source=r.position_source,
-                           matches_run_card=r.matches_run_card, reasons=r.reasons) for r in recs])
+                           matches_run_card=r.matches_run_card, reasons=r.reasons,
+                           travel_mode=r.travel_mode) for r in recs])
 
 
 @router.post("/incidents/{incident_id}/dispatch", response_model=AssignmentRead)
@@ -129,7 +131,8 @@ def dispatch(incident_id: UUID, body: DispatchCreate, p: Dispatcher, c: Containe
 
 @router.get("/incidents/{incident_id}/route")
 def route(incident_id: UUID, unit_id: UUID, p: PrincipalDep, c: ContainerDep) -> dict[str, Any]:
-    """Road route from a unit's position to the incident (GeoJSON LineString, seconds, metres)."""
+    """Route from a unit's position to the incident in the unit's travel mode (GeoJSON LineString, seconds,
+    metres, travel_mode)."""
     return recommend_svc.unit_route(p, str(incident_id), str(unit_id), uow=dispatch_read_uow(c), geo=geo(c))
 
 

@@ -2,13 +2,15 @@
 town and station lookup by polygon, travel-time ranking of units.
 
 Adapts the routing engine and shapely to what dispatch services need; built
-once per process from the towns and station jurisdictions and cached.
+once per process from the towns and station jurisdictions and cached. Calls are
+placed on the car graph (``graph``); a unit snaps to, and its ETA and route are
+computed on, the graph of its own travel mode (``graph_for``).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,44 +32,56 @@ class Area:
 
 class Geo:
     def __init__(self, graph: RoadGraph, towns: list[Area], stations: list[Area],
-                 station_points: dict[str, tuple[float, float]], max_snap_m: float = 500.0) -> None:
-        self.graph = graph
+                 station_points: dict[str, tuple[float, float]], max_snap_m: float = 500.0,
+                 graphs: Callable[[str], RoadGraph] | None = None) -> None:
+        self.graph = graph  # the car graph: calls are placed on it
+        self._graphs = graphs  # travel mode -> its graph (None: every mode on ``graph``)
         self.max_snap_m = max_snap_m
         self._town_codes = {t.id: t.code for t in towns}
         self._towns = AreaIndex([(t, t.geometry) for t in towns])
         self._stations = AreaIndex([(s.agency_id, s.geometry) for s in stations])
         self.station_points = station_points
-        self._snap_cache: dict[tuple[float, float], Snap] = {}
+        self._snap_cache: dict[tuple[str, float, float], Snap] = {}
         self._lock = threading.Lock()
 
     @classmethod
-    def from_rows(cls, graph: RoadGraph, towns: Sequence[Any], agencies: Sequence[Any]) -> Geo:
+    def from_rows(cls, graph: RoadGraph, towns: Sequence[Any], agencies: Sequence[Any],
+                  graphs: Callable[[str], RoadGraph] | None = None) -> Geo:
         ts = [Area(t.id, t.code, t.agency_id, t.geometry) for t in towns if t.geometry]
         st = [Area(a.id, a.code, a.id, a.jurisdiction) for a in agencies if a.kind == "station" and a.jurisdiction]
         pts = {a.id: (a.lon, a.lat) for a in agencies if a.kind in ("station", "fire_station") and a.lon is not None}
-        return cls(graph, ts, st, pts)
+        return cls(graph, ts, st, pts, graphs=graphs)
+
+    def graph_for(self, mode: str) -> RoadGraph:
+        """The road graph a unit of this travel mode moves on."""
+        if mode == "car" or self._graphs is None:
+            return self.graph
+        return self._graphs(mode)
 
     def town_code(self, town_id: str) -> str | None:
         return self._town_codes.get(town_id)
 
     # -------------------------------------------------------------- placing
-    def snap(self, lon: float, lat: float) -> Snap:
-        """Snap a reported position; 422 with the routing code when it cannot be placed."""
+    def snap(self, lon: float, lat: float, mode: str = "car") -> Snap:
+        """Snap a reported position (onto the graph of ``mode``); 422 with the routing code when it cannot be
+        placed."""
+        graph = self.graph_for(mode)
         try:
-            return self.graph.snap(lon, lat, self.max_snap_m)
+            return graph.snap(lon, lat, self.max_snap_m)
         except RoutingError as exc:
             code = exc.code
-            x0, y0, x1, y1 = self.graph.bbox
+            x0, y0, x1, y1 = graph.bbox
             if code == "off_network" and not (x0 <= lon <= x1 and y0 <= lat <= y1):
                 code = "outside_area"
             raise InvalidInput(exc.message, code=code) from exc
 
-    def snap_cached(self, lon: float, lat: float) -> Snap | None:
-        key = (round(lon, 6), round(lat, 6))
+    def snap_cached(self, lon: float, lat: float, mode: str = "car") -> Snap | None:
+        """Snap onto the graph of ``mode`` within 5 km (None if nothing is that close); remembered per point."""
+        key = (mode, round(lon, 6), round(lat, 6))
         s = self._snap_cache.get(key)
         if s is None:
             try:
-                s = self.graph.snap(lon, lat, 5000.0)
+                s = self.graph_for(mode).snap(lon, lat, 5000.0)
             except RoutingError:
                 return None
             with self._lock:
@@ -84,11 +98,12 @@ class Geo:
         return self._stations.nearest(lon, lat)
 
     # -------------------------------------------------------------- ranking
-    def etas(self, sources: list[Snap], target: Snap) -> np.ndarray:
-        """Seconds by road from each source to the target (inf when unreachable)."""
+    def etas(self, sources: list[Snap], target: Snap, mode: str = "car") -> np.ndarray:
+        """Seconds from each source to the target on the graph of ``mode`` (inf when unreachable); sources
+        and target must be snapped onto that graph."""
         if not sources:
             return np.zeros(0)
-        return np.asarray(self.graph.many_to_one(sources, target, Metric.TIME))
+        return np.asarray(self.graph_for(mode).many_to_one(sources, target, Metric.TIME))
 
-    def route_geojson(self, a: Snap, b: Snap) -> dict[str, Any]:
-        return self.graph.route(a, b).to_dict()
+    def route_geojson(self, a: Snap, b: Snap, mode: str = "car") -> dict[str, Any]:
+        return {**self.graph_for(mode).route(a, b).to_dict(), "travel_mode": mode}

@@ -99,6 +99,7 @@ class RecommendationRead(BaseModel):
     position_source: str
     matches_run_card: bool
     reasons: list[str]
+    travel_mode: str = "car"  # the road graph its ETA was computed on: car, motorbike, bicycle or foot
 
 
 class RecommendationsRead(BaseModel):

@@ -1,6 +1,6 @@
 """Dispatch wiring on the application container: its unit of work, and its typed slots: the placement
-helper (road graph + towns + jurisdictions), the catalogue, the group-commit intake queue and the live
-board's fan-out hub."""
+helper (road graphs of every travel mode + towns + jurisdictions), the catalogue, the group-commit intake
+queue and the live board's fan-out hub."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from jingwu.dispatch.settings import DispatchSettings
 from jingwu.dispatch.store import DispatchUnitOfWork
 from jingwu.platform.container import Container, Slot
 from jingwu.platform.errors import AppError
-from jingwu.routing.api import ROAD_GRAPH
+from jingwu.routing.api import ROAD_GRAPH, ROAD_GRAPHS
 
 
 def dispatch_uow(c: Container) -> DispatchUnitOfWork:
@@ -32,7 +32,7 @@ def _build_geo(c: Container) -> Geo:
     with c.uow() as uow:
         towns = uow.towns.all()
         agencies = uow.agencies.in_subtree("/")
-    return Geo.from_rows(c.get(ROAD_GRAPH), towns, agencies)
+    return Geo.from_rows(c.get(ROAD_GRAPH), towns, agencies, graphs=c.get(ROAD_GRAPHS).graph)
 
 
 def _build_intake(c: Container) -> IntakeBatcher[intake_svc.IntakeItem]:

@@ -68,6 +68,18 @@ class UnitKind(StrEnum):
     SPECIAL = "special"  # 特警
 
 
+def travel_mode_of(kind: str, travel_mode: str | None) -> str:
+    """How a unit travels on the road graph (car, motorbike, foot, bicycle): its own ``travel_mode`` when
+    set, else by kind: a foot patrol walks, a motorbike rides a motorbike, every other unit drives."""
+    if travel_mode:
+        return travel_mode
+    if kind == UnitKind.FOOT_PATROL:
+        return "foot"
+    if kind == UnitKind.MOTORBIKE:
+        return "motorbike"
+    return "car"
+
+
 class Permission(StrEnum):
     READ_ORG = "read_org"  # agencies, towns, units, map
     MANAGE_USERS = "manage_users"

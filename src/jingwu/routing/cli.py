@@ -2,7 +2,8 @@
 
 The main CLI (``jingwu.cli``) registers these with typer. Defaults come from
 routing's settings section: the road network is ``osm_file``, compiled graphs live in
-``graph_dir`` (default ``data_dir/graphs``). Every routing error is printed to stderr as
+``graph_dir`` (default ``data_dir/graphs``). ``--mode`` picks the travel profile (car, motorbike,
+bicycle, foot: its own graph of the same file, see jingwu.routing.profiles). Every routing error is printed to stderr as
 ``error [code]: message`` and exits with status 2; nothing partial is cached.
 """
 
@@ -32,14 +33,19 @@ def _fail(exc: Exception, code: str | None = None) -> typer.Exit:
     return typer.Exit(2)
 
 
-def _load(osm: Path | None, progress: bool = False) -> RoadGraph:
+def _load(osm: Path | None, progress: bool = False, mode: str = "car") -> RoadGraph:
     from jingwu.platform.settings import get_settings
     from jingwu.routing.graph import RoadGraph
+    from jingwu.routing.profiles import get_profile
     from jingwu.routing.settings import RoutingSettings, graph_cache_dir
 
+    get_profile(mode)  # invalid_argument before any work
     settings = get_settings()
     return RoadGraph.load_or_build(osm or settings.section(RoutingSettings).osm_file, graph_cache_dir(settings),
-                                   progress=progress)
+                                   progress=progress, mode=mode)
+
+
+_MODE_HELP = "travel mode: car | motorbike | bicycle | foot"
 
 
 def route(
@@ -48,8 +54,9 @@ def route(
     metric: str = typer.Option("time", "--metric", help="time | distance"),
     json_: bool = typer.Option(False, "--json", help="print JSON with seconds, meters, geometry"),
     osm: Path | None = typer.Option(None, "--osm", help="road network file (default: JINGWU_OSM_FILE)"),
+    mode: str = typer.Option("car", "--mode", help=_MODE_HELP),
 ) -> None:
-    """Drive from one point to another on the road network."""
+    """Travel from one point to another on the road network (by car unless --mode says otherwise)."""
     try:
         try:
             m = Metric(metric)
@@ -57,7 +64,7 @@ def route(
             raise _fail(ValueError(f"--metric must be time or distance, got {metric!r}"), "invalid_metric")
         a_lonlat = parse_lonlat(from_)
         b_lonlat = parse_lonlat(to)
-        graph = _load(osm)
+        graph = _load(osm, mode=mode)
         a = graph.snap(*a_lonlat)
         b = graph.snap(*b_lonlat)
         r = graph.route(a, b, m)
@@ -66,11 +73,12 @@ def route(
     except OSError as exc:
         raise _fail(exc, "io_error")
     if json_:
-        payload = {"seconds": round(r.seconds, 3), "meters": round(r.meters, 3), "geometry": r.geometry}
+        payload = {"seconds": round(r.seconds, 3), "meters": round(r.meters, 3), "geometry": r.geometry,
+                   "mode": mode}
         typer.echo(json.dumps(payload, ensure_ascii=False))
         return
     _out.print(
-        f"{r.seconds / 60:.1f} min, {r.meters / 1000:.2f} km "
+        f"{mode}: {r.seconds / 60:.1f} min, {r.meters / 1000:.2f} km "
         f"({len(r.geometry['coordinates'])} points; start snapped {a.distance_m:.0f} m, "
         f"end snapped {b.distance_m:.0f} m)"
     )
@@ -78,52 +86,78 @@ def route(
 
 def isochrone(
     at: str = typer.Option(..., "--at", help="centre as LON,LAT (WGS84)"),
-    minutes: float = typer.Option(..., "--minutes", help="driving time budget in minutes"),
+    minutes: float = typer.Option(..., "--minutes", help="travel time budget in minutes"),
     osm: Path | None = typer.Option(None, "--osm", help="road network file (default: JINGWU_OSM_FILE)"),
+    mode: str = typer.Option("car", "--mode", help=_MODE_HELP),
 ) -> None:
     """Print the area reachable within N minutes as a GeoJSON Feature."""
     try:
         if not (0 <= minutes <= 24 * 60):
             raise _fail(ValueError(f"--minutes must be between 0 and 1440, got {minutes}"), "invalid_minutes")
         lonlat = parse_lonlat(at)
-        graph = _load(osm)
+        graph = _load(osm, mode=mode)
         poly = graph.isochrone(graph.snap(*lonlat), minutes)
     except RoutingError as exc:
         raise _fail(exc)
     except OSError as exc:
         raise _fail(exc, "io_error")
-    feature = {"type": "Feature", "properties": {"minutes": minutes, "at": list(lonlat)}, "geometry": poly}
+    feature = {"type": "Feature", "properties": {"minutes": minutes, "at": list(lonlat), "mode": mode},
+               "geometry": poly}
     typer.echo(json.dumps(feature, ensure_ascii=False))
 
 
 def import_osm(
     file: Path = typer.Argument(..., help="OpenStreetMap file (.osm or .osm.pbf)"),
     no_switch: bool = typer.Option(False, "--no-switch",
-                                   help="only build the graph; do not record it as the served network"),
+                                   help="only build the graphs; do not record them as the served network"),
+    modes: str = typer.Option("car", "--modes", help="travel profiles to build now: car (default), all, or a "
+                              "comma list of car,motorbike,bicycle,foot; the others are built on first use"),
 ) -> None:
     """Build (or confirm the cache of) the road graph of an OSM file, report what was kept and dropped, and
-    record it in the database as the served network (a running server switches to it within seconds)."""
+    record it in the database as the served network (a running server switches to it within seconds).
+
+    The car graph is always built; other travel modes' graphs only with ``--modes`` (the server builds a
+    missing one the first time a unit of that mode is ranked). They are built before the network is
+    recorded, so a file that fails in any mode switches nothing."""
     from jingwu.platform.settings import get_settings
     from jingwu.routing.graph import RoadGraph
     from jingwu.routing.network import import_network
+    from jingwu.routing.profiles import MODES, get_profile
     from jingwu.routing.settings import graph_cache_dir
 
     settings = get_settings()
     cache_dir = graph_cache_dir(settings)
-    t0 = time.perf_counter()
     c = None
+
+    def report(mode: str, graph: RoadGraph, cached: bool, took: float) -> None:
+        state = "loaded from cache" if cached else "built and cached"
+        what = "road graph" if mode == "car" else f"{mode} graph"
+        _out.print(f"[bold]{what} {state}[/bold] in {took:.2f} s → {RoadGraph.cache_path(file, cache_dir, mode)}")
+        for line in graph.report.lines(mode):
+            _out.print("  " + line, markup=False)
+
     try:
+        wanted = list(MODES) if modes.strip() == "all" else [m.strip() for m in modes.split(",") if m.strip()]
+        for m in wanted:
+            get_profile(m)
         if not file.is_file():
             from jingwu.routing.domain import OsmCorrupt
 
             raise OsmCorrupt(f"OSM file not found: {file}")
-        cached = RoadGraph.cache_path(file, cache_dir).exists()
+        for mode in [m for m in MODES if m in wanted and m != "car"]:
+            t0 = time.perf_counter()
+            cached = RoadGraph.cache_path(file, cache_dir, mode).exists()
+            graph = RoadGraph.load_or_build(file, cache_dir, progress=True, mode=mode)
+            report(mode, graph, cached, time.perf_counter() - t0)
         if not no_switch:
             from jingwu.platform.cli import migrated_container
 
             c = migrated_container(settings)
+        t0 = time.perf_counter()
+        cached = RoadGraph.cache_path(file, cache_dir).exists()
         graph, network = import_network(file, cache_dir=cache_dir, uow=c.uow() if c else None,
                                         actor="cli:import-osm", progress=True)
+        report("car", graph, cached, time.perf_counter() - t0)
     except RoutingError as exc:
         raise _fail(exc)
     except OSError as exc:
@@ -131,11 +165,6 @@ def import_osm(
     finally:
         if c is not None:
             c.dispose()
-    took = time.perf_counter() - t0
-    state = "loaded from cache" if cached else "built and cached"
-    _out.print(f"[bold]road graph {state}[/bold] in {took:.2f} s → {RoadGraph.cache_path(file, cache_dir)}")
-    for line in graph.report.lines():
-        _out.print("  " + line, markup=False)
     if no_switch:
         _out.print("not recorded as the served network (--no-switch)")
     else:

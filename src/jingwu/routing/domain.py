@@ -127,17 +127,19 @@ class ImportReport:
     restrictions_skipped: dict[str, int] = field(default_factory=dict)
     kept_km: float = 0.0
 
-    def lines(self) -> list[str]:
+    def lines(self, mode: str = "car") -> list[str]:
         skipped = ", ".join(f"{k}: {v}" for k, v in sorted(self.restrictions_skipped.items())) or "none"
+        usable = "drivable" if mode == "car" else f"usable by {mode}"
+        closed = "closed to motor vehicles" if mode == "car" else f"closed to {mode}"
         return [
             f"source: {self.source}",
-            f"ways read: {self.ways_read}, drivable: {self.drivable_ways}",
+            f"ways read: {self.ways_read}, {usable}: {self.drivable_ways}",
             f"kept (largest strongly connected component): {self.nodes} nodes, {self.edges} directed edges, "
             f"{self.pieces} road pieces, {self.kept_km:.1f} km of road",
             f"dropped: {self.dropped_components} smaller components with {self.dropped_nodes} nodes, "
             f"{self.dropped_edges} directed edges, {self.dropped_km:.2f} km",
             f"dropped ways: {self.reversible_ways_dropped} reversible (oneway=reversible/alternating), "
-            f"{self.access_denied_ways} closed to motor vehicles",
+            f"{self.access_denied_ways} {closed}",
             f"turn restrictions applied: {self.restrictions_applied}; skipped: {skipped}",
         ]
 

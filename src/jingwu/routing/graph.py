@@ -49,12 +49,14 @@ _TOKENS = itertools.count()
 
 
 class RoadGraph:
-    """A directed drivable road graph with snapping and exact shortest-path queries."""
+    """A directed road graph of one travel mode (``car`` unless built for another profile, see
+    :mod:`jingwu.routing.profiles`) with snapping and exact shortest-path queries."""
 
-    def __init__(self, arrays: Arrays, report: ImportReport) -> None:
+    def __init__(self, arrays: Arrays, report: ImportReport, mode: str = "car") -> None:
         a = cache.with_derived(arrays)
         self.a = a
         self.report = report
+        self.mode = mode
         self.node_lon: F64 = a["node_lon"]
         self.node_lat: F64 = a["node_lat"]
         self.piece_u: I32 = a["piece_u"]
@@ -96,32 +98,32 @@ class RoadGraph:
 
     # ------------------------------------------------------------------ build / load (cache.py)
     @classmethod
-    def from_pieces(cls, table: PieceTable, progress: bool = False) -> RoadGraph:
+    def from_pieces(cls, table: PieceTable, progress: bool = False, mode: str = "car") -> RoadGraph:
         arrays, report = build_arrays(table, progress=progress)
-        return cls(arrays, report)
+        return cls(arrays, report, mode=mode)
 
     @classmethod
-    def build(cls, osm_path: Path, progress: bool = False) -> RoadGraph:
-        """Read and assemble an OSM file without touching any cache."""
-        return cache.build(cls, osm_path, progress)
+    def build(cls, osm_path: Path, progress: bool = False, mode: str = "car") -> RoadGraph:
+        """Read and assemble an OSM file for a travel mode without touching any cache."""
+        return cache.build(cls, osm_path, progress, mode)
 
     @staticmethod
-    def cache_path(osm_path: Path, cache_dir: Path) -> Path:
-        """Cache file for this exact source content (SHA-256) and on-disk format version."""
-        return cache.cache_path(osm_path, cache_dir)
+    def cache_path(osm_path: Path, cache_dir: Path, mode: str = "car") -> Path:
+        """Cache file for this exact source content (SHA-256), travel profile and on-disk format version."""
+        return cache.cache_path(osm_path, cache_dir, mode)
 
     @classmethod
-    def load_or_build(cls, osm_path: Path, cache_dir: Path, progress: bool = False) -> RoadGraph:
-        """Load the cached graph for ``osm_path`` or build and cache it (atomic write)."""
-        return cache.load_or_build(cls, osm_path, cache_dir, progress)
+    def load_or_build(cls, osm_path: Path, cache_dir: Path, progress: bool = False, mode: str = "car") -> RoadGraph:
+        """Load the cached graph of ``mode`` for ``osm_path`` or build and cache it (atomic write)."""
+        return cache.load_or_build(cls, osm_path, cache_dir, progress, mode)
 
     def save(self, path: Path) -> None:
         """Write the graph atomically: a temp file in the same directory, then ``os.replace``."""
         cache.save(self, path)
 
     @classmethod
-    def load(cls, path: Path) -> RoadGraph:
-        return cache.load(cls, path)
+    def load(cls, path: Path, mode: str = "car") -> RoadGraph:
+        return cache.load(cls, path, mode)
 
     # ------------------------------------------------------------------ properties
     @property
@@ -294,7 +296,7 @@ class RoadGraph:
         return areas.partition_polygons(self, sources, metric)
 
     def isochrone(self, at: Snap, minutes: float, buffer_m: float = 60.0) -> dict[str, Any]:
-        """Area reachable from ``at`` within ``minutes`` by car, as a GeoJSON (Multi)Polygon.
+        """Area reachable from ``at`` within ``minutes`` in the graph's travel mode, as a GeoJSON (Multi)Polygon.
 
         The reached road lines (fully or partly driven within the budget) are
         buffered by ``buffer_m`` metres; holes smaller than 0.25 km² (blocks

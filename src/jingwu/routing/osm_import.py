@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -46,7 +47,10 @@ SPEED_KMH: dict[str, float] = {
     "service": 15.0,
     "road": 20.0,
 }
-HIGHWAY_CLASSES: tuple[str, ...] = tuple(SPEED_KMH)
+# Ways no car may use; only the non-car travel profiles (jingwu.routing.profiles) read them. Appended
+# after the drivable classes so the car graph's highway codes are unchanged.
+NON_MOTOR_CLASSES: tuple[str, ...] = ("footway", "pedestrian", "path", "steps", "cycleway", "track", "bridleway")
+HIGHWAY_CLASSES: tuple[str, ...] = tuple(SPEED_KMH) + NON_MOTOR_CLASSES
 HIGHWAY_CODE: dict[str, int] = {h: i for i, h in enumerate(HIGHWAY_CLASSES)}
 MIN_SPEED_KMH = 5.0
 MAX_SPEED_KMH = 120.0
@@ -61,6 +65,25 @@ _MAXSPEED_RE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(km/h|kmh|kph|mph|knots)
 FWD = 1
 BWD = 2
 BOTH = FWD | BWD
+# what a travel profile's rule says about a way it does not take as it is (counted in the import report)
+DENIED = "denied"
+REVERSIBLE = "reversible"
+
+
+class WayRules(Protocol):
+    """A travel profile's tag rules (:mod:`jingwu.routing.profiles`) as the reader needs them."""
+
+    @property
+    def noun(self) -> str:  # "cars", "pedestrians", ... in messages
+        ...
+
+    @property
+    def turn_restrictions(self) -> bool:
+        ...
+
+    def classify(self, tags: dict[str, str]) -> tuple[int, float] | str | None:
+        """(direction FWD/BWD/BOTH, speed km/h) for a usable way; DENIED / REVERSIBLE; None if not for it."""
+        ...
 
 
 def parse_maxspeed(value: str | None) -> float | None:
@@ -184,8 +207,12 @@ def _is_restriction(tags: dict[str, str]) -> str | None:
     return value
 
 
-def read_osm(path: Path, progress: bool = False) -> PieceTable:
-    """Parse an OSM file into pieces. Raises OsmEmpty / OsmCorrupt / NoDrivableRoads."""
+def read_osm(path: Path, progress: bool = False, profile: WayRules | None = None) -> PieceTable:
+    """Parse an OSM file into pieces. Raises OsmEmpty / OsmCorrupt / NoDrivableRoads.
+
+    ``profile`` None reads the drivable network by the rules above (the car graph); a travel profile
+    reads the ways it allows with its own directions and speeds, and turn restrictions only if it has them.
+    """
     path = Path(path)
     if not path.exists() or not path.is_file():
         raise OsmCorrupt(f"OSM file not found: {path}")
@@ -205,8 +232,10 @@ def read_osm(path: Path, progress: bool = False) -> PieceTable:
                 bar.update(5000)
             if isinstance(obj, osmium.osm.Way):
                 counts["ways"] += 1
-                _take_way(obj, ways, counts)
+                _take_way(obj, ways, counts, profile)
             elif isinstance(obj, osmium.osm.Relation):
+                if profile is not None and not profile.turn_restrictions:
+                    continue
                 tags = {t.k: t.v for t in obj.tags}
                 value = _is_restriction(tags)
                 if value is None:
@@ -221,8 +250,10 @@ def read_osm(path: Path, progress: bool = False) -> PieceTable:
     if counts["objects"] == 0 and not _has_any_object(path):
         raise OsmEmpty(f"OSM file holds no OSM objects: {path}")
     if not ways:
+        what = "drivable roads" if profile is None else f"ways usable by {profile.noun}"
+        noun = "cars" if profile is None else profile.noun
         raise NoDrivableRoads(
-            f"no drivable roads in {path.name} ({counts['ways']} highway ways read, none usable by cars)"
+            f"no {what} in {path.name} ({counts['ways']} highway ways read, none usable by {noun})"
         )
     table = _split_ways(ways, restrictions)
     table.ways_read = counts["ways"]
@@ -243,19 +274,28 @@ def _has_any_object(path: Path) -> bool:
     return False
 
 
-def _take_way(obj: osmium.osm.Way, ways: list[_Way], counts: dict[str, int]) -> None:
+def _take_way(obj: osmium.osm.Way, ways: list[_Way], counts: dict[str, int], profile: WayRules | None) -> None:
     tags = {t.k: t.v for t in obj.tags}
     highway = tags.get("highway", "")
-    if highway not in HIGHWAY_CODE or tags.get("area") == "yes":
-        return
-    if not motor_access(tags):
-        counts["denied"] += 1
-        return
-    direction = way_direction(tags)
-    if direction == 0:
-        counts["reversible"] += 1
-        return
-    speed = parse_maxspeed(tags.get("maxspeed")) or SPEED_KMH[highway]
+    if profile is not None:
+        verdict = profile.classify(tags)
+        if verdict is None:
+            return
+        if isinstance(verdict, str):
+            counts["denied" if verdict == DENIED else "reversible"] += 1
+            return
+        direction, speed = verdict
+    else:
+        if highway not in SPEED_KMH or tags.get("area") == "yes":
+            return
+        if not motor_access(tags):
+            counts["denied"] += 1
+            return
+        direction = way_direction(tags)
+        if direction == 0:
+            counts["reversible"] += 1
+            return
+        speed = parse_maxspeed(tags.get("maxspeed")) or SPEED_KMH[highway]
     name = tags.get("name", "")
     # Split at nodes without a location (cut by the extract boundary).
     run_refs: list[int] = []

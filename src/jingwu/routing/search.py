@@ -234,7 +234,8 @@ def route(g: RoadGraph, a: Snap, b: Snap, metric: Metric) -> Route:
     labels = np.arange(xn.size, dtype=np.int32)
     ws = _astar(g, metric, (xn, xc, labels), (en, ec), best, (b.snapped_lon, b.snapped_lat))
     if not math.isfinite(best[0]):
-        raise Unreachable(f"no drivable path from ({a.lon:.6f}, {a.lat:.6f}) to ({b.lon:.6f}, {b.lat:.6f})")
+        what = "drivable" if g.mode in ("car", "motorbike") else {"foot": "walking", "bicycle": "cycling"}[g.mode]
+        raise Unreachable(f"no {what} path from ({a.lon:.6f}, {a.lat:.6f}) to ({b.lon:.6f}, {b.lat:.6f})")
     if direct_c <= best[0] and direct_e >= 0:
         return _route_on_piece(g, a, b, direct_e)
     # which entry produced the best cost

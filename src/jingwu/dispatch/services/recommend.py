@@ -1,6 +1,6 @@
-"""Unit recommendation: units ranked by road ETA from their latest position, filtered by
-availability and the run card, each with the reasons a dispatcher reads; the road route from a unit to an
-incident."""
+"""Unit recommendation: units ranked by ETA from their latest position, each on the road graph of its
+own travel mode (a foot patrol walks, a car drives), filtered by availability and the run card, each with
+the reasons a dispatcher reads; the route from a unit to an incident in the unit's travel mode."""
 
 from __future__ import annotations
 
@@ -8,12 +8,14 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from jingwu.dispatch.domain import STALE_POSITION, UnitStatus
 from jingwu.dispatch.geo import Geo
 from jingwu.dispatch.rows import IncidentRow
 from jingwu.dispatch.services.common import Catalogue, load_incident
 from jingwu.dispatch.store import DispatchUnitOfWork
-from jingwu.platform.domain import Permission, Principal
+from jingwu.platform.domain import Permission, Principal, travel_mode_of
 from jingwu.platform.errors import InvalidInput
 from jingwu.platform.org_store import UnitRow
 
@@ -25,6 +27,12 @@ class Recommendation:
     position_source: str  # live / stale / station
     matches_run_card: bool
     reasons: list[str]
+    travel_mode: str = "car"
+
+
+def unit_travel_mode(u: UnitRow) -> str:
+    """car, motorbike, foot or bicycle: the unit's own travel mode, else the default of its kind."""
+    return travel_mode_of(u.kind, getattr(u, "travel_mode", None))
 
 
 def recommend(p: Principal, incident_id: str, *, uow: DispatchUnitOfWork, geo: Geo, cat: Catalogue,
@@ -42,30 +50,39 @@ def recommend(p: Principal, incident_id: str, *, uow: DispatchUnitOfWork, geo: G
     target = geo.snap(inc.snapped_lon, inc.snapped_lat)
     now = uow.clock.now()
     available = UnitStatus.AVAILABLE.value
-    cands: list[tuple[UnitRow, str, Any]] = []
+    cands: list[tuple[UnitRow, str, Any, str]] = []
     for u in units:
         if u.status != available and not include_busy:
             continue
+        mode = unit_travel_mode(u)  # the unit is placed on, and timed over, its own mode's network
         if u.lon is not None and u.lat is not None and u.position_at is not None:
             src = "live" if now - u.position_at <= STALE_POSITION else "stale"
-            s = geo.snap_cached(u.lon, u.lat)
+            s = geo.snap_cached(u.lon, u.lat, mode)
         else:
             src, s = "station", None
         if s is None:
             home = geo.station_points.get(u.agency_id, (u.home_lon, u.home_lat))
-            s = geo.snap_cached(home[0], home[1])
+            s = geo.snap_cached(home[0], home[1], mode)
             src = "station"
         if s is not None:
-            cands.append((u, src, s))
-    secs = geo.etas([c[2] for c in cands], target)
+            cands.append((u, src, s, mode))
+    # one many-to-one search per travel mode present, on that mode's graph, to the incident placed on it
+    secs = np.full(len(cands), math.inf)
+    by_mode: dict[str, list[int]] = {}
+    for i, cand in enumerate(cands):
+        by_mode.setdefault(cand[3], []).append(i)
+    for mode, idx in by_mode.items():
+        t = target if mode == "car" else geo.snap_cached(inc.snapped_lon, inc.snapped_lat, mode)
+        if t is not None:
+            secs[idx] = geo.etas([cands[i][2] for i in idx], t, mode)
     # rank all candidates, then explain only the ones returned
-    ranked = sorted(((u, src, float(eta), need.get(u.kind, 0) > 0)
-                     for (u, src, _s), eta in zip(cands, secs, strict=True)),
+    ranked = sorted(((u, src, float(eta), need.get(u.kind, 0) > 0, mode)
+                     for (u, src, _s, mode), eta in zip(cands, secs, strict=True)),
                     key=lambda x: (x[0].status != available, not x[3], x[2]))
     recs: list[Recommendation] = []
-    for u, src, eta, matches in ranked[:limit]:
+    for u, src, eta, matches, mode in ranked[:limit]:
         eta_v = eta if math.isfinite(eta) else None
-        reasons = [f"road ETA {int(eta // 60)} min {int(eta % 60)} s" if eta_v is not None else "no road route"]
+        reasons = [f"{mode} ETA {int(eta // 60)} min {int(eta % 60)} s" if eta_v is not None else f"no {mode} route"]
         if src == "stale":
             age = int((now - u.position_at).total_seconds() // 60) if u.position_at else 0
             reasons.append(f"stale position ({age} min old): ETA from last known position")
@@ -76,18 +93,20 @@ def recommend(p: Principal, incident_id: str, *, uow: DispatchUnitOfWork, geo: G
             reasons.append("own jurisdiction")
         if u.status != available:
             reasons.append(f"busy: {u.status}")
-        recs.append(Recommendation(u, eta_v, src, matches, reasons))
+        recs.append(Recommendation(u, eta_v, src, matches, reasons, mode))
     return inc, need, rule, recs
 
 
 
 def unit_route(p: Principal, incident_id: str, unit_id: str, *, uow: DispatchUnitOfWork, geo: Geo
                ) -> dict[str, Any]:
-    """Road route from a unit's position to the incident (GeoJSON LineString, seconds, metres)."""
+    """Route from a unit's position to the incident in the unit's travel mode (GeoJSON LineString, seconds,
+    metres, travel_mode)."""
     with uow:
         inc = load_incident(uow, p, incident_id, Permission.READ_ORG)
         u = uow.units.get(unit_id)
     p.require(Permission.READ_ORG, u.agency_path)
     if inc.snapped_lon is None or inc.snapped_lat is None or u.lon is None or u.lat is None:
         raise InvalidInput("Unit or incident has no position.", code="missing_location")
-    return geo.route_geojson(geo.snap(u.lon, u.lat), geo.snap(inc.snapped_lon, inc.snapped_lat))
+    mode = unit_travel_mode(u)
+    return geo.route_geojson(geo.snap(u.lon, u.lat, mode), geo.snap(inc.snapped_lon, inc.snapped_lat, mode), mode)

@@ -128,8 +128,8 @@
   }
 
   const REASONS = [
-    [/^road ETA (\d+) min (\d+) s$/, (m) => t("r_eta", { m: m[1], s: m[2] })],
-    [/^no road route$/, () => t("r_no_route")],
+    [/^(car|motorbike|bicycle|foot) ETA (\d+) min (\d+) s$/, (m) => t("r_eta_mode", { mode: t("mode_" + m[1]), m: m[2], s: m[3] })],
+    [/^no (car|motorbike|bicycle|foot) route$/, (m) => t("r_no_route_mode", { mode: t("mode_" + m[1]) })],
     [/^stale position \((\d+) min old\).*$/, (m) => t("r_stale", { m: m[1] })],
     [/^no usable position.*$/, () => t("r_station")],
     [/^(\w+) required by run card.*$/, (m) => t("r_runcard", { kind: J.kind(m[1]) })],
