@@ -1,4 +1,4 @@
-"""The served road network in every travel mode: one compiled graph per profile (ADR 0012), each
+"""The served road network in every travel mode: one compiled graph per profile (ADR 0013), each
 loaded from its cache (or built and cached) on first use, all from the same OSM file.
 
 :class:`RoadGraphs` is what the ``ROAD_GRAPHS`` container slot holds (:mod:`jingwu.routing.api`). The

@@ -1,6 +1,6 @@
 """Travel profiles: which OSM ways car, motorbike, bicycle and foot may use, in which directions, how fast.
 
-Each profile compiles to its own road graph from the same OSM file (ADR 0012); the tables and the
+Each profile compiles to its own road graph from the same OSM file (ADR 0013); the tables and the
 numbers with their sources are in docs/methods/routing.md §9. The car profile's rule is the drivable
 network of :mod:`jingwu.routing.osm_import` unchanged (the car graph is still read by that unchanged
 code path; :data:`CAR` states the same rule as a profile so the two can be compared).
