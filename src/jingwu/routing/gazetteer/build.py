@@ -39,7 +39,7 @@ from tqdm import tqdm
 
 from jingwu.routing.domain import OsmCorrupt, OsmEmpty
 from jingwu.routing.gazetteer.store import FORMAT_VERSION, SCHEMA, gazetteer_path, is_valid
-from jingwu.routing.gazetteer.text import normalise, pinyin_forms
+from jingwu.routing.gazetteer.text import housenumber, normalise, pinyin_forms
 
 # rank (smaller = more important) and the smallest zoom at which a street's label is drawn
 STREET_RANK: dict[str, tuple[int, int]] = {
@@ -346,7 +346,7 @@ def write_gazetteer(features: list[_Feature], crossings: list[tuple[str, str, in
                     "INSERT INTO feature VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (fid, f.kind, f.osm, name, _zh(t), t.get("name:en"), f.category, f.rank, f.min_zoom,
                      f.lon, f.lat, *f.bbox, f.street, normalise(f.street) if f.street else None,
-                     _housenumber(f.housenumber) if f.housenumber else None,
+                     housenumber(f.housenumber) if f.housenumber else None,
                      json.dumps(f.geom, separators=(",", ":")), f.length_m))
                 conn.execute("INSERT INTO feature_rtree VALUES (?,?,?,?,?)",
                              (fid, f.bbox[0], f.bbox[2], f.bbox[1], f.bbox[3]))
@@ -372,10 +372,6 @@ def write_gazetteer(features: list[_Feature], crossings: list[tuple[str, str, in
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-
-
-def _housenumber(value: str) -> str:
-    return normalise(value).removesuffix("号").removesuffix("號")
 
 
 def build_gazetteer(osm_path: Path, cache_dir: Path, progress: bool = False) -> Path:

@@ -26,7 +26,7 @@ from shapely.geometry import shape
 from shapely.ops import nearest_points
 
 from jingwu.routing.gazetteer.store import open_readonly
-from jingwu.routing.gazetteer.text import has_cjk, normalise, pinyin_forms
+from jingwu.routing.gazetteer.text import has_cjk, housenumber, normalise, pinyin_forms
 
 KINDS = ("street", "intersection", "place", "poi", "address")
 KIND_WEIGHT = {"street": 1.0, "place": 1.0, "poi": 0.97, "address": 1.0, "intersection": 1.0}
@@ -41,8 +41,8 @@ STREET_FALLBACK_WEIGHT = 0.7  # "street + number" when the number is not in OSM:
 SAME_STREET_M = 60.0        # same-name streets this close are listed once
 NEAR_DECAY_M = 20_000.0     # with near=: confidence × (1 − 0.1·min(1, d / 20 km))
 
-_SPLIT_ZH = re.compile(r"^(.+?)(?:与|和|跟|及|交|同)(.+?)(?:的)?"
-                       r"(?:交叉口|交叉路口|交界处|交汇处|交口|路口|十字路口|丁字路口)?$")
+_ZH_SEPARATORS = "与和跟及同交"
+_ZH_TAIL = re.compile(r"(?:的)?(?:交叉口|交叉路口|交界处|交汇处|交口|十字路口|丁字路口|路口)$")
 _SPLIT_EN = re.compile(r"^(?:(?:the\s+)?(?:corner|intersection|junction|crossing)\s+of\s+)?(.+?)\s*"
                        r"(?:\s(?:and|at|x)\s|&|/|＆|／|\+)\s*(.+)$", re.IGNORECASE)
 _DIRS_ZH = {"东": (1, 0), "西": (-1, 0), "南": (0, -1), "北": (0, 1), "东北": (1, 1), "东南": (1, -1),
@@ -53,9 +53,9 @@ _NEAR_EN = re.compile(r"^(near|opposite|next to|behind|in front of|outside)\s+(?
 _GATE_EN = re.compile(r"^(?:the\s+)?(north|south|east|west)\s+(?:gate|entrance|side)\s+of\s+(?:the\s+)?(.+)$",
                       re.IGNORECASE)
 _DIRS_EN = {"north": (0, 1), "south": (0, -1), "east": (1, 0), "west": (-1, 0)}
-_NUM_ZH = re.compile(r"^(.+?)\s*(\d+[A-Za-z]?(?:[-之]\d+)?)\s*[号號]$")
-_NUM_LEAD = re.compile(r"^(\d+[A-Za-z]?(?:-\d+)?)\s*,?\s+(\D.+)$")
-_NUM_TRAIL = re.compile(r"^(\D.+?)\s+(\d+[A-Za-z]?(?:-\d+)?)$")
+_NUM_ZH = re.compile(r"^(.+?)\s*([A-Za-z]?\d+[A-Za-z]?(?:[-之]\d+)?)\s*[号號]$")
+_NUM_LEAD = re.compile(r"^(\d+[A-Za-z]?(?:[-–]\d+[A-Za-z]?)?)\s*,?\s+(\D.+)$")
+_NUM_TRAIL = re.compile(r"^(\D.+?),?\s+(\d+(?:\s?[A-Za-z])?(?:[-–]\d+[A-Za-z]?)?)$")
 
 
 @dataclass
@@ -162,10 +162,13 @@ class Gazetteer:
             match = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
             add(self._q(f"SELECT {cols} FROM alias_fts f JOIN alias a ON a.id=f.rowid "
                         f"WHERE alias_fts MATCH ? ORDER BY f.rank LIMIT {cap}", (match,)))
-        if len(found) < 50:
+        if len(found) < 50 or has_cjk(qn):
+            # short or mistyped queries: any two characters of the query in order, adjacent or one apart
             grams = [qn[i:i + 2] for i in range(max(1, len(qn) - 1))][:8] if len(qn) >= 2 else [qn]
+            if has_cjk(qn):
+                grams += [qn[i] + "_" + qn[i + 2] for i in range(len(qn) - 2)][:8]
             for g in dict.fromkeys(grams):
-                pat = "%" + g.replace("%", "").replace("_", "") + "%"
+                pat = "%" + g.replace("%", "") + "%"
                 add(self._q(f"SELECT {cols} FROM alias a WHERE a.norm LIKE ? OR a.pinyin LIKE ? "
                             f"OR a.initials LIKE ? LIMIT 200", (pat, pat, pat)))
         return found
@@ -187,7 +190,7 @@ class Gazetteer:
             if alias["initials"] and len(qn) >= 2:
                 s = max(s, INITIALS_WEIGHT * fuzz.ratio(qn, alias["initials"]) / 100.0)
         elif qpy and alias["pinyin"]:  # a Chinese query with a wrong character of the same sound
-            s = max(s, 0.9 * fuzz.ratio(qpy[0], alias["pinyin"]) / 100.0)
+            s = max(s, (s + fuzz.ratio(qpy[0], alias["pinyin"]) / 100.0) / 2)
         return s
 
     def match_names(self, text: str, kinds: Iterable[str] | None = None,
@@ -201,7 +204,8 @@ class Gazetteer:
         best: dict[int, tuple[float, str]] = {}
         for a in cands.values():
             s = self._similarity(qn, qpy, a)
-            if s >= MIN_SCORE and s > best.get(a["feature_id"], (0.0, ""))[0]:
+            prev = best.get(a["feature_id"], (0.0, ""))
+            if s >= MIN_SCORE and (s > prev[0] or (s == prev[0] and a["lang"] is None)):
                 best[a["feature_id"]] = (s, a["text"])
         if not best:
             return []
@@ -212,14 +216,16 @@ class Gazetteer:
             rows += self._q(f"SELECT * FROM feature WHERE id IN ({','.join('?' * len(chunk))})", chunk)
         kinds_set = set(kinds) if kinds else None
         out = [(best[r["id"]][0], best[r["id"]][1], r) for r in rows if kinds_set is None or r["kind"] in kinds_set]
-        out.sort(key=lambda t: (-t[0] * KIND_WEIGHT[t[2]["kind"]], t[2]["rank"], -(t[2]["length_m"] or 0)))
+        # ties: a match on the feature's own name before a match on an alias, then rank, then length
+        out.sort(key=lambda t: (-t[0] * KIND_WEIGHT[t[2]["kind"]], t[1] != t[2]["name"], t[2]["rank"],
+                                -(t[2]["length_m"] or 0)))
         return out[:limit]
 
     def _hit(self, row: sqlite3.Row, conf: float, matched: str | None, note: str | None = None) -> Hit:
         geom = json.loads(row["geom"])
         return Hit(row["kind"], row["name"], row["name_zh"], row["name_en"], row["lon"], row["lat"],
                    min(1.0, conf), row["osm"], row["category"], matched, geom, note, feature_ids=(row["id"],),
-                   tiebreak=(row["rank"], -(row["length_m"] or 0.0)))
+                   tiebreak=(float(matched != row["name"]), row["rank"], -(row["length_m"] or 0.0)))
 
     # ------------------------------------------------------------ forward
     def search(self, query: str, limit: int = 10, near: tuple[float, float] | None = None) -> list[Hit]:
@@ -227,8 +233,7 @@ class Gazetteer:
         if not q:
             return []
         hits: list[Hit] = []
-        pair = split_intersection(q)
-        if pair:
+        for pair in split_intersection(q):
             hits += self._intersections(*pair)
         num = split_housenumber(q)
         if num:
@@ -329,10 +334,11 @@ class Gazetteer:
         zh = f"{ra['name_zh']}与{rb['name_zh']}交叉口" if ra["name_zh"] and rb["name_zh"] else None
         en = f"{ra['name_en']} & {rb['name_en']}" if ra["name_en"] and rb["name_en"] else None
         return Hit("intersection", f"{ra['name']} / {rb['name']}", zh, en, lon, lat, min(1.0, conf), osm, None,
-                   None, None, note, feature_ids=(ra["id"], rb["id"]), tiebreak=(min(ra["rank"], rb["rank"]), 0.0))
+                   None, None, note, feature_ids=(ra["id"], rb["id"]),
+                   tiebreak=(0.0, min(ra["rank"], rb["rank"]), 0.0))
 
     def _addresses(self, street_text: str, number: str) -> list[Hit]:
-        hn = normalise(number).removesuffix("号")
+        hn = housenumber(number)
         hits: list[Hit] = []
         streets = [c for c in self.match_names(street_text, ("street",), 5) if c[0] >= 0.6]
         names: dict[str, float] = {}
@@ -438,17 +444,23 @@ def _coords(line: Any) -> list[list[float]]:
 
 # ---------------------------------------------------------------- query patterns
 
-def split_intersection(q: str) -> tuple[str, str] | None:
-    """The two street names of an intersection query, or None ("X与Y交叉口", "X and Y", "X / Y", "X & Y",
-    "corner of X and Y")."""
+def split_intersection(q: str) -> list[tuple[str, str]]:
+    """The possible (street, street) readings of an intersection query ("X与Y交叉口", "X和Y路口", "X and Y",
+    "X / Y", "X & Y", "corner of X and Y"). A Chinese separator character may also occur inside a name
+    (长和路, 下同仁路), so every occurrence is a reading; the name search decides which one is real."""
+    out: list[tuple[str, str]] = []
     if has_cjk(q):
-        m = _SPLIT_ZH.match(q.replace(" ", ""))
-        if m and m.group(1) and m.group(2):
-            return m.group(1), m.group(2)
+        s = _ZH_TAIL.sub("", q.replace(" ", ""))
+        for i, ch in enumerate(s):
+            if ch in _ZH_SEPARATORS and 0 < i < len(s) - 1:
+                a, b = s[:i], s[i + 1:].removesuffix("的")
+                if len(a) >= 2 and len(b) >= 2:
+                    out.append((a, b))
+        out.sort(key=lambda ab: _ZH_SEPARATORS.index(q.replace(" ", "")[len(ab[0])]))
     m = _SPLIT_EN.match(q)
     if m and m.group(1).strip() and m.group(2).strip():
-        return m.group(1).strip(), m.group(2).strip()
-    return None
+        out.append((m.group(1).strip(), m.group(2).strip()))
+    return out[:6]
 
 
 def split_housenumber(q: str) -> tuple[str, str] | None:

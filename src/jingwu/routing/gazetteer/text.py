@@ -42,6 +42,12 @@ def normalise(text: str) -> str:
     return "".join(_ABBREV.get(w, w) for w in words)
 
 
+def housenumber(text: str) -> str:
+    """The compared form of a house number: folded, spaces and punctuation other than ``-`` and ``/``
+    removed, a trailing 号 dropped (``"2 G"`` → ``2g``, ``"1-3"`` → ``1-3``, ``"114号"`` → ``114``)."""
+    return re.sub(r"[^\w\-/]", "", fold(text)).replace("_", "").removesuffix("号").removesuffix("號")
+
+
 def pinyin_forms(text: str) -> tuple[str, str] | None:
     """(full pinyin, initials) of a name holding Chinese characters, normalised; None otherwise."""
     if not has_cjk(text):
