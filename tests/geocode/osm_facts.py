@@ -10,6 +10,11 @@ from pathlib import Path
 import osmium
 from shapely.geometry import LineString, Point
 
+from jingwu.routing.gazetteer.build import STREET_RANK
+
+# the highway classes the gazetteer documents as streets (docs/methods/geocoding.md)
+STREET_HIGHWAYS = frozenset(STREET_RANK)
+
 
 @dataclass
 class Facts:
@@ -24,6 +29,10 @@ class Facts:
     crossings: dict[tuple[str, str], list[Point]] = field(default_factory=lambda: defaultdict(list))
     # named amenity/shop nodes: name → points
     pois: dict[str, list[Point]] = field(default_factory=lambda: defaultdict(list))
+    # named amenity/shop/building ways (not highways): name → node coordinates
+    poi_ways: dict[str, list[list[tuple[float, float]]]] = field(default_factory=lambda: defaultdict(list))
+    # name:en of highway ways: name:en → the way geometries
+    streets_en: dict[str, list[LineString]] = field(default_factory=lambda: defaultdict(list))
     # (addr:street, addr:housenumber) → points (nodes only)
     addresses: dict[tuple[str, str], list[Point]] = field(default_factory=lambda: defaultdict(list))
 
@@ -47,17 +56,23 @@ def read_facts(path: Path) -> Facts:
             if tags.get("addr:street") and tags.get("addr:housenumber"):
                 f.addresses[(tags["addr:street"], tags["addr:housenumber"])].append(pt)
         elif isinstance(obj, osmium.osm.Way) and (name := name or tags.get("name:zh") or tags.get("name:en")) \
-                and "highway" in tags and tags["highway"] not in (
-                "bus_stop", "platform") and tags.get("area") != "yes":
+                and tags.get("highway") in STREET_HIGHWAYS and tags.get("area") != "yes":
             pts = [(n.location.lon, n.location.lat, n.ref) for n in obj.nodes if n.location.valid()]
             if len(pts) < 2:
                 continue
             f.streets[name].append(LineString([(x, y) for x, y, _ in pts]))
+            if tags.get("name:en"):
+                f.streets_en[tags["name:en"]].append(f.streets[name][-1])
             f.street_class[name].add(tags["highway"])
             f.street_tags.setdefault(name, tags)
             for x, y, ref in pts:
                 node_names[ref].add(name)
                 node_pt[ref] = Point(x, y)
+        elif isinstance(obj, osmium.osm.Way) and name and "highway" not in tags and (
+                "amenity" in tags or "shop" in tags or "building" in tags):
+            coords = [(n.location.lon, n.location.lat) for n in obj.nodes if n.location.valid()]
+            if coords:
+                f.poi_ways[name].append(coords)
     for ref, names in node_names.items():
         ns = sorted(names)
         for i, a in enumerate(ns):

@@ -8,7 +8,7 @@ once per process from the towns and station jurisdictions and cached.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +17,31 @@ import numpy as np
 from jingwu.platform.areas import AreaIndex
 from jingwu.platform.errors import InvalidInput
 from jingwu.routing.domain import Metric, RoutingError, Snap
+from jingwu.routing.gazetteer.search import Gazetteer
 from jingwu.routing.graph import RoadGraph
+
+# Calls that arrive with an address and no coordinates are placed on the geocoder's best result when its
+# confidence reaches this (docs/methods/geocoding.md, "Calls located by address").
+GEOCODE_MIN_CONFIDENCE = 0.8
+
+
+@dataclass(frozen=True)
+class AddressFix:
+    """The geocoder's best reading of a call's address: used when ``used`` (confidence ≥ threshold)."""
+
+    query: str
+    used: bool
+    confidence: float
+    threshold: float
+    kind: str
+    name: str
+    lon: float
+    lat: float
+
+    def detail(self) -> dict[str, Any]:
+        return {"source": "geocoder", "query": self.query, "used": self.used, "confidence": round(self.confidence, 3),
+                "threshold": self.threshold, "kind": self.kind, "name": self.name, "lon": round(self.lon, 7),
+                "lat": round(self.lat, 7)}
 
 
 @dataclass(frozen=True)
@@ -30,8 +54,12 @@ class Area:
 
 class Geo:
     def __init__(self, graph: RoadGraph, towns: list[Area], stations: list[Area],
-                 station_points: dict[str, tuple[float, float]], max_snap_m: float = 500.0) -> None:
+                 station_points: dict[str, tuple[float, float]], max_snap_m: float = 500.0,
+                 gazetteer: Callable[[], Gazetteer] | None = None,
+                 geocode_min_confidence: float = GEOCODE_MIN_CONFIDENCE) -> None:
         self.graph = graph
+        self.gazetteer = gazetteer
+        self.geocode_min_confidence = geocode_min_confidence
         self.max_snap_m = max_snap_m
         self._town_codes = {t.id: t.code for t in towns}
         self._towns = AreaIndex([(t, t.geometry) for t in towns])
@@ -41,11 +69,23 @@ class Geo:
         self._lock = threading.Lock()
 
     @classmethod
-    def from_rows(cls, graph: RoadGraph, towns: Sequence[Any], agencies: Sequence[Any]) -> Geo:
+    def from_rows(cls, graph: RoadGraph, towns: Sequence[Any], agencies: Sequence[Any],
+                  gazetteer: Callable[[], Gazetteer] | None = None) -> Geo:
         ts = [Area(t.id, t.code, t.agency_id, t.geometry) for t in towns if t.geometry]
         st = [Area(a.id, a.code, a.id, a.jurisdiction) for a in agencies if a.kind == "station" and a.jurisdiction]
         pts = {a.id: (a.lon, a.lat) for a in agencies if a.kind in ("station", "fire_station") and a.lon is not None}
-        return cls(graph, ts, st, pts)
+        return cls(graph, ts, st, pts, gazetteer=gazetteer)
+
+    def geocode_address(self, address: str) -> AddressFix | None:
+        """The geocoder's best result for a call's address (None without a gazetteer or a match)."""
+        if self.gazetteer is None or not address.strip():
+            return None
+        hits = self.gazetteer().search(address[:200], limit=1)
+        if not hits:
+            return None
+        h = hits[0]
+        return AddressFix(address, h.confidence >= self.geocode_min_confidence, h.confidence,
+                          self.geocode_min_confidence, h.kind, h.name, h.lon, h.lat)
 
     def town_code(self, town_id: str) -> str | None:
         return self._town_codes.get(town_id)

@@ -46,7 +46,7 @@ STREET_RANK: dict[str, tuple[int, int]] = {
     "motorway": (1, 10), "trunk": (2, 10), "primary": (3, 12), "secondary": (4, 13), "tertiary": (5, 14),
     "motorway_link": (6, 15), "trunk_link": (6, 15), "primary_link": (6, 15), "secondary_link": (6, 16),
     "tertiary_link": (6, 16), "unclassified": (6, 15), "residential": (6, 15), "road": (6, 15),
-    "living_street": (7, 16), "pedestrian": (7, 16), "service": (7, 16),
+    "living_street": (7, 16), "pedestrian": (7, 16), "service": (7, 16), "construction": (7, 16),
     "track": (8, 17), "footway": (8, 17), "cycleway": (8, 17), "path": (8, 17), "steps": (8, 17),
     "bridleway": (8, 17),
 }

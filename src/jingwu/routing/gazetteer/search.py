@@ -53,7 +53,7 @@ _NEAR_EN = re.compile(r"^(near|opposite|next to|behind|in front of|outside)\s+(?
 _GATE_EN = re.compile(r"^(?:the\s+)?(north|south|east|west)\s+(?:gate|entrance|side)\s+of\s+(?:the\s+)?(.+)$",
                       re.IGNORECASE)
 _DIRS_EN = {"north": (0, 1), "south": (0, -1), "east": (1, 0), "west": (-1, 0)}
-_NUM_ZH = re.compile(r"^(.+?)\s*([A-Za-z]?\d+[A-Za-z]?(?:[-之]\d+)?)\s*[号號]$")
+_NUM_ZH = re.compile(r"^(.+?)\s*([A-Za-z]?\d+[A-Za-z]?(?:[-之]\d+)*)\s*[号號]$")
 _NUM_LEAD = re.compile(r"^(\d+[A-Za-z]?(?:[-–]\d+[A-Za-z]?)?)\s*,?\s+(\D.+)$")
 _NUM_TRAIL = re.compile(r"^(\D.+?),?\s+(\d+(?:\s?[A-Za-z])?(?:[-–]\d+[A-Za-z]?)?)$")
 
