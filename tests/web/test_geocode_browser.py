@@ -99,6 +99,8 @@ def test_intake_address_search_places_the_call(server, browser, shots: Path) -> 
     page.click("#f-submit")
     page.wait_for_selector("#detail[data-status=open] #recs tbody tr", timeout=15_000)
     assert "地址检索" in page.locator("#detail").inner_text() and "已定位" in page.locator("#detail").inner_text()
+    inc = page.request.get(f"{base}/api/v1/incidents/{page.get_attribute('#detail', 'data-incident')}").json()
+    assert metres(Point(inc["lon"], inc["lat"]), nodes[0]) < 1.0  # on the streets' shared node
     page.locator("#detail ol, #detail ul").last.scroll_into_view_if_needed()
     page.screenshot(path=str(shots / "intake-geocoded-timeline.png"))
     ctx.close()

@@ -180,8 +180,10 @@ class Gazetteer:
             if not a or not b:
                 return 0.0
             r = fuzz.ratio(a, b) / 100.0
-            p = fuzz.partial_ratio(a, b) / 100.0 if min(len(a), len(b)) >= 2 else 0.0
-            return max(r, PARTIAL_WEIGHT * p * (1.0 if p == 1.0 else r))
+            # one wholly inside the other (a prefix typed so far, a name inside a longer query)
+            if min(len(a), len(b)) >= 2 and fuzz.partial_ratio(a, b) == 100.0:
+                return max(r, PARTIAL_WEIGHT)
+            return r
 
         s = sim(qn, alias["norm"])
         if not has_cjk(qn):  # Latin query: also against the pinyin of Chinese names
