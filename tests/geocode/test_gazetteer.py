@@ -198,3 +198,22 @@ def test_reverse_finds_the_street_under_the_point_and_the_address_nearby(gaz: Ga
     res = gaz.reverse(q.x + 0.0002, q.y, radius_m=100)
     hit = [h for h in res if h.kind == "address" and h.name == f"{street} {number}"]
     assert hit and hit[0].distance_m == pytest.approx(metres(Point(q.x + 0.0002, q.y), q), abs=0.5)
+
+
+def test_intake_geocoding_never_refuses_for_want_of_a_gazetteer(gaz: Gazetteer) -> None:
+    from jingwu.dispatch.geo import GEOCODE_MIN_CONFIDENCE, Geo
+    from jingwu.routing.gazetteer.api import GazetteerUnavailable
+    from jingwu.routing.graph import RoadGraph
+    from support import GRAPH_DIR
+
+    graph = RoadGraph.load_or_build(data_file(NANSHAN), GRAPH_DIR)
+
+    def missing() -> Gazetteer:
+        raise GazetteerUnavailable("no gazetteer for the served OSM file")
+
+    assert Geo(graph, [], [], {}, gazetteer=missing).geocode_address("深南大道") is None
+    assert Geo(graph, [], [], {}).geocode_address("深南大道") is None
+    fix = Geo(graph, [], [], {}, gazetteer=lambda: gaz).geocode_address("深南大道")
+    assert fix is not None and fix.used and fix.confidence >= GEOCODE_MIN_CONFIDENCE and fix.kind == "street"
+    weak = Geo(graph, [], [], {}, gazetteer=lambda: gaz).geocode_address("qqqq 深 zzzz")
+    assert weak is None or (not weak.used and weak.confidence < GEOCODE_MIN_CONFIDENCE)

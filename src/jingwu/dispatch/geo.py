@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from jingwu.platform.areas import AreaIndex
-from jingwu.platform.errors import InvalidInput
+from jingwu.platform.errors import AppError, InvalidInput
 from jingwu.routing.domain import Metric, RoutingError, Snap
 from jingwu.routing.gazetteer.search import Gazetteer
 from jingwu.routing.graph import RoadGraph
@@ -80,7 +80,10 @@ class Geo:
         """The geocoder's best result for a call's address (None without a gazetteer or a match)."""
         if self.gazetteer is None or not address.strip():
             return None
-        hits = self.gazetteer().search(address[:200], limit=1)
+        try:
+            hits = self.gazetteer().search(address[:200], limit=1)
+        except AppError:  # no gazetteer for the served file: the call stays unlocated, never refused
+            return None
         if not hits:
             return None
         h = hits[0]

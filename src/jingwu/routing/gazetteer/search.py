@@ -76,10 +76,6 @@ class Hit:
     feature_ids: tuple[int, ...] = ()
     tiebreak: tuple[float, ...] = field(default=(0.0,), repr=False)
 
-    @property
-    def address_text(self) -> str:
-        return self.name
-
     def to_dict(self, with_geometry: bool = True) -> dict[str, Any]:
         d: dict[str, Any] = {"kind": self.kind, "name": self.name, "name_zh": self.name_zh, "name_en": self.name_en,
                              "lon": round(self.lon, 7), "lat": round(self.lat, 7),
@@ -107,6 +103,7 @@ class Gazetteer:
         self._kx = math.cos(math.radians(lat0)) * 111_320.0
         self._ky = 110_574.0
         self._streets: tuple[list[int], Any, list[Any]] | None = None
+        self._street_pos: dict[int, int] = {}
 
     def close(self) -> None:
         self._conn.close()
@@ -135,12 +132,13 @@ class Gazetteer:
             rows = self._q("SELECT id, geom FROM feature WHERE kind='street'")
             ids = [r["id"] for r in rows]
             geoms = [self._metric(shape(json.loads(r["geom"]))) for r in rows]
+            self._street_pos = {fid: i for i, fid in enumerate(ids)}
             self._streets = (ids, shapely.STRtree(geoms), geoms)
         return self._streets
 
     def _street_geom_m(self, fid: int) -> Any:
-        ids, _, geoms = self._street_index()
-        return geoms[ids.index(fid)]
+        _, _, geoms = self._street_index()
+        return geoms[self._street_pos[fid]]
 
     def feature(self, fid: int) -> sqlite3.Row:
         return self._q("SELECT * FROM feature WHERE id=?", (fid,))[0]
