@@ -17,9 +17,33 @@ from typing import Any
 import numpy as np
 
 from jingwu.platform.areas import AreaIndex
-from jingwu.platform.errors import InvalidInput
+from jingwu.platform.errors import AppError, InvalidInput
 from jingwu.routing.domain import Metric, RoutingError, Snap
+from jingwu.routing.gazetteer.search import Gazetteer
 from jingwu.routing.graph import RoadGraph
+
+# Calls that arrive with an address and no coordinates are placed on the geocoder's best result when its
+# confidence reaches this (docs/methods/geocoding.md, "Calls located by address").
+GEOCODE_MIN_CONFIDENCE = 0.8
+
+
+@dataclass(frozen=True)
+class AddressFix:
+    """The geocoder's best reading of a call's address: used when ``used`` (confidence ≥ threshold)."""
+
+    query: str
+    used: bool
+    confidence: float
+    threshold: float
+    kind: str
+    name: str
+    lon: float
+    lat: float
+
+    def detail(self) -> dict[str, Any]:
+        return {"source": "geocoder", "query": self.query, "used": self.used, "confidence": round(self.confidence, 3),
+                "threshold": self.threshold, "kind": self.kind, "name": self.name, "lon": round(self.lon, 7),
+                "lat": round(self.lat, 7)}
 
 
 @dataclass(frozen=True)
@@ -33,9 +57,13 @@ class Area:
 class Geo:
     def __init__(self, graph: RoadGraph, towns: list[Area], stations: list[Area],
                  station_points: dict[str, tuple[float, float]], max_snap_m: float = 500.0,
-                 graphs: Callable[[str], RoadGraph] | None = None) -> None:
+                 graphs: Callable[[str], RoadGraph] | None = None,
+                 gazetteer: Callable[[], Gazetteer] | None = None,
+                 geocode_min_confidence: float = GEOCODE_MIN_CONFIDENCE) -> None:
         self.graph = graph  # the car graph: calls are placed on it
         self._graphs = graphs  # travel mode -> its graph (None: every mode on ``graph``)
+        self.gazetteer = gazetteer
+        self.geocode_min_confidence = geocode_min_confidence
         self.max_snap_m = max_snap_m
         self._town_codes = {t.id: t.code for t in towns}
         self._towns = AreaIndex([(t, t.geometry) for t in towns])
@@ -46,17 +74,32 @@ class Geo:
 
     @classmethod
     def from_rows(cls, graph: RoadGraph, towns: Sequence[Any], agencies: Sequence[Any],
-                  graphs: Callable[[str], RoadGraph] | None = None) -> Geo:
+                  graphs: Callable[[str], RoadGraph] | None = None,
+                  gazetteer: Callable[[], Gazetteer] | None = None) -> Geo:
         ts = [Area(t.id, t.code, t.agency_id, t.geometry) for t in towns if t.geometry]
         st = [Area(a.id, a.code, a.id, a.jurisdiction) for a in agencies if a.kind == "station" and a.jurisdiction]
         pts = {a.id: (a.lon, a.lat) for a in agencies if a.kind in ("station", "fire_station") and a.lon is not None}
-        return cls(graph, ts, st, pts, graphs=graphs)
+        return cls(graph, ts, st, pts, graphs=graphs, gazetteer=gazetteer)
 
     def graph_for(self, mode: str) -> RoadGraph:
         """The road graph a unit of this travel mode moves on."""
         if mode == "car" or self._graphs is None:
             return self.graph
         return self._graphs(mode)
+
+    def geocode_address(self, address: str) -> AddressFix | None:
+        """The geocoder's best result for a call's address (None without a gazetteer or a match)."""
+        if self.gazetteer is None or not address.strip():
+            return None
+        try:
+            hits = self.gazetteer().search(address[:200], limit=1)
+        except AppError:  # no gazetteer for the served file: the call stays unlocated, never refused
+            return None
+        if not hits:
+            return None
+        h = hits[0]
+        return AddressFix(address, h.confidence >= self.geocode_min_confidence, h.confidence,
+                          self.geocode_min_confidence, h.kind, h.name, h.lon, h.lat)
 
     def town_code(self, town_id: str) -> str | None:
         return self._town_codes.get(town_id)

@@ -17,6 +17,7 @@ from jingwu.dispatch.store import DispatchUnitOfWork
 from jingwu.platform.container import Container, Slot
 from jingwu.platform.errors import AppError
 from jingwu.routing.api import ROAD_GRAPH, ROAD_GRAPHS
+from jingwu.routing.gazetteer.api import GAZETTEER
 
 
 def dispatch_uow(c: Container) -> DispatchUnitOfWork:
@@ -32,7 +33,8 @@ def _build_geo(c: Container) -> Geo:
     with c.uow() as uow:
         towns = uow.towns.all()
         agencies = uow.agencies.in_subtree("/")
-    return Geo.from_rows(c.get(ROAD_GRAPH), towns, agencies, graphs=c.get(ROAD_GRAPHS).graph)
+    return Geo.from_rows(c.get(ROAD_GRAPH), towns, agencies, graphs=c.get(ROAD_GRAPHS).graph,
+                         gazetteer=lambda: c.get(GAZETTEER))
 
 
 def _build_intake(c: Container) -> IntakeBatcher[intake_svc.IntakeItem]:

@@ -1,4 +1,5 @@
-"""Routing CLI verbs (``jingwu route``, ``jingwu isochrone``, ``jingwu import osm``) as plain functions.
+"""Routing CLI verbs (``jingwu route``, ``jingwu isochrone``, ``jingwu import osm``, ``jingwu geocode``)
+as plain functions.
 
 The main CLI (``jingwu.cli``) registers these with typer. Defaults come from
 routing's settings section: the road network is ``osm_file``, compiled graphs live in
@@ -20,6 +21,7 @@ from rich.console import Console
 from jingwu.routing.domain import Metric, RoutingError, parse_lonlat
 
 if TYPE_CHECKING:
+    from jingwu.platform.settings import Settings
     from jingwu.routing.graph import RoadGraph
 
 _err = Console(stderr=True, soft_wrap=True)
@@ -120,6 +122,7 @@ def import_osm(
     missing one the first time a unit of that mode is ranked). They are built before the network is
     recorded, so a file that fails in any mode switches nothing."""
     from jingwu.platform.settings import get_settings
+    from jingwu.routing.gazetteer import gazetteer_path
     from jingwu.routing.graph import RoadGraph
     from jingwu.routing.network import import_network
     from jingwu.routing.profiles import MODES, get_profile
@@ -158,6 +161,7 @@ def import_osm(
         graph, network = import_network(file, cache_dir=cache_dir, uow=c.uow() if c else None,
                                         actor="cli:import-osm", progress=True)
         report("car", graph, cached, time.perf_counter() - t0)
+        _out.print(f"[bold]gazetteer ready[/bold] → {gazetteer_path(file.resolve(), cache_dir)}")
     except RoutingError as exc:
         raise _fail(exc)
     except OSError as exc:
@@ -169,3 +173,57 @@ def import_osm(
         _out.print("not recorded as the served network (--no-switch)")
     else:
         _out.print(f"served network: {network.path} (sha256 {network.sha256[:12]}…)", markup=False)
+
+
+def geocode(
+    query: str = typer.Argument(..., help="address, street, intersection, place or POI"),
+    json_: bool = typer.Option(False, "--json", help="print the results as JSON"),
+    limit: int = typer.Option(5, "--limit", min=1, max=50, help="number of results"),
+    osm: Path | None = typer.Option(None, "--osm", help="OSM file of the gazetteer (default: the served network, "
+                                    "else JINGWU_OSM_FILE)"),
+) -> None:
+    """Search addresses and places in the gazetteer built by `jingwu import osm`."""
+    from jingwu.platform.settings import get_settings
+    from jingwu.routing.gazetteer.search import Gazetteer
+    from jingwu.routing.gazetteer.store import gazetteer_path, is_valid
+    from jingwu.routing.settings import graph_cache_dir
+
+    settings = get_settings()
+    file = osm or _served_file(settings)
+    if not query.strip():
+        raise _fail(ValueError("the query is empty"), "empty_query")
+    try:
+        if not Path(file).is_file():
+            raise _fail(FileNotFoundError(f"OSM file not found: {file}"), "osm_corrupt")
+        path = gazetteer_path(Path(file), graph_cache_dir(settings))
+    except OSError as exc:
+        raise _fail(exc, "io_error")
+    if not path.exists() or not is_valid(path):
+        raise _fail(FileNotFoundError(f"no gazetteer for {file}: run `jingwu import osm {file}` first"),
+                    "no_gazetteer")
+    gaz = Gazetteer(path)
+    try:
+        hits = gaz.search(query, limit=limit)
+    finally:
+        gaz.close()
+    if json_:
+        typer.echo(json.dumps({"query": query, "results": [h.to_dict() for h in hits]}, ensure_ascii=False))
+        return
+    if not hits:
+        _out.print("no match", markup=False)
+        raise typer.Exit(1)
+    for h in hits:
+        extra = f"  ({h.note})" if h.note else ""
+        _out.print(f"{h.confidence:.2f}  {h.kind:<12} {h.name}  {h.lon:.6f},{h.lat:.6f}{extra}", markup=False)
+
+
+def _served_file(settings: Settings) -> Path:
+    """The served network's OSM file: the one recorded in the database, else ``JINGWU_OSM_FILE``."""
+    from jingwu.platform.cli import migrated_container
+    from jingwu.routing.network import network_to_serve
+
+    c = migrated_container(settings)
+    try:
+        return network_to_serve(c).path
+    finally:
+        c.dispose()

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from jingwu.platform.deployment_store import SERVED_NETWORK
 from jingwu.platform.jobs import PeriodicJob
 from jingwu.routing.domain import OsmCorrupt
+from jingwu.routing.gazetteer.build import build_gazetteer
 from jingwu.routing.settings import RoutingSettings, graph_cache_dir
 
 if TYPE_CHECKING:
@@ -80,8 +81,8 @@ def record_network(uow: SqlUnitOfWork, network: ServedNetwork, *, actor: str) ->
 
 def import_network(osm_file: Path, *, cache_dir: Path, uow: SqlUnitOfWork | None, actor: str,
                    progress: bool = False) -> tuple[RoadGraph, ServedNetwork]:
-    """Import a road network: build (or load from the cache) the compiled graph of ``osm_file`` and
-    record it as the served network when ``uow`` is given (None: build only, switch nothing).
+    """Import a road network: build (or load from the cache) the compiled car graph and the gazetteer of
+    ``osm_file`` and record it as the served network when ``uow`` is given (None: build only, switch nothing).
 
     Raises a ``RoutingError`` (``osm_corrupt``, ``osm_empty``, ``no_drivable_roads``) and records
     nothing when the file cannot serve.
@@ -92,6 +93,7 @@ def import_network(osm_file: Path, *, cache_dir: Path, uow: SqlUnitOfWork | None
     if not path.is_file():
         raise OsmCorrupt(f"OSM file not found: {osm_file}")
     graph = RoadGraph.load_or_build(path, cache_dir, progress=progress)
+    build_gazetteer(path, cache_dir, progress=progress)  # address search and map labels of the same file
     network = ServedNetwork(path, file_sha256(path))
     if uow is not None:
         with uow:

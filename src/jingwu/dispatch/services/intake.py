@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -23,7 +23,7 @@ from jingwu.dispatch.domain import (
     grade_priority,
     incident_number,
 )
-from jingwu.dispatch.geo import Geo
+from jingwu.dispatch.geo import AddressFix, Geo
 from jingwu.dispatch.incident_store import NearProbe
 from jingwu.dispatch.rows import IncidentRow
 from jingwu.dispatch.services.common import Catalogue
@@ -95,6 +95,7 @@ class _Prepared:
     agency_id: str
     town_id: str | None
     snapped: tuple[float, float] | None
+    address_fix: AddressFix | None = None  # the geocoder's reading of an address-only call
 
     def incident_row(self, iid: str, now: datetime) -> dict[str, Any]:
         """The new incident's columns: the one place a call becomes an incident row."""
@@ -121,6 +122,10 @@ def _prepare(cmd: ReceiveCall, *, geo: Geo, cat: Catalogue, actor: str, actor_ag
         raise InvalidInput("Give both lon and lat, or neither.", code="invalid_coordinate")
     if cmd.lon is None and not (cmd.address and cmd.address.strip()):
         raise InvalidInput("A call needs a location (lon, lat) or an address.", code="missing_location")
+    fp = cmd.fingerprint() if cmd.idempotency_key else None  # of the call as received
+    fix = None
+    if cmd.lon is None and cmd.address:
+        cmd, fix = _locate_by_address(cmd, geo)
     snap = town = station = None
     if cmd.lon is not None and cmd.lat is not None:
         snap = geo.snap(cmd.lon, cmd.lat)
@@ -132,10 +137,22 @@ def _prepare(cmd: ReceiveCall, *, geo: Geo, cat: Catalogue, actor: str, actor_ag
         raise InvalidInput("No station serves this location.", code="outside_area")
     level, lwhy = escalation_level(priority=priority, category=itype.category, deaths=cmd.flags.deaths,
                                    injuries=cmd.flags.injuries, units_assigned=0, type_code=itype.code)
-    fp = cmd.fingerprint() if cmd.idempotency_key else None
     return _Prepared(cmd, fp, actor, channel.value, itype.code, itype.category, priority,
                      level.value, why + lwhy, agency_id, town.id if town else None,
-                     (snap.snapped_lon, snap.snapped_lat) if snap else None)
+                     (snap.snapped_lon, snap.snapped_lat) if snap else None, fix)
+
+
+def _locate_by_address(cmd: ReceiveCall, geo: Geo) -> tuple[ReceiveCall, AddressFix | None]:
+    """An address-only call placed on the geocoder's best result when its confidence reaches the
+    threshold and it lies on the served road network; otherwise it stays unlocated."""
+    fix = geo.geocode_address(cmd.address or "")
+    if fix is None or not fix.used:
+        return cmd, fix
+    try:
+        geo.snap(fix.lon, fix.lat)
+    except InvalidInput:
+        return cmd, replace(fix, used=False)
+    return replace(cmd, lon=fix.lon, lat=fix.lat), fix
 
 
 def receive_call(cmd: ReceiveCall, *, uow: DispatchUnitOfWork, geo: Geo, cat: Catalogue, actor: str,
@@ -199,6 +216,8 @@ def _store_calls(ready: list[tuple[int, _Prepared]], *, uow: DispatchUnitOfWork
         uow.incidents.add_events([{"incident_id": iid, "at": now, "kind": "received", "actor": p.actor,
                                    "detail": {"channel": p.channel, "priority": p.priority, "why": p.why}}
                                   for _, p, iid in fresh])
+        uow.incidents.add_events([{"incident_id": iid, "at": now, "kind": "geocoded", "actor": p.actor,
+                                   "detail": p.address_fix.detail()} for _, p, iid in fresh if p.address_fix])
         dups = _propose_duplicates_many(uow, rows, seqs)
         uow.audit.write_many([AuditDraft(p.actor, "call_received", "incident", iid, p.agency_id,
                                          detail={"channel": p.channel, "type": p.itype_code})

@@ -85,6 +85,7 @@
       ${e.detail && e.detail.call_sign ? `<b>${esc(e.detail.call_sign)}</b>` : ""}
       ${e.detail && e.detail.level ? esc(J.levelName(e.detail.level)) : ""}
       ${e.detail && e.detail.text ? `“${esc(e.detail.text)}”` : ""}
+      ${e.kind === "geocoded" ? `${esc(e.detail.name)} · ${esc(t(e.detail.used ? "geo_used" : "geo_not_used"))} ${esc(t("geo_confidence"))} ${Math.round(e.detail.confidence * 100)}%` : ""}
       <span class="muted">${esc(e.actor)}</span></li>`).join("");
     $("detail").dataset.incident = d.id;
     $("detail").dataset.status = d.status;
@@ -251,5 +252,5 @@
     idemKey = crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random();
   }
 
-  Object.assign(B, { select: select, maybeReloadDetail: maybeReloadDetail, showPane: showPane });
+  Object.assign(B, { select: select, maybeReloadDetail: maybeReloadDetail, showPane: showPane, setPick: setPick });
 })();
