@@ -294,10 +294,13 @@ def board(p: PrincipalDep, c: ContainerDep, level: str | None = Query(None, patt
 
 
 @router.get("/kpis")
-def kpis(p: PrincipalDep, c: ContainerDep, since: datetime | None = None, until: datetime | None = None
+def kpis(p: PrincipalDep, c: ContainerDep, since: datetime | None = None, until: datetime | None = None,
+         officer_initiated: str = Query("exclude", pattern="^(exclude|include|only)$",
+                                        description="officer-initiated (on-view) incidents in the response times")
          ) -> dict[str, Any]:
     """Response times (s): intake→dispatch, dispatch→arrival, total — mean, median, p90 by type, priority,
-    station and hour; unit ranking by median dispatch→arrival."""
+    station and hour; unit ranking by median dispatch→arrival; incident counts. Officer-initiated incidents
+    are left out of the response times unless ``officer_initiated=include`` (or ``only``)."""
     now = c.clock.now()
     until = until or now
     since = since or until - timedelta(days=1)
@@ -306,7 +309,7 @@ def kpis(p: PrincipalDep, c: ContainerDep, since: datetime | None = None, until:
     if since >= until:
         raise InvalidInput("since must be before until.", code="invalid_range")
     return views.kpis(p, uow=dispatch_read_uow(c), since=since.astimezone(UTC), until=until.astimezone(UTC),
-                         tz=catalogue(c).timezone)
+                      tz=catalogue(c).timezone, officer_initiated=officer_initiated)
 
 
 @router.get("/stream")

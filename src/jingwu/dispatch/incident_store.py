@@ -191,6 +191,13 @@ class IncidentRepository:
                                   for k, h, i, at in rows])
         return {x[0] for x in r}
 
+    def existing_refs(self, refs: list[str]) -> set[str]:
+        """The external references (imported calls) already stored, of those given."""
+        if not refs:
+            return set()
+        return {r[0] for r in self.s.execute(select(incidents.c.external_ref)
+                                             .where(incidents.c.external_ref.in_(refs)))}
+
     def get_many(self, ids: list[str]) -> dict[str, IncidentRow]:
         if not ids:
             return {}

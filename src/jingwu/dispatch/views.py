@@ -16,6 +16,7 @@ from jingwu.dispatch.rows import AssignmentRow, IncidentRow, TransferRow
 from jingwu.dispatch.services.common import Catalogue
 from jingwu.dispatch.store import DispatchUnitOfWork
 from jingwu.platform.domain import AgencyKind, Permission, Principal
+from jingwu.platform.errors import InvalidInput
 from jingwu.platform.org_store import UnitRow
 
 BOARD_LEVELS: dict[str, tuple[str, ...] | None] = {"station": None, "branch": ("branch", "city"), "city": ("city",)}
@@ -142,13 +143,23 @@ def _summary(values: list[float]) -> dict[str, float | int | None]:
             "median": round(statistics.median(values), 1), "p90": round(_pct(values, 0.9), 1)}
 
 
-def kpis(p: Principal, *, uow: DispatchUnitOfWork, since: datetime, until: datetime, tz: ZoneInfo
-         ) -> dict[str, Any]:
-    """Response times in seconds (mean, median, p90) by type, priority, station and hour, and unit rankings.
+OFFICER_INITIATED_RULES = ("exclude", "include", "only")
+
+
+def kpis(p: Principal, *, uow: DispatchUnitOfWork, since: datetime, until: datetime, tz: ZoneInfo,
+         officer_initiated: str = "exclude") -> dict[str, Any]:
+    """Response times in seconds (mean, median, p90) by type, priority, station and hour, unit rankings, and
+    incident counts.
 
     intake→dispatch = first dispatch − received; dispatch→arrival = first arrival − first dispatch;
-    total = first arrival − received.
+    total = first arrival − received. Live and imported incidents alike (imported ones carry their CAD times).
+    Officer-initiated (on-view) incidents are left out of the response times by default (their "response"
+    is zero by construction): ``officer_initiated`` = exclude | include | only. Counts (total, per
+    priority, officer-initiated, imported, per location status) always cover every incident in the window.
     """
+    if officer_initiated not in OFFICER_INITIATED_RULES:
+        raise InvalidInput(f"officer_initiated must be one of {list(OFFICER_INITIATED_RULES)}.",
+                           code="invalid_officer_initiated")
     if not p.can(Permission.DISPATCH):
         p.require(Permission.ANALYSE)
     with uow:
@@ -163,7 +174,17 @@ def kpis(p: Principal, *, uow: DispatchUnitOfWork, since: datetime, until: datet
     def add(dim: str, key: str, metric: str, v: float) -> None:
         groups[dim].setdefault(key, {m: [] for m in overall})[metric].append(v)
 
+    counts: dict[str, Any] = {"incidents": len(incs), "by_priority": {}, "officer_initiated": 0, "imported": 0,
+                              "by_location_status": {}}
     for i in incs:
+        pk = f"P{i.priority}"
+        counts["by_priority"][pk] = counts["by_priority"].get(pk, 0) + 1
+        counts["by_location_status"][i.location_status] = counts["by_location_status"].get(i.location_status, 0) + 1
+        counts["officer_initiated"] += bool(i.officer_initiated)
+        counts["imported"] += i.source == "imported"
+    timed = [i for i in incs if officer_initiated == "include"
+             or bool(i.officer_initiated) == (officer_initiated == "only")]
+    for i in timed:
         keys = {"type": i.type_code, "priority": f"P{i.priority}",
                 "station": agencies[i.agency_id].name if i.agency_id in agencies else i.agency_id,
                 "hour": f"{i.received_at.astimezone(tz).hour:02d}"}
@@ -188,6 +209,8 @@ def kpis(p: Principal, *, uow: DispatchUnitOfWork, since: datetime, until: datet
     ranking.sort(key=lambda r: (float(r["median_dispatch_to_arrival"]), -int(r["arrivals"])))
     return {
         "since": since.isoformat(), "until": until.isoformat(), "incidents": len(incs),
+        "officer_initiated": officer_initiated, "timed_incidents": len(timed),
+        "counts": {**counts, "by_priority": dict(sorted(counts["by_priority"].items()))},
         "overall": {m: _summary(v) for m, v in overall.items()},
         "by": {dim: {k: {m: _summary(v) for m, v in d.items()} for k, d in sorted(g.items())}
                for dim, g in groups.items()},
