@@ -102,6 +102,11 @@ class IncidentRepository:
                            [self._row(v) for v in rows])
         return [int(x[0]) for x in r]
 
+    def insert_many(self, rows: list[dict[str, Any]]) -> None:
+        """Insert incidents in one executemany, without reading back their seqs (bulk import)."""
+        if rows:
+            self.s.execute(insert(incidents), [self._row(v) for v in rows])
+
     def get(self, incident_id: str) -> IncidentRow | None:
         r = self.s.execute(_GET_INCIDENT, {"incident_id": incident_id}).one_or_none()
         return _inc(r) if r else None

@@ -392,7 +392,7 @@ def import_calls(path: Path, m: CallMapping, *, uow: DispatchUnitOfWork, geo: Ge
         for part in _chunks(todo, CHUNK):
             rows = [_row(c, ref, m, types, placed, own, city, actor_name, rep) for c, ref in part]
             if not dry_run:
-                uow.incidents.add_many(rows)
+                uow.incidents.insert_many(rows)
                 uow.incidents.add_events([ev for c, row in zip(part, rows, strict=True)
                                           for ev in _timeline(c[0], row["id"], actor_name)])
                 uow.outbox.add_many([(IncidentRecorded.SUBJECT, recorded_event(r).to_payload()) for r in rows],
@@ -400,6 +400,7 @@ def import_calls(path: Path, m: CallMapping, *, uow: DispatchUnitOfWork, geo: Ge
             done += len(part)
             step("store", done, len(todo))
         rep.stored = len(todo)
+        step("done", len(todo), len(todo))
         rep.seconds = (uow.clock.now() - started).total_seconds()
         if dry_run or rep.stored == 0:
             return rep  # leaving the block rolls back: nothing changed, nothing to audit
