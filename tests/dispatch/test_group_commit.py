@@ -48,19 +48,20 @@ def test_a_batch_answers_each_call_and_refusals_do_not_hold_back_the_rest(city) 
     audit_before = count(c, "audit_log")
     out = store(c, [rc(key="a"), rc((116.40, 39.90)), rc(type_code="999999"), rc(FAR, key="b"), rc(None)])
     assert isinstance(out[0], intake.IntakeResult) and out[0].created
-    assert isinstance(out[1], InvalidInput) and out[1].code == "outside_area"
+    # a call is never refused for its location: Beijing is stored outside the area, no position is unlocated
+    assert isinstance(out[1], intake.IntakeResult) and out[1].location_status == "outside_area"
     assert isinstance(out[2], AppError) and out[2].code == "unknown_type"
     assert isinstance(out[3], intake.IntakeResult) and out[3].created
-    assert isinstance(out[4], InvalidInput) and out[4].code == "missing_location"
-    assert count(c, "incidents") == 2 and count(c, "idempotency_keys") == 2
+    assert isinstance(out[4], intake.IntakeResult) and out[4].location_status == "unlocated"
+    assert count(c, "incidents") == 4 and count(c, "idempotency_keys") == 2
     # incident numbers follow the stored sequence; one timeline entry, one audit entry, two events each
     assert out[0].number != out[3].number
-    assert count(c, "incident_events") == 2
-    assert count(c, "audit_log") == audit_before + 2
+    assert count(c, "incident_events") == 4
+    assert count(c, "audit_log") == audit_before + 4
     with c.engine.connect() as conn:
         topics = [r[0] for r in conn.execute(text("SELECT topic FROM outbox WHERE topic LIKE 'jingwu.incidents%' "
                                                   "OR topic LIKE 'jingwu.dispatch.incident%'"))]
-    assert sorted(topics) == sorted(["jingwu.dispatch.incident_created", "jingwu.incidents.recorded"] * 2)
+    assert sorted(topics) == sorted(["jingwu.dispatch.incident_created", "jingwu.incidents.recorded"] * 4)
     with c.uow() as uow:
         assert verify_chain(uow.audit_entries(), uow.audit_head()) is None
 

@@ -16,7 +16,7 @@ from fastapi.responses import StreamingResponse
 
 from jingwu.dispatch import views
 from jingwu.dispatch.domain import IntakeFlags, incident_number
-from jingwu.dispatch.rows import AssignmentRow, IncidentRow
+from jingwu.dispatch.rows import AssignmentRow, IncidentRow, TransferRow
 from jingwu.dispatch.schemas import (
     AssignmentRead,
     CallCreate,
@@ -29,6 +29,7 @@ from jingwu.dispatch.schemas import (
     FeedbackCreate,
     IncidentRead,
     LinkRead,
+    LocateCreate,
     MergeCreate,
     PositionsCreate,
     RecommendationRead,
@@ -36,6 +37,9 @@ from jingwu.dispatch.schemas import (
     SharedLocation,
     SplitCreate,
     StatusCreate,
+    TransferCreate,
+    TransferOutcomeCreate,
+    TransferRead,
 )
 from jingwu.dispatch.services import alerts as alerts_svc
 from jingwu.dispatch.services import assignments as assignments_svc
@@ -44,6 +48,7 @@ from jingwu.dispatch.services import incidents as incidents_svc
 from jingwu.dispatch.services import intake as intake_svc
 from jingwu.dispatch.services import location as location_svc
 from jingwu.dispatch.services import recommend as recommend_svc
+from jingwu.dispatch.services import transfers as transfers_svc
 from jingwu.dispatch.wiring import BOARD_HUB, catalogue, dispatch_read_uow, dispatch_uow, geo, intake
 from jingwu.platform.container import Container
 from jingwu.platform.domain import Permission, Principal
@@ -55,6 +60,10 @@ public_router = APIRouter(prefix="/api/v1/public", responses=ERROR_RESPONSES, ta
 
 TakeCalls = Annotated[Principal, Depends(requires(Permission.TAKE_CALLS))]
 Dispatcher = Annotated[Principal, Depends(requires(Permission.DISPATCH))]
+
+
+def _transfer(t: TransferRow) -> TransferRead:
+    return TransferRead(**{k: getattr(t, k) for k in TransferRead.model_fields})
 
 
 def _asg(a: AssignmentRow) -> AssignmentRead:
@@ -91,16 +100,18 @@ async def receive_call(body: CallCreate, p: TakeCalls, c: ContainerDep, response
     if not r.created:
         response.status_code = 200
     return CallCreated(incident_id=r.incident_id, number=r.number, priority=r.priority, level=r.level,
-                       agency_id=r.agency_id, town_id=r.town_id, duplicates=r.duplicates)
+                       agency_id=r.agency_id, town_id=r.town_id, duplicates=r.duplicates,
+                       location_status=r.location_status)
 
 
 @router.get("/incidents/{incident_id}", response_model=IncidentRead)
 def get_incident(incident_id: UUID, p: PrincipalDep, c: ContainerDep,
                  personal: bool = Query(False, description="include caller name/phone (audited)"),
                  reason: str | None = Query(None, max_length=400)) -> IncidentRead:
-    inc, asgs, timeline, props, shown = incidents_svc.get_incident(p, str(incident_id), uow=dispatch_uow(c),
-                                                              with_personal=personal, reason=reason)
+    inc, asgs, timeline, props, shown, trs = incidents_svc.get_incident(
+        p, str(incident_id), uow=dispatch_uow(c), with_personal=personal, reason=reason)
     return incident_read(inc, _type_name(c, inc.type_code), assignments=[_asg(a) for a in asgs],
+                         transfers=[_transfer(t) for t in trs],
                          timeline=timeline, duplicates=props,
                          caller={"name": inc.caller_name, "phone": inc.caller_phone} if shown else None)
 
@@ -142,6 +153,31 @@ def location_link(incident_id: UUID, p: TakeCalls, c: ContainerDep, request: Req
     token, exp = location_svc.create_location_link(p, str(incident_id), uow=dispatch_uow(c))
     url = str(request.base_url).rstrip("/") + f"/l/{token}"
     return LinkRead(url=url, expires_at=exp, sms_text=f"【110】请点击链接发送您的位置以便民警尽快到达：{url}")
+
+
+@router.post("/incidents/{incident_id}/location")
+def locate(incident_id: UUID, body: LocateCreate, p: TakeCalls, c: ContainerDep) -> dict[str, Any]:
+    """Set an open incident's position by hand (map click or typed coordinates). The answer says where it
+    now stands: located (snapped, then recommendable), unlocated (off the network) or outside_area."""
+    status, agency = location_svc.locate_incident(p, str(incident_id), body.lon, body.lat, uow=dispatch_uow(c),
+                                                  geo=geo(c), note=body.note)
+    return {"incident_id": str(incident_id), "location_status": status, "agency_id": agency}
+
+
+@router.post("/incidents/{incident_id}/transfers", response_model=TransferRead, status_code=201)
+def request_transfer(incident_id: UUID, body: TransferCreate, p: TakeCalls, c: ContainerDep) -> TransferRead:
+    """Offer the call to a neighbouring agency: an agency of this deployment or an outside one (name, phone)."""
+    cmd = transfers_svc.RequestTransfer(reason=body.reason, target_agency_id=body.target_agency_id,
+                                        target_name=body.target_name, target_phone=body.target_phone)
+    return _transfer(transfers_svc.request_transfer(p, str(incident_id), cmd, uow=dispatch_uow(c)))
+
+
+@router.post("/incidents/{incident_id}/transfers/{transfer_id}/outcome", response_model=TransferRead)
+def transfer_outcome(incident_id: UUID, transfer_id: UUID, body: TransferOutcomeCreate, p: TakeCalls,
+                     c: ContainerDep) -> TransferRead:
+    """accepted (the incident closes, disposition "transferred") | refused | no_answer."""
+    return _transfer(transfers_svc.record_outcome(p, str(incident_id), str(transfer_id), body.outcome, body.note,
+                                                  uow=dispatch_uow(c)))
 
 
 @router.post("/incidents/{incident_id}/merge", status_code=204)
@@ -223,7 +259,8 @@ def device_alarm(code: str, c: ContainerDep, response: Response, body: DeviceAla
     if not r.created:
         response.status_code = 200
     return CallCreated(incident_id=r.incident_id, number=r.number, priority=r.priority, level=r.level,
-                       agency_id=r.agency_id, town_id=r.town_id, duplicates=r.duplicates)
+                       agency_id=r.agency_id, town_id=r.town_id, duplicates=r.duplicates,
+                       location_status=r.location_status)
 
 
 @public_router.post("/alarm-devices/{code}/heartbeat", status_code=204)
@@ -260,10 +297,13 @@ def board(p: PrincipalDep, c: ContainerDep, level: str | None = Query(None, patt
 
 
 @router.get("/kpis")
-def kpis(p: PrincipalDep, c: ContainerDep, since: datetime | None = None, until: datetime | None = None
+def kpis(p: PrincipalDep, c: ContainerDep, since: datetime | None = None, until: datetime | None = None,
+         officer_initiated: str = Query("exclude", pattern="^(exclude|include|only)$",
+                                        description="officer-initiated (on-view) incidents in the response times")
          ) -> dict[str, Any]:
     """Response times (s): intake→dispatch, dispatch→arrival, total — mean, median, p90 by type, priority,
-    station and hour; unit ranking by median dispatch→arrival."""
+    station and hour; unit ranking by median dispatch→arrival; incident counts. Officer-initiated incidents
+    are left out of the response times unless ``officer_initiated=include`` (or ``only``)."""
     now = c.clock.now()
     until = until or now
     since = since or until - timedelta(days=1)
@@ -272,7 +312,7 @@ def kpis(p: PrincipalDep, c: ContainerDep, since: datetime | None = None, until:
     if since >= until:
         raise InvalidInput("since must be before until.", code="invalid_range")
     return views.kpis(p, uow=dispatch_read_uow(c), since=since.astimezone(UTC), until=until.astimezone(UTC),
-                         tz=catalogue(c).timezone)
+                      tz=catalogue(c).timezone, officer_initiated=officer_initiated)
 
 
 @router.get("/stream")

@@ -42,6 +42,23 @@ class IncidentStatus(StrEnum):
 OPEN_STATUSES = (IncidentStatus.OPEN, IncidentStatus.DISPATCHED, IncidentStatus.ON_SCENE)
 
 
+class LocationStatus(StrEnum):
+    """Where an incident stands on the map (a call is never refused for its location)."""
+
+    LOCATED = "located"  # placed on the served road network
+    UNLOCATED = "unlocated"  # no usable position yet (address only, or too far from any road)
+    OUTSIDE_AREA = "outside_area"  # a position outside the served area: locate it by hand or transfer it
+
+
+class TransferOutcome(StrEnum):
+    ACCEPTED = "accepted"  # the neighbouring agency took the call: the incident closes as "transferred"
+    REFUSED = "refused"
+    NO_ANSWER = "no_answer"
+
+
+TRANSFERRED = "transferred"  # the disposition of an incident another agency accepted
+
+
 class UnitStatus(StrEnum):
     AVAILABLE = "available"
     DISPATCHED = "dispatched"

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from functools import partial
 
-from jingwu.dispatch import api, jobs, tables, ui
+from jingwu.dispatch import api, cli, jobs, tables, ui
 from jingwu.dispatch.settings import DispatchSettings
 from jingwu.platform.container import Container
-from jingwu.platform.feature import Feature, Handler, NavEntry, Subscription
+from jingwu.platform.feature import CliCommand, CliGroup, Feature, Handler, NavEntry, Subscription
 
 
 def _board_fan_out(c: Container) -> Handler:
@@ -24,4 +24,6 @@ FEATURE = Feature(
     nav=(NavEntry("dispatch", "nav_dispatch", order=20), NavEntry("incidents", "nav_incidents", order=30,
                                                                     ready=False)),
     settings=DispatchSettings,
+    cli_groups=(CliGroup("calls", "Historical calls from CAD exports (警情导入)."),),
+    cli=(CliCommand("import", cli.calls_import_cmd, group="calls"),),
 )

@@ -47,6 +47,21 @@ class AddressFix:
 
 
 @dataclass(frozen=True)
+class Placement:
+    """Where a reported position falls (docs/methods/dispatch.md, "Location status").
+
+    ``status`` is ``located`` (snapped to the served road network), ``unlocated`` (inside the served area but
+    too far from any road to place: a call-taker places it by hand) or ``outside_area``; ``reason`` is the
+    routing code of a failed snap (``off_network``) or ``outside_area``."""
+
+    status: str
+    snap: Snap | None = None
+    town: Area | None = None
+    station: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
 class Area:
     id: str
     code: str
@@ -117,6 +132,31 @@ class Geo:
             if code == "off_network" and not (x0 <= lon <= x1 and y0 <= lat <= y1):
                 code = "outside_area"
             raise InvalidInput(exc.message, code=code) from exc
+
+    def in_extent(self, lon: float, lat: float) -> bool:
+        """Within the served road network's bounding box."""
+        x0, y0, x1, y1 = self.graph.bbox
+        return x0 <= lon <= x1 and y0 <= lat <= y1
+
+    def place(self, lon: float, lat: float) -> Placement:
+        """Classify a position; never refuses one (only a malformed coordinate raises).
+
+        located: within ``max_snap_m`` of the served network (station: the jurisdiction holding it, else the
+        nearest); outside_area: not placeable and outside the network's extent or outside every station
+        jurisdiction and town (when the deployment has any); unlocated: not placeable but inside the area."""
+        try:
+            s = self.graph.snap(lon, lat, self.max_snap_m)
+        except RoutingError as exc:
+            if exc.code != "off_network":
+                raise InvalidInput(exc.message, code=exc.code) from exc
+            has_areas = len(self._stations) > 0 or len(self._towns) > 0
+            inside = self.in_extent(lon, lat) and (not has_areas or self._stations.locate(lon, lat) is not None
+                                                   or self._towns.locate(lon, lat) is not None)
+            if not inside:
+                return Placement("outside_area", reason="outside_area")
+            return Placement("unlocated", town=self.town_at(lon, lat), station=self._stations.locate(lon, lat),
+                             reason="off_network")
+        return Placement("located", s, self.town_at(lon, lat), self.station_at(lon, lat))
 
     def snap_cached(self, lon: float, lat: float, mode: str = "car") -> Snap | None:
         """Snap onto the graph of ``mode`` within 5 km (None if nothing is that close); remembered per point."""

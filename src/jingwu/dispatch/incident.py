@@ -119,6 +119,14 @@ class Incident:
             raise InvalidMerge("Only an undispatched call can merge into an open incident.")
         return replace(self.move(IncidentStatus.MERGED), merged_into=target.id, closed_at=at)
 
+    def transfer_out(self, at: datetime) -> Incident:
+        """A neighbouring agency accepted the call: an undispatched incident closes (disposition
+        "transferred"); one with units committed stays (stand them down first)."""
+        if self.status is not IncidentStatus.OPEN:
+            raise IllegalIncidentTransition(
+                f"Only an undispatched incident can be transferred; this one is {self.status.value}.")
+        return replace(self, status=IncidentStatus.CLOSED, closed_at=at)
+
     def escalate(self, level: Level) -> Incident:
         """A commander raises the level; only upwards."""
         if LEVEL_ORDER[level] <= LEVEL_ORDER[self.level]:

@@ -102,6 +102,11 @@ class IncidentRepository:
                            [self._row(v) for v in rows])
         return [int(x[0]) for x in r]
 
+    def insert_many(self, rows: list[dict[str, Any]]) -> None:
+        """Insert incidents in one executemany, without reading back their seqs (bulk import)."""
+        if rows:
+            self.s.execute(insert(incidents), [self._row(v) for v in rows])
+
     def get(self, incident_id: str) -> IncidentRow | None:
         r = self.s.execute(_GET_INCIDENT, {"incident_id": incident_id}).one_or_none()
         return _inc(r) if r else None
@@ -190,6 +195,13 @@ class IncidentRepository:
         r = self.s.execute(stmt, [{"key": k, "request_hash": h, "incident_id": i, "created_at": at}
                                   for k, h, i, at in rows])
         return {x[0] for x in r}
+
+    def existing_refs(self, refs: list[str]) -> set[str]:
+        """The external references (imported calls) already stored, of those given."""
+        if not refs:
+            return set()
+        return {r[0] for r in self.s.execute(select(incidents.c.external_ref)
+                                             .where(incidents.c.external_ref.in_(refs)))}
 
     def get_many(self, ids: list[str]) -> dict[str, IncidentRow]:
         if not ids:

@@ -41,6 +41,28 @@ class IncidentRow:
     arrived_at: datetime | None
     closed_at: datetime | None
     created_by: str
+    location_status: str = "located"
+    source: str = "live"
+    external_ref: str | None = None
+    officer_initiated: bool = False
+    disposition: str | None = None
+
+
+@dataclass(frozen=True)
+class TransferRow:
+    id: str
+    incident_id: str
+    target_agency_id: str | None
+    target_agency_path: str | None
+    target_name: str | None
+    target_phone: str | None
+    reason: str
+    requested_by: str
+    requested_at: datetime
+    outcome: str | None
+    outcome_note: str | None
+    outcome_by: str | None
+    outcome_at: datetime | None
 
 
 @dataclass(frozen=True)

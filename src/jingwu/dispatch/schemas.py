@@ -39,6 +39,7 @@ class CallCreated(BaseModel):
     agency_id: str
     town_id: str | None
     duplicates: list[dict[str, Any]]
+    location_status: str = Field("located", description="located | unlocated | outside_area")
 
 
 class AssignmentRead(BaseModel):
@@ -54,6 +55,43 @@ class AssignmentRead(BaseModel):
     feedback_at: datetime | None
     feedback: str | None
     cancelled_at: datetime | None
+
+
+class TransferRead(BaseModel):
+    id: str
+    incident_id: str
+    target_agency_id: str | None
+    target_name: str | None
+    target_phone: str | None
+    reason: str
+    requested_by: str
+    requested_at: datetime
+    outcome: str | None
+    outcome_note: str | None
+    outcome_by: str | None
+    outcome_at: datetime | None
+
+
+class TransferCreate(BaseModel):
+    """Either an agency of this deployment (target_agency_id) or an outside agency (target_name + phone)."""
+
+    target_agency_id: str | None = Field(None, min_length=36, max_length=36)
+    target_name: str | None = Field(None, max_length=200)
+    target_phone: str | None = Field(None, max_length=64)
+    reason: str = Field(..., min_length=1, max_length=2000)
+
+
+class TransferOutcomeCreate(BaseModel):
+    outcome: str = Field(..., description="accepted | refused | no_answer")
+    note: str | None = Field(None, max_length=2000)
+
+
+class LocateCreate(BaseModel):
+    """A position set by hand (map click or typed coordinates, WGS84)."""
+
+    lon: float = Field(..., ge=-180, le=180)
+    lat: float = Field(..., ge=-90, le=90)
+    note: str | None = Field(None, max_length=2000)
 
 
 class IncidentRead(BaseModel):
@@ -83,6 +121,12 @@ class IncidentRead(BaseModel):
     dispatched_at: datetime | None
     arrived_at: datetime | None
     closed_at: datetime | None
+    location_status: str = "located"
+    source: str = "live"
+    officer_initiated: bool = False
+    disposition: str | None = None
+    external_ref: str | None = None
+    transfers: list[TransferRead] = []
     assignments: list[AssignmentRead] = []
     timeline: list[dict[str, Any]] = []
     duplicates: list[dict[str, Any]] = []

@@ -15,8 +15,8 @@ from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from jingwu.dispatch.incident_store import IncidentRepository
-from jingwu.dispatch.rows import AlertRow, AssignmentRow, DeviceRow
-from jingwu.dispatch.tables import alarm_devices, alerts, assignments, location_links
+from jingwu.dispatch.rows import AlertRow, AssignmentRow, DeviceRow, TransferRow
+from jingwu.dispatch.tables import alarm_devices, alerts, assignments, incident_transfers, location_links
 from jingwu.platform.clock import Clock
 from jingwu.platform.org_store import UnitRepository
 from jingwu.platform.tables import agencies, in_subtree, new_id, units
@@ -169,6 +169,48 @@ class AlertRepository:
                          json.loads(r.detail), r.raised_at, r.resolved_at) for r in self.s.execute(q)]
 
 
+class TransferRepository:
+    """Transfers of incidents to a neighbouring agency: one row per request, its outcome recorded once."""
+
+    def __init__(self, s: Session) -> None:
+        self.s = s
+
+    def _q(self) -> Any:
+        return (select(incident_transfers, agencies.c.path.label("target_agency_path"))
+                .outerjoin(agencies, agencies.c.id == incident_transfers.c.target_agency_id))
+
+    @staticmethod
+    def _row(r: Any) -> TransferRow:
+        return TransferRow(r.id, r.incident_id, r.target_agency_id, r.target_agency_path, r.target_name,
+                           r.target_phone, r.reason, r.requested_by, r.requested_at, r.outcome, r.outcome_note,
+                           r.outcome_by, r.outcome_at)
+
+    def add(self, *, incident_id: str, target_agency_id: str | None, target_name: str | None,
+            target_phone: str | None, reason: str, by: str, at: datetime) -> str:
+        tid = new_id()
+        self.s.execute(insert(incident_transfers).values(
+            id=tid, incident_id=incident_id, target_agency_id=target_agency_id, target_name=target_name,
+            target_phone=target_phone, reason=reason, requested_by=by, requested_at=at))
+        return tid
+
+    def get(self, transfer_id: str) -> TransferRow | None:
+        r = self.s.execute(self._q().where(incident_transfers.c.id == transfer_id)).one_or_none()
+        return self._row(r) if r else None
+
+    def for_incidents(self, ids: list[str]) -> list[TransferRow]:
+        if not ids:
+            return []
+        q = self._q().where(incident_transfers.c.incident_id.in_(ids)).order_by(incident_transfers.c.requested_at)
+        return [self._row(r) for r in self.s.execute(q)]
+
+    def decide(self, transfer_id: str, *, outcome: str, note: str | None, by: str, at: datetime) -> bool:
+        """Record the outcome of a pending transfer (compare-and-set: once)."""
+        r = self.s.execute(update(incident_transfers).where(
+            incident_transfers.c.id == transfer_id, incident_transfers.c.outcome.is_(None)).values(
+            outcome=outcome, outcome_note=note, outcome_by=by, outcome_at=at))
+        return bool(r.rowcount == 1)  # type: ignore[attr-defined]
+
+
 class DispatchUnits(UnitRepository):
     """The platform unit registry plus the writes only dispatch makes: taking a unit for an incident,
     moving its status, recording its positions. Each is one conditional UPDATE (race-safe)."""
@@ -218,4 +260,5 @@ class DispatchUnitOfWork(SqlUnitOfWork):
         self.devices = DeviceRepository(self.session)
         self.links = LinkRepository(self.session)
         self.alerts = AlertRepository(self.session)
+        self.transfers = TransferRepository(self.session)
         return self

@@ -5,7 +5,7 @@ registered on the platform metadata; TABLES is what the feature declares.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Float, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy import BigInteger, Boolean, Column, Float, ForeignKey, Index, Integer, String, Table, Text
 
 from jingwu.platform.tables import UTCDateTime, metadata
 
@@ -42,7 +42,32 @@ incidents = Table(
     Column("closed_at", UTCDateTime, nullable=True),
     Column("created_by", String(200), nullable=False),
     Column("cell", BigInteger, nullable=True),  # grid cell of (lon, lat) for the duplicate search
+    # located: placed on the road network; unlocated: no usable position yet (address only, off the network);
+    # outside_area: a position outside the served area (stored, never snapped, no recommendations)
+    Column("location_status", String(16), nullable=False, server_default="located", index=True),
+    Column("source", String(16), nullable=False, server_default="live"),  # live / imported
+    Column("external_ref", String(200), nullable=True, unique=True),  # imported: "<source>:<CAD event number>"
+    Column("officer_initiated", Boolean, nullable=False, server_default="0"),  # on-view, self-initiated
+    Column("disposition", String(32), nullable=True),  # how it closed, e.g. "transferred"
     Index("ix_incidents_cell_received_at", "cell", "received_at"),
+)
+
+incident_transfers = Table(
+    "incident_transfers",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("incident_id", String(36), ForeignKey("incidents.id"), nullable=False, index=True),
+    # the target: an agency of this deployment, or a named outside agency with its phone number
+    Column("target_agency_id", String(36), ForeignKey("agencies.id"), nullable=True),
+    Column("target_name", String(200), nullable=True),
+    Column("target_phone", String(64), nullable=True),
+    Column("reason", Text, nullable=False),
+    Column("requested_by", String(200), nullable=False),
+    Column("requested_at", UTCDateTime, nullable=False),
+    Column("outcome", String(16), nullable=True),  # accepted / refused / no_answer; null while pending
+    Column("outcome_note", Text, nullable=True),
+    Column("outcome_by", String(200), nullable=True),
+    Column("outcome_at", UTCDateTime, nullable=True),
 )
 
 incident_events = Table(
@@ -139,4 +164,4 @@ alerts = Table(
 )
 
 TABLES = (incidents, incident_events, assignments, idempotency_keys, alarm_devices, location_links, merge_proposals,
-          alerts)
+          alerts, incident_transfers)

@@ -11,11 +11,12 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from jingwu.dispatch.domain import IncidentStatus, device_online, incident_number
-from jingwu.dispatch.rows import AssignmentRow, IncidentRow
+from jingwu.dispatch.domain import IncidentStatus, LocationStatus, device_online, incident_number
+from jingwu.dispatch.rows import AssignmentRow, IncidentRow, TransferRow
 from jingwu.dispatch.services.common import Catalogue
 from jingwu.dispatch.store import DispatchUnitOfWork
-from jingwu.platform.domain import Permission, Principal
+from jingwu.platform.domain import AgencyKind, Permission, Principal
+from jingwu.platform.errors import InvalidInput
 from jingwu.platform.org_store import UnitRow
 
 BOARD_LEVELS: dict[str, tuple[str, ...] | None] = {"station": None, "branch": ("branch", "city"), "city": ("city",)}
@@ -38,6 +39,9 @@ def board(p: Principal, *, uow: DispatchUnitOfWork, cat: Catalogue, level: str |
         units = uow.units.in_subtree(p.agency_path)
         al = uow.alerts.open(p.agency_path)
         dup = uow.incidents.open_proposal_ids(p.agency_path)
+        pending = {t.incident_id: t for t in uow.transfers.for_incidents(
+            [i.id for i in incs if i.location_status != LocationStatus.LOCATED.value]) if t.outcome is None}
+        targets = transfer_targets(p, uow)
     active: dict[str, list[str]] = {}
     for a in asgs:
         if a.active:
@@ -50,15 +54,40 @@ def board(p: Principal, *, uow: DispatchUnitOfWork, cat: Catalogue, level: str |
             "level": i.level, "type_code": i.type_code,
             "type_name": types[i.type_code].name_zh if i.type_code in types else i.type_code,
             "type_name_en": types[i.type_code].name_en if i.type_code in types else i.type_code,
-            "channel": i.channel, "lon": i.snapped_lon or i.lon, "lat": i.snapped_lat or i.lat, "address": i.address,
+            "channel": i.channel, "address": i.address,
+            # map position: none for a call outside the served area (its reported position is in the detail)
+            "lon": None if outside(i) else i.snapped_lon or i.lon,
+            "lat": None if outside(i) else i.snapped_lat or i.lat,
             "received_at": i.received_at.isoformat(), "units": active.get(i.id, []), "duplicate": i.id in dup,
-            "agency_id": i.agency_id} for i in incs],
+            "agency_id": i.agency_id, "location_status": i.location_status,
+            "transfer": _pending(pending.get(i.id))} for i in incs],
+        "transfer_targets": targets,
         "units": [{"id": u.id, "call_sign": u.call_sign, "kind": u.kind, "status": u.status, "lon": u.lon,
                    "lat": u.lat, "incident_id": u.incident_id, "agency_id": u.agency_id,
                    "position_at": u.position_at.isoformat() if u.position_at else None} for u in units],
         "alerts": [{"id": a.id, "kind": a.kind, "message": a.message, "incident_id": a.incident_id,
                     "unit_id": a.unit_id, "detail": a.detail, "raised_at": a.raised_at.isoformat()} for a in al],
     }
+
+
+def outside(i: IncidentRow) -> bool:
+    return i.location_status == LocationStatus.OUTSIDE_AREA.value
+
+
+def _pending(t: TransferRow | None) -> dict[str, Any] | None:
+    return None if t is None else {"id": t.id, "target_agency_id": t.target_agency_id, "target_name": t.target_name,
+                                   "target_phone": t.target_phone, "requested_at": t.requested_at.isoformat()}
+
+
+def transfer_targets(p: Principal, uow: DispatchUnitOfWork) -> list[dict[str, Any]]:
+    """Agencies of this deployment a call may be transferred to: the city bureaus (and top agencies) outside
+    the reader's own city (neighbours). Their names are organisation data, readable by any call-taker."""
+    if not p.can(Permission.TAKE_CALLS):
+        return []
+    return [{"id": a.id, "name": a.name, "name_en": a.name_en, "kind": a.kind}
+            for a in uow.agencies.in_subtree("/")
+            if (a.kind == AgencyKind.CITY_BUREAU.value or a.parent_id is None)
+            and not p.agency_path.startswith(a.path) and not a.path.startswith(p.agency_path)]
 
 
 def devices(p: Principal, *, uow: DispatchUnitOfWork) -> list[dict[str, Any]]:
@@ -114,13 +143,23 @@ def _summary(values: list[float]) -> dict[str, float | int | None]:
             "median": round(statistics.median(values), 1), "p90": round(_pct(values, 0.9), 1)}
 
 
-def kpis(p: Principal, *, uow: DispatchUnitOfWork, since: datetime, until: datetime, tz: ZoneInfo
-         ) -> dict[str, Any]:
-    """Response times in seconds (mean, median, p90) by type, priority, station and hour, and unit rankings.
+OFFICER_INITIATED_RULES = ("exclude", "include", "only")
+
+
+def kpis(p: Principal, *, uow: DispatchUnitOfWork, since: datetime, until: datetime, tz: ZoneInfo,
+         officer_initiated: str = "exclude") -> dict[str, Any]:
+    """Response times in seconds (mean, median, p90) by type, priority, station and hour, unit rankings, and
+    incident counts.
 
     intake→dispatch = first dispatch − received; dispatch→arrival = first arrival − first dispatch;
-    total = first arrival − received.
+    total = first arrival − received. Live and imported incidents alike (imported ones carry their CAD times).
+    Officer-initiated (on-view) incidents are left out of the response times by default (their "response"
+    is zero by construction): ``officer_initiated`` = exclude | include | only. Counts (total, per
+    priority, officer-initiated, imported, per location status) always cover every incident in the window.
     """
+    if officer_initiated not in OFFICER_INITIATED_RULES:
+        raise InvalidInput(f"officer_initiated must be one of {list(OFFICER_INITIATED_RULES)}.",
+                           code="invalid_officer_initiated")
     if not p.can(Permission.DISPATCH):
         p.require(Permission.ANALYSE)
     with uow:
@@ -135,7 +174,17 @@ def kpis(p: Principal, *, uow: DispatchUnitOfWork, since: datetime, until: datet
     def add(dim: str, key: str, metric: str, v: float) -> None:
         groups[dim].setdefault(key, {m: [] for m in overall})[metric].append(v)
 
+    counts: dict[str, Any] = {"incidents": len(incs), "by_priority": {}, "officer_initiated": 0, "imported": 0,
+                              "by_location_status": {}}
     for i in incs:
+        pk = f"P{i.priority}"
+        counts["by_priority"][pk] = counts["by_priority"].get(pk, 0) + 1
+        counts["by_location_status"][i.location_status] = counts["by_location_status"].get(i.location_status, 0) + 1
+        counts["officer_initiated"] += bool(i.officer_initiated)
+        counts["imported"] += i.source == "imported"
+    timed = [i for i in incs if officer_initiated == "include"
+             or bool(i.officer_initiated) == (officer_initiated == "only")]
+    for i in timed:
         keys = {"type": i.type_code, "priority": f"P{i.priority}",
                 "station": agencies[i.agency_id].name if i.agency_id in agencies else i.agency_id,
                 "hour": f"{i.received_at.astimezone(tz).hour:02d}"}
@@ -160,6 +209,8 @@ def kpis(p: Principal, *, uow: DispatchUnitOfWork, since: datetime, until: datet
     ranking.sort(key=lambda r: (float(r["median_dispatch_to_arrival"]), -int(r["arrivals"])))
     return {
         "since": since.isoformat(), "until": until.isoformat(), "incidents": len(incs),
+        "officer_initiated": officer_initiated, "timed_incidents": len(timed),
+        "counts": {**counts, "by_priority": dict(sorted(counts["by_priority"].items()))},
         "overall": {m: _summary(v) for m, v in overall.items()},
         "by": {dim: {k: {m: _summary(v) for m, v in d.items()} for k, d in sorted(g.items())}
                for dim, g in groups.items()},

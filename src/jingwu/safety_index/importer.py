@@ -26,7 +26,6 @@ Mapping file keys (see docs/methods/safety-index.md §Import)::
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -41,6 +40,10 @@ import pandas as pd
 from jingwu.platform.areas import AreaIndex
 from jingwu.platform.errors import InvalidInput
 from jingwu.platform.org_store import TownRow
+from jingwu.platform.tabular import Rejected, load_document, read_table
+
+__all__ = ["ImportReport", "Mapping", "Parsed", "Rejected", "import_file", "load_mapping", "parse", "parse_mapping",
+           "read_table"]
 from jingwu.safety_index.domain import Category, category_for_code
 from jingwu.safety_index.services.ingest import Changes, IncidentFact, record_incidents_ex
 
@@ -72,20 +75,7 @@ class Mapping:
 
 def load_mapping(path: Path) -> Mapping:
     """Read and validate a mapping file; any problem is an InvalidInput naming it."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InvalidInput(f"cannot read mapping {path}: {exc}") from exc
-    try:
-        if path.suffix.lower() in (".yaml", ".yml"):
-            import yaml
-
-            data = yaml.safe_load(text)
-        else:
-            data = json.loads(text)
-    except Exception as exc:
-        raise InvalidInput(f"mapping {path.name} is not valid {path.suffix[1:].upper()}: {exc}") from exc
-    return parse_mapping(data)
+    return parse_mapping(load_document(path))
 
 
 def parse_mapping(data: Any) -> Mapping:
@@ -126,38 +116,6 @@ def parse_mapping(data: Any) -> Mapping:
                    type_rules=tuple(rules), type_map=tmap,
                    default_type_code=str(data["default_type_code"]) if data.get("default_type_code") else None,
                    category=data.get("category"), deaths=data.get("deaths"), injuries=data.get("injuries"))
-
-
-def read_table(path: Path) -> pd.DataFrame:
-    """CSV, Parquet or GeoJSON (Point features: lon/lat columns added as ``_lon``/``_lat``)."""
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".csv":
-            return pd.read_csv(path, dtype=str, keep_default_na=False)
-        if suffix == ".parquet":
-            return pd.read_parquet(path).astype(str)
-        if suffix in (".geojson", ".json"):
-            data = json.loads(path.read_text(encoding="utf-8"))
-            rows = []
-            for f in data.get("features", []):
-                props = {k: ("" if v is None else str(v)) for k, v in (f.get("properties") or {}).items()}
-                g = f.get("geometry") or {}
-                if g.get("type") == "Point":
-                    props["_lon"], props["_lat"] = str(g["coordinates"][0]), str(g["coordinates"][1])
-                else:
-                    props["_lon"], props["_lat"] = "", ""
-                rows.append(props)
-            return pd.DataFrame(rows, dtype=str)
-    except Exception as exc:
-        raise InvalidInput(f"cannot read {path.name}: {exc}") from exc
-    raise InvalidInput(f"unsupported file type {suffix!r}: use .csv, .parquet or .geojson")
-
-
-@dataclass(frozen=True)
-class Rejected:
-    row: int  # 1-based data row number (CSV: line number minus the header)
-    id: str
-    reason: str
 
 
 @dataclass

@@ -11,8 +11,8 @@ from jingwu.dispatch.domain import IncidentStatus, Level, RunCards, TypeTable
 from jingwu.dispatch.incident import Incident
 from jingwu.dispatch.rows import IncidentRow
 from jingwu.dispatch.store import DispatchUnitOfWork
-from jingwu.platform.domain import Permission, Principal
-from jingwu.platform.errors import NotFound
+from jingwu.platform.domain import AgencyKind, Permission, Principal
+from jingwu.platform.errors import InvalidInput, NotFound
 from jingwu.platform.org_store import UnitRow
 
 
@@ -61,3 +61,39 @@ def may_report(p: Principal, unit: UnitRow) -> None:
         p.require(Permission.REPORT_STATUS, unit.agency_path)
     else:
         p.require(Permission.DISPATCH, unit.agency_path)
+
+
+class AgencyHome:
+    """The agency a call belongs to when no station's jurisdiction holds it: for a call outside the served
+    area the city bureau of the agency that received it (the nearest city bureau on its path), else the
+    root of the agency tree; for an unlocated call the receiving agency itself. Cached for one transaction."""
+
+    def __init__(self, uow: DispatchUnitOfWork) -> None:
+        self.uow = uow
+        self._kinds: dict[str, str] = {}
+        self._root: str | None = None
+
+    def root(self) -> str:
+        if self._root is None:
+            roots = [a for a in self.uow.agencies.in_subtree("/") if a.parent_id is None]
+            if not roots:
+                raise InvalidInput("No agency exists to receive calls: set up the agency tree first.",
+                                   code="no_agency")
+            self._root = roots[0].id
+        return self._root
+
+    def _kind(self, agency_id: str) -> str:
+        if agency_id not in self._kinds:
+            self._kinds[agency_id] = self.uow.agencies.get(agency_id).kind
+        return self._kinds[agency_id]
+
+    def receiving(self, agency_id: str | None, *, city: bool) -> str:
+        if agency_id is None:
+            return self.root()
+        if not city:
+            return agency_id
+        path = [x for x in self.uow.agencies.get(agency_id).path.strip("/").split("/") if x]
+        for aid in reversed(path):
+            if self._kind(aid) == AgencyKind.CITY_BUREAU.value:
+                return aid
+        return path[0]

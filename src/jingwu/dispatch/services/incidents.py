@@ -7,7 +7,7 @@ from typing import Any
 
 from jingwu.dispatch.domain import Level
 from jingwu.dispatch.incident import refuse_self_merge
-from jingwu.dispatch.rows import AssignmentRow, IncidentRow
+from jingwu.dispatch.rows import AssignmentRow, IncidentRow, TransferRow
 from jingwu.dispatch.services.common import incident_of, load_incident, store_incident
 from jingwu.dispatch.store import DispatchUnitOfWork
 from jingwu.platform.domain import Permission, Principal
@@ -18,8 +18,8 @@ PERSONAL_ROLES_PERMS = (Permission.TAKE_CALLS, Permission.DISPATCH, Permission.C
 
 def get_incident(p: Principal, incident_id: str, *, uow: DispatchUnitOfWork, with_personal: bool = False,
                  reason: str | None = None) -> tuple[IncidentRow, list[AssignmentRow], list[dict[str, Any]],
-                                                     list[dict[str, Any]], bool]:
-    """(incident, assignments, timeline, duplicate proposals, personal data shown).
+                                                     list[dict[str, Any]], bool, list[TransferRow]]:
+    """(incident, assignments, timeline, duplicate proposals, personal data shown, transfers).
 
     Caller name and phone are shown only to intake/dispatch/command roles, only
     when asked for, and every such read is audited.
@@ -35,7 +35,7 @@ def get_incident(p: Principal, incident_id: str, *, uow: DispatchUnitOfWork, wit
                             detail={"fields": ["caller_name", "caller_phone"]})
             uow.commit()
         return (inc, uow.assignments.for_incident(inc.id), uow.incidents.timeline(inc.id),
-                uow.incidents.proposals(inc.id), shown)
+                uow.incidents.proposals(inc.id), shown, uow.transfers.for_incidents([inc.id]))
 
 
 def merge(p: Principal, incident_id: str, into_id: str, *, uow: DispatchUnitOfWork) -> None:

@@ -18,6 +18,7 @@ from jingwu.dispatch.domain import (
     Channel,
     IncidentStatus,
     IntakeFlags,
+    LocationStatus,
     compatible_categories,
     escalation_level,
     grade_priority,
@@ -26,7 +27,7 @@ from jingwu.dispatch.domain import (
 from jingwu.dispatch.geo import AddressFix, Geo
 from jingwu.dispatch.incident_store import NearProbe
 from jingwu.dispatch.rows import IncidentRow
-from jingwu.dispatch.services.common import Catalogue
+from jingwu.dispatch.services.common import AgencyHome, Catalogue
 from jingwu.dispatch.store import DispatchUnitOfWork
 from jingwu.platform.audit_store import AuditDraft
 from jingwu.platform.errors import AppError, InvalidInput
@@ -68,6 +69,7 @@ class IntakeResult:
     agency_id: str
     town_id: str | None
     duplicates: list[dict[str, Any]]
+    location_status: str = LocationStatus.LOCATED.value
 
 
 @dataclass(frozen=True)
@@ -92,10 +94,13 @@ class _Prepared:
     priority: int
     level: str
     why: list[str]
-    agency_id: str
+    agency_id: str | None  # None until the receiving agency is found (outside_area, or no station)
     town_id: str | None
     snapped: tuple[float, float] | None
-    address_fix: AddressFix | None = None  # the geocoder's reading of an address-only call
+    address_fix: AddressFix | None  # the geocoder's reading of an address-only call
+    location_status: str
+    location_reason: str | None
+    actor_agency_id: str | None
 
     def incident_row(self, iid: str, now: datetime) -> dict[str, Any]:
         """The new incident's columns: the one place a call becomes an incident row."""
@@ -107,7 +112,8 @@ class _Prepared:
                 "town_id": self.town_id, "agency_id": self.agency_id, "caller_name": cmd.caller_name,
                 "caller_phone": cmd.caller_phone, "deaths": cmd.flags.deaths, "injuries": cmd.flags.injuries,
                 "flags": {k: v for k, v in cmd.flags.__dict__.items() if v}, "device_id": cmd.device_id,
-                "received_at": cmd.received_at or now, "created_by": self.actor}
+                "received_at": cmd.received_at or now, "created_by": self.actor,
+                "location_status": self.location_status}
 
 
 def _prepare(cmd: ReceiveCall, *, geo: Geo, cat: Catalogue, actor: str, actor_agency_id: str | None) -> _Prepared:
@@ -120,26 +126,26 @@ def _prepare(cmd: ReceiveCall, *, geo: Geo, cat: Catalogue, actor: str, actor_ag
     itype = cat.types.get(cmd.type_code)
     if (cmd.lon is None) != (cmd.lat is None):
         raise InvalidInput("Give both lon and lat, or neither.", code="invalid_coordinate")
-    if cmd.lon is None and not (cmd.address and cmd.address.strip()):
-        raise InvalidInput("A call needs a location (lon, lat) or an address.", code="missing_location")
     fp = cmd.fingerprint() if cmd.idempotency_key else None  # of the call as received
     fix = None
     if cmd.lon is None and cmd.address:
         cmd, fix = _locate_by_address(cmd, geo)
     snap = town = station = None
+    status: str = LocationStatus.UNLOCATED.value
+    reason: str | None = "address_only" if cmd.address else "no_position"
     if cmd.lon is not None and cmd.lat is not None:
-        snap = geo.snap(cmd.lon, cmd.lat)
-        town = geo.town_at(cmd.lon, cmd.lat)
-        station = geo.station_at(cmd.lon, cmd.lat)
+        placed = geo.place(cmd.lon, cmd.lat)  # never refuses a well-formed position
+        snap, town, station, status, reason = placed.snap, placed.town, placed.station, placed.status, placed.reason
     priority, why = grade_priority(itype, cmd.flags)
-    agency_id = station or actor_agency_id
-    if agency_id is None:
-        raise InvalidInput("No station serves this location.", code="outside_area")
+    # located (or in a station's jurisdiction): that station; otherwise the agency that received the call
+    agency_id = station if status != LocationStatus.OUTSIDE_AREA else None
+    if agency_id is None and status == LocationStatus.UNLOCATED:
+        agency_id = actor_agency_id
     level, lwhy = escalation_level(priority=priority, category=itype.category, deaths=cmd.flags.deaths,
                                    injuries=cmd.flags.injuries, units_assigned=0, type_code=itype.code)
     return _Prepared(cmd, fp, actor, channel.value, itype.code, itype.category, priority,
                      level.value, why + lwhy, agency_id, town.id if town else None,
-                     (snap.snapped_lon, snap.snapped_lat) if snap else None, fix)
+                     (snap.snapped_lon, snap.snapped_lat) if snap else None, fix, status, reason, actor_agency_id)
 
 
 def _locate_by_address(cmd: ReceiveCall, geo: Geo) -> tuple[ReceiveCall, AddressFix | None]:
@@ -191,6 +197,11 @@ def _store_calls(ready: list[tuple[int, _Prepared]], *, uow: DispatchUnitOfWork
         return res
     now = uow.clock.now()
     with uow:
+        home = AgencyHome(uow)  # the receiving agency of a call no station serves
+        ready = [(i, p if p.agency_id is not None else
+                  replace(p, agency_id=home.receiving(p.actor_agency_id,
+                                                      city=p.location_status == LocationStatus.OUTSIDE_AREA)))
+                 for i, p in ready]
         first: dict[str, tuple[str, str]] = {}  # key -> (fingerprint, new incident id), first use in the batch
         for _, p in ready:
             key = p.cmd.idempotency_key
@@ -214,13 +225,16 @@ def _store_calls(ready: list[tuple[int, _Prepared]], *, uow: DispatchUnitOfWork
         fresh_ids = {iid for _, _, iid in fresh}
         seqs = uow.incidents.add_many(rows)
         uow.incidents.add_events([{"incident_id": iid, "at": now, "kind": "received", "actor": p.actor,
-                                   "detail": {"channel": p.channel, "priority": p.priority, "why": p.why}}
+                                   "detail": {"channel": p.channel, "priority": p.priority, "why": p.why,
+                                              "location_status": p.location_status,
+                                              "location_reason": p.location_reason}}
                                   for _, p, iid in fresh])
         uow.incidents.add_events([{"incident_id": iid, "at": now, "kind": "geocoded", "actor": p.actor,
                                    "detail": p.address_fix.detail()} for _, p, iid in fresh if p.address_fix])
         dups = _propose_duplicates_many(uow, rows, seqs)
         uow.audit.write_many([AuditDraft(p.actor, "call_received", "incident", iid, p.agency_id,
-                                         detail={"channel": p.channel, "type": p.itype_code})
+                                         detail={"channel": p.channel, "type": p.itype_code,
+                                                 "location_status": p.location_status})
                               for _, p, iid in fresh])
         for row in rows:
             uow.emit("jingwu.dispatch.incident_created", {"incident_id": row["id"], "agency_id": row["agency_id"]})
@@ -229,7 +243,7 @@ def _store_calls(ready: list[tuple[int, _Prepared]], *, uow: DispatchUnitOfWork
         uow.commit()
     for (i, p, iid), row, seq, d in zip(fresh, rows, seqs, dups, strict=True):
         res[i] = IntakeResult(iid, incident_number(row["received_at"], seq), True, p.priority, p.level,
-                              p.agency_id, p.town_id, d)
+                              row["agency_id"], p.town_id, d, p.location_status)
     by_id = {iid: res[i] for i, _, iid in fresh}
     for i, p, (fp, iid) in replays:
         key = p.cmd.idempotency_key
@@ -241,11 +255,11 @@ def _store_calls(ready: list[tuple[int, _Prepared]], *, uow: DispatchUnitOfWork
             if not isinstance(done, IntakeResult):  # by_id holds the batch's stored calls only
                 raise RuntimeError(f"Intake answer for stored incident {iid} is not a result.")
             res[i] = IntakeResult(done.incident_id, done.number, False, done.priority, done.level,
-                                  done.agency_id, done.town_id, [])
+                                  done.agency_id, done.town_id, [], done.location_status)
         else:
             inc = stored[iid]
             res[i] = IntakeResult(inc.id, incident_number(inc.received_at, inc.seq), False, inc.priority,
-                                  inc.level, inc.agency_id, inc.town_id, [])
+                                  inc.level, inc.agency_id, inc.town_id, [], inc.location_status)
     return res
 
 

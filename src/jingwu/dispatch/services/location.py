@@ -9,12 +9,14 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from jingwu.dispatch.domain import Channel
+from jingwu.dispatch.domain import OPEN_STATUSES, Channel, LocationStatus
 from jingwu.dispatch.geo import Geo
-from jingwu.dispatch.services.common import load_incident, may_report, require_incident
+from jingwu.dispatch.rows import IncidentRow
+from jingwu.dispatch.services.common import AgencyHome, load_incident, may_report, require_incident
+from jingwu.dispatch.services.intake import emit_recorded
 from jingwu.dispatch.store import DispatchUnitOfWork
 from jingwu.platform.domain import Permission, Principal
-from jingwu.platform.errors import InvalidInput, NotAuthenticated
+from jingwu.platform.errors import Conflict, InvalidInput, NotAuthenticated
 
 
 @dataclass(frozen=True)
@@ -78,26 +80,66 @@ def create_location_link(p: Principal, incident_id: str, *, uow: DispatchUnitOfW
     return token, now + LINK_TTL
 
 
+def _place_incident(uow: DispatchUnitOfWork, inc: IncidentRow, lon: float, lat: float, accuracy_m: float | None,
+                    geo: Geo, **extra: object) -> tuple[str, str]:
+    """Move an incident to a position and classify it (Geo.place): located → snapped, its town and station;
+    outside the area → stored unsnapped, owned by the city bureau of its agency; unlocated (off the network
+    inside the area) → the jurisdiction's station, unsnapped. Returns (location status, agency id)."""
+    pl = geo.place(lon, lat)
+    if pl.status == LocationStatus.OUTSIDE_AREA:
+        agency = AgencyHome(uow).receiving(inc.agency_id, city=True)
+    else:
+        agency = pl.station or inc.agency_id
+    uow.incidents.update(inc.id, lon=lon, lat=lat, accuracy_m=accuracy_m,
+                         snapped_lon=pl.snap.snapped_lon if pl.snap else None,
+                         snapped_lat=pl.snap.snapped_lat if pl.snap else None,
+                         town_id=pl.town.id if pl.town else None, agency_id=agency, location_status=pl.status,
+                         **extra)
+    return pl.status, agency
+
+
 def share_location(token: str, lon: float, lat: float, accuracy_m: float | None, *, uow: DispatchUnitOfWork,
                    geo: Geo) -> str:
-    """The caller's browser posts its position: the incident moves there (public, token-authorised)."""
-    snap = geo.snap(lon, lat)
+    """The caller's browser posts its position: the incident moves there (public, token-authorised). A position
+    outside the served area is stored and flagged ``outside_area``, never refused."""
     with uow:
         now = uow.clock.now()
         incident_id = uow.links.use(_token_hash(token), now)
         if incident_id is None:
             raise NotAuthenticated("This location link is unknown, used or expired.", code="invalid_link")
         inc = require_incident(uow, incident_id)
-        town = geo.town_at(lon, lat)
-        station = geo.station_at(lon, lat) or inc.agency_id
-        uow.incidents.update(inc.id, lon=lon, lat=lat, accuracy_m=accuracy_m, snapped_lon=snap.snapped_lon,
-                             snapped_lat=snap.snapped_lat, town_id=town.id if town else None, agency_id=station,
-                             channel=Channel.SMS_LINK.value if inc.lon is None else inc.channel)
+        status, station = _place_incident(uow, inc, lon, lat, accuracy_m, geo,
+                                          channel=Channel.SMS_LINK.value if inc.lon is None else inc.channel)
         uow.incidents.add_event(inc.id, at=now, kind="location_shared", actor="caller",
-                                detail={"accuracy_m": accuracy_m})
+                                detail={"accuracy_m": accuracy_m, "location_status": status})
         uow.audit.write(actor="caller", action="location_shared", object_type="incident", object_id=inc.id,
-                        agency_id=station)
+                        agency_id=station, detail={"location_status": status})
+        emit_recorded(uow, require_incident(uow, inc.id))
         uow.emit("jingwu.dispatch.incident_updated", {"incident_id": inc.id, "agency_id": station})
         uow.commit()
     return incident_id
 
+
+def locate_incident(p: Principal, incident_id: str, lon: float, lat: float, *, uow: DispatchUnitOfWork, geo: Geo,
+                    note: str | None = None) -> tuple[str, str]:
+    """A call-taker sets an open incident's position by hand (map click or typed coordinates): located,
+    unlocated or outside_area as for any position. Returns (location status, agency id)."""
+    if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180 and -90 <= lat <= 90):
+        raise InvalidInput(f"Bad coordinate lon={lon}, lat={lat}.", code="invalid_coordinate")
+    with uow:
+        inc = load_incident(uow, p, incident_id, Permission.TAKE_CALLS)
+        if inc.status not in {s.value for s in OPEN_STATUSES}:
+            raise Conflict(f"Incident is {inc.status}; only an open incident can be located.", code="incident_closed")
+        now = uow.clock.now()
+        before = {"lon": inc.lon, "lat": inc.lat, "location_status": inc.location_status}
+        status, agency = _place_incident(uow, inc, lon, lat, None, geo)
+        uow.incidents.add_event(inc.id, at=now, kind="located_manually", actor=p.username,
+                                detail={"lon": lon, "lat": lat, "location_status": status, "note": note,
+                                        "before": before})
+        uow.audit.write(actor=p.username, action="incident_located", object_type="incident", object_id=inc.id,
+                        agency_id=agency, reason=note,
+                        detail={"lon": lon, "lat": lat, "location_status": status, "before": before})
+        emit_recorded(uow, require_incident(uow, inc.id))
+        uow.emit("jingwu.dispatch.incident_updated", {"incident_id": inc.id, "agency_id": agency})
+        uow.commit()
+    return status, agency

@@ -10,13 +10,13 @@ from typing import Any
 
 import numpy as np
 
-from jingwu.dispatch.domain import STALE_POSITION, UnitStatus
+from jingwu.dispatch.domain import STALE_POSITION, LocationStatus, UnitStatus
 from jingwu.dispatch.geo import Geo
 from jingwu.dispatch.rows import IncidentRow
 from jingwu.dispatch.services.common import Catalogue, load_incident
 from jingwu.dispatch.store import DispatchUnitOfWork
 from jingwu.platform.domain import Permission, Principal, travel_mode_of
-from jingwu.platform.errors import InvalidInput
+from jingwu.platform.errors import Conflict, InvalidInput
 from jingwu.platform.org_store import UnitRow
 
 
@@ -42,6 +42,9 @@ def recommend(p: Principal, incident_id: str, *, uow: DispatchUnitOfWork, geo: G
         inc = load_incident(uow, p, incident_id, Permission.DISPATCH)
         units = uow.units.in_subtree("/" + inc.agency_path.strip("/").split("/")[0] + "/")
     town_code = geo.town_code(inc.town_id) if inc.town_id else None
+    if inc.location_status == LocationStatus.OUTSIDE_AREA.value:
+        raise Conflict("The call is outside the served area: set its location on the map if it is inside after "
+                       "all, or transfer it to the neighbouring agency.", code="outside_area")
     if inc.snapped_lon is None or inc.snapped_lat is None:
         raise InvalidInput("The incident has no location yet: send an SMS location link or enter coordinates.",
                            code="missing_location")

@@ -16,6 +16,7 @@
     loading = J.api("/api/v1/board?level=" + state.level).then((b) => {
       state.board = b;
       renderQueue(); renderAlerts(); renderCounts(); B.drawMap();
+      if (B.renderLocq) B.renderLocq();
       if (state.selected) B.maybeReloadDetail();
       root.dataset.status = "ready";
       root.dataset.incidents = String(b.incidents.length);
@@ -41,7 +42,7 @@
   }
 
   function renderQueue() {
-    const inc = openIncidents();
+    const inc = openIncidents().filter((i) => !(B.needsLocation && B.needsLocation(i)));  // those: own list
     $("queue-n").textContent = inc.length;
     if (!inc.length) { $("queue").innerHTML = `<li class="empty">${esc(t("queue_empty"))}</li>`; return; }
     $("queue").innerHTML = inc.map((i) => `

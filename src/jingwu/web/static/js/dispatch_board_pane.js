@@ -26,7 +26,8 @@
   let detailSig = "", detailAt = 0;
   function maybeReloadDetail() {
     const i = incById(state.selected);
-    const sig = i ? [i.status, i.priority, i.level, i.lon, i.duplicate, i.units.join(",")].join("|") : "gone";
+    const sig = i ? [i.status, i.priority, i.level, i.lon, i.duplicate, i.units.join(","), i.location_status,
+                     i.transfer && i.transfer.id].join("|") : "gone";
     if (sig !== detailSig || Date.now() - detailAt > 5000) loadDetail(false);
   }
 
@@ -34,7 +35,8 @@
   function loadDetail(fresh) {
     const id = state.selected, seq = ++detailSeq;
     const bi = incById(id);
-    detailSig = bi ? [bi.status, bi.priority, bi.level, bi.lon, bi.duplicate, bi.units.join(",")].join("|") : "gone";
+    detailSig = bi ? [bi.status, bi.priority, bi.level, bi.lon, bi.duplicate, bi.units.join(","), bi.location_status,
+                      bi.transfer && bi.transfer.id].join("|") : "gone";
     detailAt = Date.now();
     if (fresh) $("detail").innerHTML = `<p class="muted">${esc(t("loading"))}</p>`;
     const inc = J.api(`/api/v1/incidents/${id}`);
@@ -68,6 +70,7 @@
     let recHtml = "";
     if (!perms.dispatch) recHtml = "";
     else if (d.status === "closed" || d.status === "merged") recHtml = "";
+    else if (d.location_status && d.location_status !== "located" && B.locateHtml) recHtml = "";  // the locate box says it
     else if (d.snapped_lon == null) recHtml = `<p class="warn">${esc(t("no_location_hint"))}</p>`;
     else if (r && r.error) recHtml = `<p class="err">${esc(J.errorText(r.error))}</p>`;
     else if (r) {
@@ -111,6 +114,7 @@
       </div>
       <div id="callerbox">${callerHtml(state.callers[d.id])}</div>
       <div id="linkbox">${linkHtml(state.links[d.id])}</div>
+      ${B.locateHtml ? B.locateHtml(d) : ""}
       ${dups ? `<h3>${esc(t("duplicates"))}</h3><ul class="dups">${dups}</ul>` : ""}
       ${recHtml ? `<h3>${esc(t(units ? "recommendations_more" : "recommendations"))}</h3>${recHtml}` : ""}
       <h3>${esc(t("timeline"))}</h3><ol class="timeline">${tl}</ol>`;

@@ -7,7 +7,7 @@
   const $ = (id) => document.getElementById(id);
   const root = $("kpis");
   const METRICS = ["total", "intake_to_dispatch", "dispatch_to_arrival"];
-  const state = { days: 1, metric: "total", data: null, types: {} };
+  const state = { days: 1, metric: "total", oi: "exclude", data: null, types: {} };
   const charts = {};
   Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
   Chart.defaults.font.size = 12;
@@ -48,8 +48,13 @@
 
   function render() {
     const d = state.data, by = d.by;
-    $("cards").innerHTML = `<div class="kcard"><h3>${esc(t("kpi_incidents"))}</h3><div class="big">${d.incidents}</div>
-      <div class="sub">${J.dateTime(d.since)} – ${J.dateTime(d.until)}</div></div>` + METRICS.map(card).join("");
+    const c = d.counts || { by_priority: {}, officer_initiated: 0, imported: 0 };
+    const per = Object.entries(c.by_priority).map(([p, n]) => `${esc(p)} ${n}`).join(" · ");
+    $("cards").innerHTML = `<div class="kcard" id="kpi-counts"><h3>${esc(t("kpi_incidents"))}</h3><div class="big">${d.incidents}</div>
+      <div class="sub">${J.dateTime(d.since)} – ${J.dateTime(d.until)}</div>
+      <div class="sub">${per}</div>
+      <div class="sub">${esc(t("oi_count"))} ${c.officer_initiated} · ${esc(t("imported_count"))} ${c.imported}</div></div>` +
+      METRICS.map(card).join("");
     document.querySelectorAll(".kpi-cards .kcard[data-metric]").forEach((c) => c.classList.toggle("sel", c.dataset.metric === state.metric));
     $("kpi-empty").hidden = d.overall.total.n + d.overall.intake_to_dispatch.n > 0;
     const pr = Object.keys(by.priority).sort();
@@ -73,7 +78,8 @@
   function load() {
     const until = new Date();
     const since = new Date(until.getTime() - state.days * 86400000);
-    const q = `since=${encodeURIComponent(since.toISOString())}&until=${encodeURIComponent(until.toISOString())}`;
+    const q = `since=${encodeURIComponent(since.toISOString())}&until=${encodeURIComponent(until.toISOString())}` +
+      `&officer_initiated=${state.oi}`;
     return J.api("/api/v1/kpis?" + q).then((d) => { state.data = d; render(); })
       .catch((e) => { $("cards").innerHTML = `<p class="err">${esc(J.errorText(e))}</p>`; root.dataset.status = "error"; });
   }
@@ -83,8 +89,8 @@
       const b = e.target.closest("button");
       if (!b) return;
       $(id).querySelectorAll("button").forEach((x) => x.classList.toggle("on", x === b));
-      state[key] = attr === "days" ? Number(b.dataset.days) : b.dataset.metric;
-      if (key === "days") load(); else if (state.data) render();
+      state[key] = attr === "days" ? Number(b.dataset.days) : b.dataset[attr];
+      if (key === "days" || key === "oi") load(); else if (state.data) render();
     });
   }
   $("cards").addEventListener("click", (e) => {
@@ -93,6 +99,7 @@
   });
   seg("range", "days", "days");
   seg("metric", "metric", "metric");
+  seg("oi", "oi", "oi");
 
   let debounce = null;
   if (window.EventSource) {
