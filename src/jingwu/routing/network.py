@@ -24,7 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jingwu.platform.deployment_store import SERVED_NETWORK
+from jingwu.platform.deployment_store import SERVED_NETWORK, recorded_value
 from jingwu.platform.jobs import PeriodicJob
 from jingwu.routing.domain import OsmCorrupt
 from jingwu.routing.gazetteer.build import build_gazetteer
@@ -104,10 +104,14 @@ def import_network(osm_file: Path, *, cache_dir: Path, uow: SqlUnitOfWork | None
 
 
 def network_to_serve(c: Container) -> ServedNetwork:
-    """The recorded network, else the ``JINGWU_OSM_FILE`` setting (hashed now)."""
-    got = recorded_network(c.read_uow())
-    if got is not None:
-        return got
+    """The recorded network, else the ``JINGWU_OSM_FILE`` setting (hashed now).
+
+    Read on a connection of the container's main engine, which is returned to its pool, so that disposing
+    of the engine (as commands and test fixtures do) closes it; a reader connection left open on SQLite
+    would hold the write-ahead log back from the database file."""
+    v = recorded_value(c.engine, SERVED_NETWORK)
+    if v:
+        return ServedNetwork.from_value(v)
     path = Path(c.settings.section(RoutingSettings).osm_file).resolve()
     return ServedNetwork(path, file_sha256(path) if path.is_file() else "")
 
