@@ -25,7 +25,7 @@ def demo_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[
     c = build_container(s)
     upgrade(c.engine)
     pw = demo.load_demo_city(c)
-    c.engine.dispose()
+    c.dispose()  # every engine, the read one too: an open one keeps the last writes in -wal, not copied
     return s.data_dir / "jingwu.db", pw
 
 

@@ -217,3 +217,19 @@ def test_intake_geocoding_never_refuses_for_want_of_a_gazetteer(gaz: Gazetteer) 
     assert fix is not None and fix.used and fix.confidence >= GEOCODE_MIN_CONFIDENCE and fix.kind == "street"
     weak = Geo(graph, [], [], {}, gazetteer=lambda: gaz).geocode_address("qqqq 深 zzzz")
     assert weak is None or (not weak.used and weak.confidence < GEOCODE_MIN_CONFIDENCE)
+
+
+def test_any_text_is_answered_without_error(gaz: Gazetteer) -> None:
+    """FTS5 query syntax, LIKE wildcards and the patterns never turn user text into an error."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    alphabet = st.sampled_from(list('"\'*%_-/&:^()[]{}与和号东门附近交叉口 nearandofORNOT12深南大道科技路Xa'))
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.text(alphabet, min_size=1, max_size=30))
+    def check(q: str) -> None:
+        res = gaz.search(q, limit=5)
+        assert len(res) <= 5 and all(0 < h.confidence <= 1 for h in res)
+
+    check()

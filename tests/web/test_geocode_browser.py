@@ -103,4 +103,16 @@ def test_intake_address_search_places_the_call(server, browser, shots: Path) -> 
     assert metres(Point(inc["lon"], inc["lat"]), nodes[0]) < 1.0  # on the streets' shared node
     page.locator("#detail ol, #detail ul").last.scroll_into_view_if_needed()
     page.screenshot(path=str(shots / "intake-geocoded-timeline.png"))
+
+    # in English the list names the kinds in English
+    page.click("#lang-switch")
+    page.wait_for_selector("#board[data-status=ready]", timeout=30_000)
+    page.click("#rt-intake")
+    page.click("#f-address")
+    page.keyboard.type(name, delay=40)
+    page.wait_for_selector("#f-geo-list li[role=option]", timeout=10_000)
+    assert "street" in page.locator("#f-geo-list li[role=option]").first.inner_text()
+    page.screenshot(path=str(shots / "intake-geocode-list-en.png"))
+    page.keyboard.press("Escape")
+    page.click("#lang-switch")
     ctx.close()

@@ -38,6 +38,7 @@ NEAR_MISS_WEIGHT = 0.9
 CLUSTER_M = 120.0           # crossing nodes of one street pair this close are one intersection
 LANDMARK_WEIGHT = 0.9
 STREET_FALLBACK_WEIGHT = 0.7  # "street + number" when the number is not in OSM: the street itself
+STRUCTURED_WEIGHT = 0.8    # inexact whole-query matches when the query read as a crossing/address/landmark
 SAME_STREET_M = 60.0        # same-name streets this close are listed once
 NEAR_DECAY_M = 20_000.0     # with near=: confidence × (1 − 0.1·min(1, d / 20 km))
 
@@ -218,14 +219,15 @@ class Gazetteer:
         out = [(best[r["id"]][0], best[r["id"]][1], r) for r in rows if kinds_set is None or r["kind"] in kinds_set]
         # ties: a match on the feature's own name before a match on an alias, then rank, then length
         out.sort(key=lambda t: (-t[0] * KIND_WEIGHT[t[2]["kind"]], t[1] != t[2]["name"], t[2]["rank"],
-                                -(t[2]["length_m"] or 0)))
+                                -_size(t[2])))
         return out[:limit]
 
     def _hit(self, row: sqlite3.Row, conf: float, matched: str | None, note: str | None = None) -> Hit:
         geom = json.loads(row["geom"])
         return Hit(row["kind"], row["name"], row["name_zh"], row["name_en"], row["lon"], row["lat"],
                    min(1.0, conf), row["osm"], row["category"], matched, geom, note, feature_ids=(row["id"],),
-                   tiebreak=(float(matched != row["name"]), row["rank"], -(row["length_m"] or 0.0)))
+                   tiebreak=(float(matched != row["name"]), row["rank"],
+                             _size(row) if row["kind"] == "address" else -_size(row)))
 
     # ------------------------------------------------------------ forward
     def search(self, query: str, limit: int = 10, near: tuple[float, float] | None = None) -> list[Hit]:
@@ -241,8 +243,11 @@ class Gazetteer:
         landmark = split_landmark(q)
         if landmark:
             hits += self._landmarks(*landmark)
+        # a query read as a crossing, an address or a landmark that found one is most likely that: a name
+        # matched by the whole query only inexactly (e.g. one street name inside it) comes after
+        damp = STRUCTURED_WEIGHT if hits else 1.0
         for sim, matched, row in self.match_names(q, limit=max(limit, 10) * 2):
-            hits.append(self._hit(row, sim * KIND_WEIGHT[row["kind"]], matched))
+            hits.append(self._hit(row, sim * KIND_WEIGHT[row["kind"]] * (1.0 if sim == 1.0 else damp), matched))
         if near is not None:
             for h in hits:
                 if h.kind == "street" and h.geometry:
@@ -436,6 +441,16 @@ class Gazetteer:
                 "kind": kind, "name": row["name"], "name_zh": row["name_zh"], "name_en": row["name_en"],
                 "rank": row["rank"], "min_zoom": row["min_zoom"]}})
         return {"type": "FeatureCollection", "features": feats}
+
+
+def _size(row: sqlite3.Row) -> float:
+    """A feature's size for breaking ties (the larger first, except addresses: an entrance node is more
+    precise than a building's centre): a street's length, else the half perimeter of its bounding box
+    (0 for a node), both in metres."""
+    if row["length_m"]:
+        return float(row["length_m"])
+    return ((row["maxlon"] - row["minlon"]) * math.cos(math.radians(row["lat"])) * 111_320.0
+            + (row["maxlat"] - row["minlat"]) * 110_574.0)
 
 
 def _coords(line: Any) -> list[list[float]]:
