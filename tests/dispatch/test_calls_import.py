@@ -304,3 +304,18 @@ def test_dst_times_take_the_earlier_offset_and_are_counted(tmp_path: Path) -> No
     with pytest.raises(InvalidInput) as e:
         calls_import.parse_mapping({"source": "ny", "event_number": "id", "received": "t"}, types)
     assert e.value.code == "bad_mapping"
+
+
+@both_databases
+def test_the_receiving_agency_is_named_when_the_deployment_has_several_top_agencies(run: Any, city: Any) -> None:
+    from jingwu.platform import services
+
+    c: Container = city[0]
+    zy = services.create_agency(services.CreateAgency("512000-PSB", "资阳市公安局", "city_bureau"), uow=c.uow(),
+                                actor=None)
+    res = run(str(SEATTLE), "--mapping", str(SEATTLE_MAP))
+    assert res.exit_code == 2 and "error [agency_required]" in res.output
+    res = run(str(SEATTLE), "--mapping", str(SEATTLE_MAP), "--agency", "512000-PSB")
+    assert res.exit_code == 0, res.output
+    assert {r[0] for r in q(c, "SELECT agency_id FROM incidents")} == {zy}
+    assert run(str(SEATTLE), "--mapping", str(SEATTLE_MAP), "--agency", "NOPE").exit_code == 2

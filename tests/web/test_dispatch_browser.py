@@ -202,8 +202,9 @@ def test_sms_location_link_once_then_expired(server, browser, shots: Path) -> No
 
     ctx = browser.new_context(viewport={"width": 1600, "height": 900})
     board = login(ctx, base, "dispatcher", pw["dispatcher"], "/dispatch")
-    board.wait_for_selector(f"#queue li[data-id='{inc}'] .tag.noloc", timeout=15_000)
-    board.click(f"#queue li[data-id='{inc}']")
+    # a call without a place waits in its own list ("待定位 / 辖区外"), not in the queue
+    board.wait_for_selector(f"#locq li[data-id='{inc}'] .tag.ls-unlocated", timeout=15_000)
+    board.click(f"#locq li[data-id='{inc}']")
     board.wait_for_selector(f"#detail[data-incident='{inc}'] #btn-link", timeout=10_000)
     assert "尚无位置" in board.locator("#detail").inner_text()
     board.click("#btn-link")
@@ -294,5 +295,5 @@ def test_board_falls_back_to_polling_without_the_stream(server, browser) -> None
     r = httpx.post(f"{base}/api/v1/calls", headers=token(base, "dispatcher", pw["dispatcher"]), json={
         "type_code": "020400", "address": "轮询测试", "summary": "polling"})
     assert r.status_code == 201, r.text
-    page.wait_for_selector(f"#queue li[data-id='{r.json()['incident_id']}']", timeout=15_000)  # ≤ 10 s polling
+    page.wait_for_selector(f"#locq li[data-id='{r.json()['incident_id']}']", timeout=15_000)  # ≤ 10 s polling
     ctx.close()

@@ -40,7 +40,7 @@ def board(p: Principal, *, uow: DispatchUnitOfWork, cat: Catalogue, level: str |
         al = uow.alerts.open(p.agency_path)
         dup = uow.incidents.open_proposal_ids(p.agency_path)
         pending = {t.incident_id: t for t in uow.transfers.for_incidents(
-            [i.id for i in incs if i.location_status != LocationStatus.LOCATED.value]) if t.outcome is None}
+            [i.id for i in incs if i.status == IncidentStatus.OPEN.value]) if t.outcome is None}
         targets = transfer_targets(p, uow)
     active: dict[str, list[str]] = {}
     for a in asgs:

@@ -380,6 +380,9 @@ def import_calls(path: Path, m: CallMapping, *, uow: DispatchUnitOfWork, geo: Ge
             if a is None:
                 raise InvalidInput(f"no agency with code {agency_code!r}", code="unknown_agency")
             receiving = a.id
+        elif len(home.roots()) > 1:
+            raise InvalidInput("this deployment has several top agencies: say which one received the calls "
+                               "(--agency CODE)", code="agency_required")
         own = home.receiving(receiving, city=False)
         city = home.receiving(receiving, city=True)
         refs = [f"{m.source}:{c.event_number}" for c in parsed.calls]

@@ -73,13 +73,17 @@ class AgencyHome:
         self._kinds: dict[str, str] = {}
         self._root: str | None = None
 
+    def roots(self) -> list[str]:
+        return [a.id for a in self.uow.agencies.in_subtree("/") if a.parent_id is None]
+
     def root(self) -> str:
+        """The top agency (the first by path when a deployment has several)."""
         if self._root is None:
-            roots = [a for a in self.uow.agencies.in_subtree("/") if a.parent_id is None]
+            roots = self.roots()
             if not roots:
                 raise InvalidInput("No agency exists to receive calls: set up the agency tree first.",
                                    code="no_agency")
-            self._root = roots[0].id
+            self._root = roots[0]
         return self._root
 
     def _kind(self, agency_id: str) -> str:

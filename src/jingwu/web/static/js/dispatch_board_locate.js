@@ -45,19 +45,23 @@
     return a ? (J.zh ? a.name : a.name_en || a.name) : tr.target_agency_id;
   }
 
+  function pendingHtml(p) {
+    return `<div class="xfer-pending" id="xfer-pending"><b>${esc(t("transfer_pending", { target: targetName(p) }))}</b>
+      <div class="btns">${["accepted", "refused", "no_answer"].map((o) =>
+        `<button type="button" class="btn sm${o === "accepted" ? " primary" : " ghost"}" data-outcome="${o}" data-transfer="${p.id}">${esc(t("outcome_" + o))}</button>`).join("")}</div></div>`;
+  }
+
   function locateHtml(d) {
     if (d.disposition === "transferred") return `<p class="ok ls-note">${esc(t("disposition_transferred"))}</p>`;
-    if (!d.location_status || d.location_status === "located" || d.status !== "open") return "";
-    const out = d.location_status === "outside_area";
+    if (d.status !== "open") return "";
     const pending = (d.transfers || []).find((x) => x.outcome == null);
+    if (!d.location_status || d.location_status === "located") return pending && perms.take_calls ? pendingHtml(pending) : "";
+    const out = d.location_status === "outside_area";
     const pos = d.lon != null ? `<div class="muted">${esc(t("reported_position"))}: ${d.lon.toFixed(5)}, ${d.lat.toFixed(5)}</div>` : "";
     if (!perms.take_calls) return `<div class="locbox ls-${d.location_status}"><p class="warn">${esc(t(out ? "outside_hint" : "unlocated_hint"))}</p>${pos}</div>`;
     const targets = (state.board && state.board.transfer_targets) || [];
     const opts = targets.map((a) => `<option value="${a.id}">${esc(J.zh ? a.name : a.name_en || a.name)}</option>`).join("");
-    const xfer = pending
-      ? `<div class="xfer-pending" id="xfer-pending"><b>${esc(t("transfer_pending", { target: targetName(pending) }))}</b>
-           <div class="btns">${["accepted", "refused", "no_answer"].map((o) =>
-             `<button type="button" class="btn sm${o === "accepted" ? " primary" : " ghost"}" data-outcome="${o}" data-transfer="${pending.id}">${esc(t("outcome_" + o))}</button>`).join("")}</div></div>`
+    const xfer = pending ? pendingHtml(pending)
       : `<details class="xfer" id="xfer"${out ? " open" : ""}><summary>${esc(t("transfer_title"))}</summary>
            <form id="xfer-form" class="intake" autocomplete="off">
              <label>${esc(t("transfer_to_agency"))}<select name="target_agency_id" id="xfer-agency">
