@@ -1,0 +1,98 @@
+"""Names read straight from an OSM file with osmium, independently of the product's import:
+what the map labels must show. Also a stand-in of the label endpoint's contract built from them
+(bbox and zoom filters as the contract says), used to test the drawing on its own."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+STREET_RANK = {"motorway": 1, "trunk": 1, "primary": 2, "secondary": 3, "tertiary": 4}
+PLACE_RANK = {"city": 1, "town": 2, "district": 2, "suburb": 3, "quarter": 3, "neighbourhood": 4, "village": 4}
+POI_KEYS = ("amenity", "shop", "tourism", "leisure", "office", "healthcare", "historic")
+
+
+@dataclass
+class OsmNames:
+    # (name, name:zh or None, name:en or None, rank, [(lon, lat), ...])
+    streets: list[tuple[str, str | None, str | None, int, list[tuple[float, float]]]] = field(default_factory=list)
+    # (kind, name, name:zh, name:en, rank, lon, lat)
+    points: list[tuple[str, str, str | None, str | None, int, float, float]] = field(default_factory=list)
+
+    def street_names(self) -> set[str]:
+        return {s[0] for s in self.streets} | {s[1] for s in self.streets if s[1]}
+
+    def street_english(self) -> dict[str, str]:
+        """Local name -> name:en, for the streets that have one."""
+        return {s[0]: s[2] for s in self.streets if s[2]}
+
+    def names_of(self, kind: str) -> set[str]:
+        """Local names and name:zh of the places or POIs."""
+        return {p[1] for p in self.points if p[0] == kind} | {p[2] for p in self.points if p[0] == kind and p[2]}
+
+
+def read_osm_names(path: Path) -> OsmNames:
+    import osmium
+
+    out = OsmNames()
+
+    class Handler(osmium.SimpleHandler):  # type: ignore[misc]
+        def way(self, w: Any) -> None:
+            t = w.tags
+            if "highway" not in t or "name" not in t:
+                return
+            try:
+                coords = [(n.lon, n.lat) for n in w.nodes]
+            except osmium.InvalidLocationError:
+                return
+            rank = STREET_RANK.get(t["highway"], 5)
+            out.streets.append((t["name"], t.get("name:zh"), t.get("name:en"), rank, coords))
+
+        def node(self, n: Any) -> None:
+            t = n.tags
+            if "name" not in t:
+                return
+            if "place" in t:
+                kind, rank = "place", PLACE_RANK.get(t["place"], 5)
+            elif any(k in t for k in POI_KEYS):
+                kind, rank = "poi", 6
+            else:
+                return
+            loc = n.location
+            out.points.append((kind, t["name"], t.get("name:zh"), t.get("name:en"), rank, loc.lon, loc.lat))
+
+    Handler().apply_file(str(path), locations=True)
+    return out
+
+
+def min_zoom(kind: str, rank: int) -> int:
+    if kind == "poi":
+        return 16
+    if kind == "place":
+        return 10 + min(rank, 4)
+    return {1: 11, 2: 12, 3: 13, 4: 14}.get(rank, 15)
+
+
+def fake_labels(names: OsmNames, bbox: tuple[float, float, float, float], zoom: int, public: bool) -> dict[str, Any]:
+    """The contract of GET /api/v1[/public]/map/labels over the names above."""
+    w, s, e, n = bbox
+    feats: list[dict[str, Any]] = []
+
+    def props(kind: str, name: str, zh: str | None, en: str | None, rank: int) -> dict[str, Any]:
+        return {"kind": kind, "name": name, "name_zh": zh, "name_en": en, "rank": rank,
+                "min_zoom": min_zoom(kind, rank)}
+
+    for name, zh, en, rank, coords in names.streets:
+        if min_zoom("street", rank) > zoom or (public and rank > 2):
+            continue
+        if not any(w <= x <= e and s <= y <= n for x, y in coords):
+            continue
+        feats.append({"type": "Feature", "geometry": {"type": "LineString", "coordinates": [list(c) for c in coords]},
+                      "properties": props("street", name, zh, en, rank)})
+    for kind, name, zh, en, rank, x, y in names.points:
+        if min_zoom(kind, rank) > zoom or (public and kind == "poi") or not (w <= x <= e and s <= y <= n):
+            continue
+        feats.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [x, y]},
+                      "properties": props(kind, name, zh, en, rank)})
+    return {"type": "FeatureCollection", "features": feats}
