@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-STREET_RANK = {"motorway": 1, "trunk": 1, "primary": 2, "secondary": 3, "tertiary": 4}
-PLACE_RANK = {"city": 1, "town": 2, "district": 2, "suburb": 3, "quarter": 3, "neighbourhood": 4, "village": 4}
+# the scales of the endpoint's contract: rank 1 (most important) and up; a street of rank <= 3 is primary or above
+STREET_RANK = {"motorway": 1, "trunk": 2, "primary": 3, "secondary": 4, "tertiary": 5}
+PLACE_RANK = {"city": 1, "town": 2, "district": 3, "suburb": 3, "quarter": 4, "village": 4, "neighbourhood": 5}
 POI_KEYS = ("amenity", "shop", "tourism", "leisure", "office", "healthcare", "historic")
 
 
@@ -46,7 +47,7 @@ def read_osm_names(path: Path) -> OsmNames:
                 coords = [(n.lon, n.lat) for n in w.nodes]
             except osmium.InvalidLocationError:
                 return
-            rank = STREET_RANK.get(t["highway"], 5)
+            rank = STREET_RANK.get(t["highway"], 6)
             out.streets.append((t["name"], t.get("name:zh"), t.get("name:en"), rank, coords))
 
         def node(self, n: Any) -> None:
@@ -54,9 +55,9 @@ def read_osm_names(path: Path) -> OsmNames:
             if "name" not in t:
                 return
             if "place" in t:
-                kind, rank = "place", PLACE_RANK.get(t["place"], 5)
+                kind, rank = "place", PLACE_RANK.get(t["place"], 6)
             elif any(k in t for k in POI_KEYS):
-                kind, rank = "poi", 6
+                kind, rank = "poi", 3
             else:
                 return
             loc = n.location
@@ -70,8 +71,8 @@ def min_zoom(kind: str, rank: int) -> int:
     if kind == "poi":
         return 16
     if kind == "place":
-        return 10 + min(rank, 4)
-    return {1: 11, 2: 12, 3: 13, 4: 14}.get(rank, 15)
+        return {1: 10, 2: 10, 3: 11, 4: 13, 5: 14}.get(rank, 15)
+    return {1: 10, 2: 10, 3: 12, 4: 13, 5: 14}.get(rank, 15)
 
 
 def fake_labels(names: OsmNames, bbox: tuple[float, float, float, float], zoom: int, public: bool) -> dict[str, Any]:
@@ -84,7 +85,7 @@ def fake_labels(names: OsmNames, bbox: tuple[float, float, float, float], zoom: 
                 "min_zoom": min_zoom(kind, rank)}
 
     for name, zh, en, rank, coords in names.streets:
-        if min_zoom("street", rank) > zoom or (public and rank > 2):
+        if min_zoom("street", rank) > zoom or (public and rank > 3):
             continue
         if not any(w <= x <= e and s <= y <= n for x, y in coords):
             continue

@@ -122,7 +122,7 @@ def test_board_street_names_from_osm_in_chinese_and_english(server, names, brows
     # zoom 13: only the streets whose min_zoom (from the contract) is <= 13, and no POI
     z13 = view(page, "#dmap", 13)
     page.screenshot(path=str(shots / "labels-board-z13-zh.png"))
-    main_streets = {s[0] for s in names.streets if s[3] <= 3}
+    main_streets = {s[0] for s in names.streets if s[3] <= 4}  # secondary and above
     assert z13["streets"] and set(z13["streets"]) <= main_streets
     assert z13["pois"] == []
 
@@ -181,6 +181,6 @@ def test_public_safety_index_shows_places_and_main_streets_but_no_poi(server, na
         page.screenshot(path=str(shots / f"labels-safety-index-z{z}.png"))
         assert got["places"] and set(got["places"]) <= names.names_of("place")
         assert got["pois"] == []
-        assert set(got["streets"]) <= {s[0] for s in names.streets if s[3] <= 2}
+        assert set(got["streets"]) <= {s[0] for s in names.streets if s[3] <= 3}
     assert requests and all("/api/v1/public/map/labels?" in u for u in requests)
     ctx.close()

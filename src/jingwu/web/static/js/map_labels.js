@@ -84,8 +84,8 @@
       const size = r <= 2 ? 16 : r <= 4 ? 14 : 12.5;
       return { size: size, weight: 600, cls: "jw-lbl-place" };
     }
-    if (p.kind === "poi") return { size: 11, weight: 400, cls: "jw-lbl-poi", dot: 7 };
-    return { size: r <= 2 ? 12.5 : 11.5, weight: r <= 3 ? 600 : 400 };
+    if (p.kind === "poi") return { size: r <= 1 ? 11.5 : 11, weight: r <= 1 ? 600 : 400, cls: "jw-lbl-poi", dot: 7 };
+    return { size: r <= 3 ? 12.5 : r <= 5 ? 12 : 11.5, weight: r <= 3 ? 600 : r <= 5 ? 500 : 400 };
   }
   const fontOf = (st) => `${st.weight} ${st.size}px ${FONT_FAMILY}`;
 
