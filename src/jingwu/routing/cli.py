@@ -1,4 +1,5 @@
-"""Routing CLI verbs (``jingwu route``, ``jingwu isochrone``, ``jingwu import osm``) as plain functions.
+"""Routing CLI verbs (``jingwu route``, ``jingwu isochrone``, ``jingwu import osm``, ``jingwu geocode``)
+as plain functions.
 
 The main CLI (``jingwu.cli``) registers these with typer. Defaults come from
 routing's settings section: the road network is ``osm_file``, compiled graphs live in
@@ -97,7 +98,7 @@ def isochrone(
 
 
 def import_osm(file: Path = typer.Argument(..., help="OpenStreetMap file (.osm or .osm.pbf)")) -> None:
-    """Build (or confirm the cache of) the road graph of an OSM file and report what was kept and dropped."""
+    """Build (or confirm the cache of) the road graph and the gazetteer of an OSM file; report what was kept."""
     from jingwu.platform.settings import get_settings
     from jingwu.routing.graph import RoadGraph
     from jingwu.routing.settings import graph_cache_dir
@@ -120,3 +121,59 @@ def import_osm(file: Path = typer.Argument(..., help="OpenStreetMap file (.osm o
     _out.print(f"[bold]road graph {state}[/bold] in {took:.2f} s → {RoadGraph.cache_path(file, cache_dir)}")
     for line in graph.report.lines():
         _out.print("  " + line, markup=False)
+    _build_gazetteer_step(file, cache_dir)
+
+
+def _build_gazetteer_step(file: Path, cache_dir: Path) -> None:
+    """The address gazetteer is built from the same file beside the graph (docs/methods/geocoding.md)."""
+    from jingwu.routing.gazetteer import build_gazetteer
+
+    t0 = time.perf_counter()
+    try:
+        path = build_gazetteer(file, cache_dir, progress=True)
+    except RoutingError as exc:
+        raise _fail(exc)
+    except OSError as exc:
+        raise _fail(exc, "io_error")
+    _out.print(f"[bold]gazetteer ready[/bold] in {time.perf_counter() - t0:.2f} s → {path}")
+
+
+def geocode(
+    query: str = typer.Argument(..., help="address, street, intersection, place or POI"),
+    json_: bool = typer.Option(False, "--json", help="print the results as JSON"),
+    limit: int = typer.Option(5, "--limit", min=1, max=50, help="number of results"),
+    osm: Path | None = typer.Option(None, "--osm", help="OSM file of the gazetteer (default: JINGWU_OSM_FILE)"),
+) -> None:
+    """Search addresses and places in the gazetteer built by `jingwu import osm`."""
+    from jingwu.platform.settings import get_settings
+    from jingwu.routing.gazetteer.search import Gazetteer
+    from jingwu.routing.gazetteer.store import gazetteer_path, is_valid
+    from jingwu.routing.settings import RoutingSettings, graph_cache_dir
+
+    settings = get_settings()
+    file = osm or settings.section(RoutingSettings).osm_file
+    if not query.strip():
+        raise _fail(ValueError("the query is empty"), "empty_query")
+    try:
+        if not Path(file).is_file():
+            raise _fail(FileNotFoundError(f"OSM file not found: {file}"), "osm_corrupt")
+        path = gazetteer_path(Path(file), graph_cache_dir(settings))
+    except OSError as exc:
+        raise _fail(exc, "io_error")
+    if not path.exists() or not is_valid(path):
+        raise _fail(FileNotFoundError(f"no gazetteer for {file}: run `jingwu import osm {file}` first"),
+                    "no_gazetteer")
+    gaz = Gazetteer(path)
+    try:
+        hits = gaz.search(query, limit=limit)
+    finally:
+        gaz.close()
+    if json_:
+        typer.echo(json.dumps({"query": query, "results": [h.to_dict() for h in hits]}, ensure_ascii=False))
+        return
+    if not hits:
+        _out.print("no match", markup=False)
+        raise typer.Exit(1)
+    for h in hits:
+        extra = f"  ({h.note})" if h.note else ""
+        _out.print(f"{h.confidence:.2f}  {h.kind:<12} {h.name}  {h.lon:.6f},{h.lat:.6f}{extra}", markup=False)
