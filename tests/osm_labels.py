@@ -20,6 +20,13 @@ class OsmNames:
     streets: list[tuple[str, str | None, str | None, int, list[tuple[float, float]]]] = field(default_factory=list)
     # (kind, name, name:zh, name:en, rank, lon, lat)
     points: list[tuple[str, str, str | None, str | None, int, float, float]] = field(default_factory=list)
+    # highway classes of the ways carrying each street name (name or name:zh)
+    classes: dict[str, set[str]] = field(default_factory=dict)
+    # name and name:zh of every named object (node, way, relation), name:en of every object that has one
+    all_names: set[str] = field(default_factory=set)
+    all_english: set[str] = field(default_factory=set)
+    # name, name:zh and name:en of every object tagged place=*
+    place_names: set[str] = field(default_factory=set)
 
     def street_names(self) -> set[str]:
         return {s[0] for s in self.streets} | {s[1] for s in self.streets if s[1]}
@@ -27,6 +34,10 @@ class OsmNames:
     def street_english(self) -> dict[str, str]:
         """Local name -> name:en, for the streets that have one."""
         return {s[0]: s[2] for s in self.streets if s[2]}
+
+    def streets_of_class(self, *highways: str) -> set[str]:
+        """Street names carried by at least one way of these highway classes."""
+        return {name for name, cls in self.classes.items() if cls & set(highways)}
 
     def names_of(self, kind: str) -> set[str]:
         """Local names and name:zh of the places or POIs."""
@@ -38,9 +49,22 @@ def read_osm_names(path: Path) -> OsmNames:
 
     out = OsmNames()
 
+    def remember(t: Any) -> None:
+        for k in ("name", "name:zh"):
+            if k in t:
+                out.all_names.add(t[k])
+        if "name:en" in t:
+            out.all_english.add(t["name:en"])
+        if "place" in t:
+            out.place_names.update(t[k] for k in ("name", "name:zh", "name:en") if k in t)
+
     class Handler(osmium.SimpleHandler):  # type: ignore[misc]
+        def relation(self, r: Any) -> None:
+            remember(r.tags)
+
         def way(self, w: Any) -> None:
             t = w.tags
+            remember(t)
             if "highway" not in t or "name" not in t:
                 return
             try:
@@ -48,10 +72,14 @@ def read_osm_names(path: Path) -> OsmNames:
             except osmium.InvalidLocationError:
                 return
             rank = STREET_RANK.get(t["highway"], 6)
+            for k in ("name", "name:zh"):
+                if k in t:
+                    out.classes.setdefault(t[k], set()).add(t["highway"])
             out.streets.append((t["name"], t.get("name:zh"), t.get("name:en"), rank, coords))
 
         def node(self, n: Any) -> None:
             t = n.tags
+            remember(t)
             if "name" not in t:
                 return
             if "place" in t:
