@@ -322,7 +322,7 @@
     function placeStreet(f, text, st, size, grid, farFromSame, remember) {
       const g = f.geometry;
       const parts = g.type === "LineString" ? [g.coordinates] : g.type === "MultiLineString" ? g.coordinates : [];
-      const font = fontOf(st), w = textWidth(text, font) + 6, half = st.size * 0.62;
+      const font = fontOf(st), w = textWidth(text, font) + 12, half = st.size * 0.62;
       // the longest visible stretch of the street
       let best = null, bestLen = 0;
       parts.forEach((c) => {
@@ -350,9 +350,11 @@
         const ll = sub.map((q) => map.containerPointToLatLng(q));
         const line = L.polyline(ll, { renderer: svg, stroke: false, fill: false, interactive: false });
         line.addTo(group);
-        line.setText(text, { center: true, offset: st.size * 0.36,
+        // the stretch is the measured text width + 12 px long: start 6 px in (no `center`, which would
+        // force a layout per label to measure the text again)
+        line.setText(text, { offset: st.size * 0.36,
                              attributes: { class: "jw-street-label", "font-size": st.size + "px", "font-weight": st.weight,
-                                           "data-kind": "street", "data-name": text } });
+                                           dx: 6, "data-kind": "street", "data-name": text } });
         return true;
       }
       return false;
