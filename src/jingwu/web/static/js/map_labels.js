@@ -333,7 +333,7 @@
           if (len > bestLen) { best = { run: run, cum: cum }; bestLen = len; }
         });
       });
-      if (!best || bestLen < w + 8) return false;
+      if (!best || bestLen < w) return false;
       for (const at of [0.5, 0.3, 0.7, 0.15, 0.85]) {
         const c = bestLen * at;
         if (c - w / 2 < 0 || c + w / 2 > bestLen) continue;
