@@ -295,6 +295,7 @@
         const st = styleOf(p);
         if (p.kind === "street") {
           if (lines) drawLine(f);
+          if (!L.Polyline.prototype.setText) continue;   // leaflet-textpath not loaded: no street names
           if (placeStreet(f, text, st, size, grid, farFromSame, remember)) n++;
         } else if (f.geometry.type === "Point") {
           if (placePoint(f, text, st, size, grid, farFromSame, remember)) n++;
