@@ -30,9 +30,10 @@ node_modules/.package-lock.json: package.json package-lock.json
 	touch node_modules/.package-lock.json
 
 $(VENDOR)/.stamp: node_modules/.package-lock.json
-	mkdir -p $(VENDOR)/leaflet $(VENDOR)/chartjs
+	mkdir -p $(VENDOR)/leaflet $(VENDOR)/chartjs $(VENDOR)/leaflet-textpath
 	cp -r node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css node_modules/leaflet/dist/images $(VENDOR)/leaflet/
 	cp node_modules/leaflet/LICENSE $(VENDOR)/leaflet/LICENSE
+	cp node_modules/leaflet-textpath/leaflet.textpath.js node_modules/leaflet-textpath/LICENSE $(VENDOR)/leaflet-textpath/
 	cp node_modules/chart.js/dist/chart.umd.js $(VENDOR)/chartjs/ && cp node_modules/chart.js/LICENSE.md $(VENDOR)/chartjs/LICENSE.md
 	touch $(VENDOR)/.stamp
 

@@ -28,7 +28,7 @@
 
   // ------------------------------------------------------------------ map
   const mapEl = $("dmap");
-  const map = J.newMap(mapEl, { zoomControl: true });
+  const map = J.newMap(mapEl, { zoomControl: true, avoidLabels: "#legend" });
   L.control.scale({ imperial: false }).addTo(map);
   map.setView([30.66, 104.07], 13);
   const canvas = L.canvas({ padding: 0.3 });
@@ -117,7 +117,7 @@
 
   /* Our roads under everything; called by dispatch_board.js once all parts are loaded. */
   function loadRoads() {
-    J.drawRoads(map, canvas).then((roads) => {
+    J.drawRoads(map).then((roads) => {
       roads.bringToBack();
       mapEl.dataset.status = "ready";
       if (!state.fitted) { map.fitBounds(roads.getBounds()); state.fitted = true; }

@@ -61,11 +61,12 @@
     tertiary: [1.8, "#c9d0d8"], motorway_link: [1.8, "#e8a0a0"], trunk_link: [1.8, "#f0b27a"], primary_link: [1.8, "#f5c98b"],
   };
 
-  /* Our own roads on a canvas (as the overview map, but muted so incidents and units stand out). */
-  function drawRoads(map, canvas) {
+  /* Our own roads on a canvas (as the overview map, but muted so incidents and units stand out), in a pane
+     under the place names (newMap), which stay under units, routes and incidents. */
+  function drawRoads(map) {
     return api("/api/v1/map/roads").then((gj) => {
       const layer = L.geoJSON(gj, {
-        renderer: canvas, interactive: false,
+        renderer: L.canvas({ padding: 0.3, pane: "jwRoads" }), interactive: false,
         style: (f) => {
           const s = ROAD_STYLE[f.properties.highway] || [1, "#d5dae0"];
           return { weight: s[0], color: s[1], opacity: 0.95 };
@@ -78,6 +79,8 @@
   function newMap(el, opts) {
     const map = L.map(el, Object.assign({ preferCanvas: true, zoomSnap: 0.25, attributionControl: true }, opts || {}));
     map.attributionControl.setPrefix(false).addAttribution(t("osm_attribution"));
+    map.createPane("jwRoads").style.zIndex = "350";
+    map.labels = JWLabels.attach(map, { lang: T.lang, zIndex: 380, avoid: (opts || {}).avoidLabels });
     return map;
   }
 

@@ -15,7 +15,7 @@
   map.setView([30.66, 104.07], 14);
   const canvas = L.canvas({ padding: 0.3 });
   const overlay = L.layerGroup().addTo(map);
-  J.drawRoads(map, canvas).then((r) => r.bringToBack()).catch(() => {});
+  J.drawRoads(map).then((r) => r.bringToBack()).catch(() => {});
 
   function toast(text, bad) {
     const el = $("toast");

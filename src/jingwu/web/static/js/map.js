@@ -9,6 +9,7 @@
   map.attributionControl.setPrefix(false).addAttribution(T.attribution);
   L.control.scale({ imperial: false }).addTo(map);
   const canvas = L.canvas({ padding: 0.3 });
+  const labels = JWLabels.attach(map, { lang: T.lang, avoid: "#map .station-label" });
   const palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
   const roadStyle = {
     motorway: [4, "#c0392b"], trunk: [3.5, "#d35400"], primary: [3, "#e67e22"], secondary: [2.4, "#f1c40f"],
@@ -62,6 +63,7 @@
         .bindTooltip("🚒 " + (zh ? a.name : a.name_en || a.name)).addTo(fs);
     });
     jur.addTo(map); st.addTo(map); fs.addTo(map);
+    labels.refresh();  // place names keep clear of the station names
     overlays[T.jurisdictions] = jur; overlays[T.stations] = st; overlays[T.fire] = fs;
     document.getElementById("n-stations").textContent = stations.length;
     el.dataset.stations = String(stations.length);
@@ -77,7 +79,7 @@
         .bindTooltip(`${zh ? t.name : t.name_en || t.name}<br>${T.population}: ${t.population.toLocaleString()}`).addTo(tl);
     });
     ul.addTo(map);
-    overlays[T.units] = ul; overlays[T.towns] = tl;
+    overlays[T.units] = ul; overlays[T.towns] = tl; overlays[T.labels] = labels.layer;
     document.getElementById("n-units").textContent = units.length;
     L.control.layers(null, overlays, { collapsed: false }).addTo(map);
     el.dataset.status = "ready";

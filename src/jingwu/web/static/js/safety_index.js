@@ -8,6 +8,9 @@
   var COLORS = {green: "#2e9d4a", blue: "#2b6cb0", yellow: "#d9a400", orange: "#e0701f", red: "#c53030"};
   var map = L.map("si-map", {zoomControl: true, attributionControl: false});
   map.setView([30.67, 104.07], 12);
+  // place names and main streets from the public label endpoint, the street lines drawn faintly for context
+  JWLabels.attach(map, {url: "/api/v1/public/map/labels", lang: T.lang,
+                        streetLines: {color: "#ffffff", weight: 1.5, opacity: 0.55}});
   var layer = null, selected = null, layersByCode = {}, current = {};
   var dateInput = document.getElementById("si-date");
   var tbody = document.querySelector("#si-rank tbody");
