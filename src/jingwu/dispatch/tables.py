@@ -5,7 +5,7 @@ registered on the platform metadata; TABLES is what the feature declares.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Float, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy import BigInteger, Boolean, Column, Float, ForeignKey, Index, Integer, String, Table, Text
 
 from jingwu.platform.tables import UTCDateTime, metadata
 
@@ -97,6 +97,7 @@ alarm_devices = Table(
     Column("heartbeat_seconds", Integer, nullable=False, server_default="60"),
     Column("last_heartbeat_at", UTCDateTime, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("active", Boolean, nullable=False, server_default="1"),  # inactive: decommissioned, key refused
 )
 
 location_links = Table(

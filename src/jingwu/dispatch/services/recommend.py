@@ -44,6 +44,8 @@ def recommend(p: Principal, incident_id: str, *, uow: DispatchUnitOfWork, geo: G
     available = UnitStatus.AVAILABLE.value
     cands: list[tuple[UnitRow, str, Any]] = []
     for u in units:
+        if not u.active:  # deactivated by an administrator: never recommended
+            continue
         if u.status != available and not include_busy:
             continue
         if u.lon is not None and u.lat is not None and u.position_at is not None:
