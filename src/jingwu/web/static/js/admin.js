@@ -44,7 +44,11 @@
     msgEl.hidden = false;
     msgEl.dataset.kind = isError ? "error" : "ok";
   }
-  const fail = (e) => say(t("error") + " [" + (e.code || "error") + "]: " + e.message, true);
+  // the API's code, a localised explanation when there is one, and the API's own message (it names the detail)
+  const fail = (e) => {
+    const known = T["adm_err_" + e.code];
+    say(t("error") + " [" + (e.code || "error") + "]" + (known ? " " + known : "") + ": " + e.message, true);
+  };
   async function act(fn, okText) {
     try {
       const out = await fn();
@@ -149,6 +153,7 @@
   const agencyItems = (onlyActive) => agencies.filter((a) => !onlyActive || a.active)
     .map((a) => [a.id, "\u00a0".repeat(2 * (a.path.split("/").length - 3)) + nameOf(a) + " · " + a.code]);
 
+  const rowsOr = (html, cols) => html || '<tr><td class="empty" colspan="' + cols + '">' + t("empty") + "</td></tr>";
   function rowButtons(x, extra) {
     return (extra || "") + '<button type="button" class="ghost" data-act="edit" data-id="' + x.id + '">' + t("edit") + "</button>" +
       (x.active ? '<button type="button" class="ghost" data-act="deactivate" data-id="' + x.id + '">' + t("deactivate") + "</button>"
@@ -178,11 +183,15 @@
       const tree = document.getElementById("agency-tree");
       const children = {};
       agencies.forEach((a) => { (children[a.parent_id || ""] = children[a.parent_id || ""] || []).push(a); });
+      const rank = (a) => T.agency_kinds.indexOf(a.kind);
+      Object.values(children).forEach((l) => l.sort((x, y) => rank(x) - rank(y) || x.code.localeCompare(y.code)));
       const ids = new Set(agencies.map((a) => a.id));
       const tops = agencies.filter((a) => !a.parent_id || !ids.has(a.parent_id));
+      const topIds = new Set(tops.map((a) => a.id));  // the caller's own agency: edited, never switched off here
       const li = (a) => '<li data-code="' + esc(a.code) + '"><div class="row' + (a.active ? "" : " off") + '"><span class="kind">' + esc(kindLabel(a.kind)) +
         '</span><span class="grow">' + esc(nameOf(a)) + ' <span class="code">' + esc(a.code) + "</span></span>" + pill(a.active) +
-        "<span>" + rowButtons(a) + "</span></div>" +
+        "<span>" + (topIds.has(a.id) ? rowButtons(a).replace(/<button type="button" class="(ghost|danger)" data-act="(deactivate|activate|delete)"[^>]*>[^<]*<\/button>/g, "")
+                                     : rowButtons(a)) + "</span></div>" +
         ((children[a.id] || []).length ? "<ul>" + children[a.id].map(li).join("") + "</ul>" : "") + "</li>";
       tree.innerHTML = tops.map(li).join("");
       const form = document.getElementById("agency-form");
@@ -220,10 +229,10 @@
     load: async function () {
       await loadAgencies();
       const rows = agencies.filter((a) => a.kind === "station" || a.kind === "fire_station");
-      document.querySelector("#station-table tbody").innerHTML = rows.map((a) =>
+      document.querySelector("#station-table tbody").innerHTML = rowsOr(rows.map((a) =>
         '<tr data-code="' + esc(a.code) + '" class="' + (a.active ? "" : "off") + '"><td>' + esc(a.code) + "</td><td>" + esc(nameOf(a)) +
         "</td><td>" + esc(kindLabel(a.kind)) + "</td><td>" + (a.lon != null ? a.lon.toFixed(5) + ", " + a.lat.toFixed(5) : t("none")) +
-        "</td><td>" + (a.jurisdiction ? "✓" : t("none")) + "</td><td>" + pill(a.active) + "</td><td>" + rowButtons(a) + "</td></tr>").join("");
+        "</td><td>" + (a.jurisdiction ? "✓" : t("none")) + "</td><td>" + pill(a.active) + "</td><td>" + rowButtons(a) + "</td></tr>").join(""), 7);
     },
     init() {
       const form = document.getElementById("station-form");
@@ -268,11 +277,11 @@
     async load() {
       await loadAgencies();
       towns = await api("/api/v1/admin/towns");
-      document.querySelector("#town-table tbody").innerHTML = towns.map((x) =>
+      document.querySelector("#town-table tbody").innerHTML = rowsOr(towns.map((x) =>
         '<tr data-code="' + esc(x.code) + '" class="' + (x.active ? "" : "off") + '"><td>' + esc(x.code) + "</td><td>" + esc(nameOf(x)) +
         '</td><td class="num">' + x.population.toLocaleString(zh ? "zh-CN" : "en") + '</td><td class="num">' +
         (x.area_km2 != null ? x.area_km2.toFixed(2) : t("none")) + "</td><td>" + esc(agencyName(x.agency_id)) + "</td><td>" +
-        pill(x.active) + "</td><td>" + rowButtons(x) + "</td></tr>").join("");
+        pill(x.active) + "</td><td>" + rowButtons(x) + "</td></tr>").join(""), 7);
       const form = document.getElementById("town-form");
       options(document.getElementById("town-owner"), agencyItems(true), form.elements.agency_id.value);
     },
@@ -312,11 +321,11 @@
     async load() {
       await loadAgencies();
       units = await api("/api/v1/admin/units");
-      document.querySelector("#unit-table tbody").innerHTML = units.map((u) =>
+      document.querySelector("#unit-table tbody").innerHTML = rowsOr(units.map((u) =>
         '<tr data-call-sign="' + esc(u.call_sign) + '" class="' + (u.active ? "" : "off") + '"><td>' + esc(u.call_sign) + "</td><td>" +
         esc(t("unit_" + u.kind)) + "</td><td>" + esc(agencyName(u.agency_id)) + "</td><td>" + esc(T["adm_status_" + u.status] || u.status) +
         "</td><td>" + esc(t("mode_" + u.travel_mode)) + (u.travel_mode_set ? "" : ' <span class="off">(' + t("mode_auto_short") + ")</span>") +
-        "</td><td>" + pill(u.active) + "</td><td>" + rowButtons(u) + "</td></tr>").join("");
+        "</td><td>" + pill(u.active) + "</td><td>" + rowButtons(u) + "</td></tr>").join(""), 7);
       const form = document.getElementById("unit-form");
       options(document.getElementById("unit-station"), stationItems(), form.elements.station_id.value);
     },
@@ -361,14 +370,14 @@
     async load() {
       try { await loadAgencies(); } catch (e) { agencies = []; }
       users = await api("/api/v1/admin/users");
-      document.querySelector("#user-table tbody").innerHTML = users.map((u) =>
+      document.querySelector("#user-table tbody").innerHTML = rowsOr(users.map((u) =>
         '<tr data-username="' + esc(u.username) + '" class="' + (u.active ? "" : "off") + '"><td>' + esc(u.username) + "</td><td>" +
         esc(u.display_name) + "</td><td>" + esc(agencyName(u.agency_id)) + "</td><td>" + u.roles.map((r) => esc(roleLabel(r))).join("、") +
         "</td><td>" + pill(u.active) + "</td><td>" +
         '<button type="button" class="ghost" data-act="edit" data-id="' + u.id + '">' + t("edit") + "</button>" +
         (u.active ? '<button type="button" class="ghost" data-act="disable" data-id="' + u.id + '">' + t("disable") + "</button>"
                   : '<button type="button" class="ghost" data-act="enable" data-id="' + u.id + '">' + t("enable") + "</button>") +
-        '<button type="button" class="ghost" data-act="password" data-id="' + u.id + '">' + t("reset_pw") + "</button></td></tr>").join("");
+        '<button type="button" class="ghost" data-act="password" data-id="' + u.id + '">' + t("reset_pw") + "</button></td></tr>").join(""), 6);
       const form = document.getElementById("user-form");
       options(document.getElementById("user-agency"), agencyItems(true), form.elements.agency_id.value);
     },
@@ -425,10 +434,10 @@
     async load() {
       await loadAgencies();
       devices = await api("/api/v1/admin/devices");
-      document.querySelector("#device-table tbody").innerHTML = devices.map((d) =>
+      document.querySelector("#device-table tbody").innerHTML = rowsOr(devices.map((d) =>
         '<tr data-code="' + esc(d.code) + '" class="' + (d.active ? "" : "off") + '"><td>' + esc(d.code) + "</td><td>" + esc(d.name) +
         "</td><td>" + esc(agencyName(d.agency_id)) + "</td><td>" + d.lon.toFixed(5) + ", " + d.lat.toFixed(5) + "</td><td>" +
-        (d.online ? t("yes") : t("no")) + "</td><td>" + pill(d.active) + "</td><td>" + rowButtons(d) + "</td></tr>").join("");
+        (d.online ? t("yes") : t("no")) + "</td><td>" + pill(d.active) + "</td><td>" + rowButtons(d) + "</td></tr>").join(""), 7);
       const form = document.getElementById("device-form");
       options(document.getElementById("device-agency"), agencyItems(true), form.elements.agency_id.value);
     },
