@@ -63,8 +63,10 @@ def test_new_unit_is_recommended_at_once_and_a_deactivated_one_never(api: TestCl
     # it stands at the incident: the smallest road ETA of all, so first
     assert recs[0]["call_sign"] == "新警01" and recs[0]["eta_seconds"] == min(u["eta_seconds"] for u in recs)
 
+    assert "新警01" in {u["call_sign"] for u in api.get("/api/v1/board", headers=hd).json()["units"]}
     assert api.post(f"{A}/units/{uid}/deactivate", headers=ha).status_code == 200
     assert "新警01" not in {u["call_sign"] for u in recommended(api, hd, inc["incident_id"])}
+    assert "新警01" not in {u["call_sign"] for u in api.get("/api/v1/board", headers=hd).json()["units"]}
     r = api.post(f"/api/v1/incidents/{inc['incident_id']}/dispatch", json={"unit_id": uid}, headers=hd)
     assert r.status_code == 409 and r.json()["error"]["code"] == "unit_inactive"
     with c.engine.connect() as conn:

@@ -35,7 +35,7 @@ def board(p: Principal, *, uow: DispatchUnitOfWork, cat: Catalogue, level: str |
         incs = [i for i in incs if i.status != IncidentStatus.MERGED.value
                 and (i.status != IncidentStatus.CLOSED.value or (i.closed_at is not None and i.closed_at > recent))]
         asgs = uow.assignments.for_incidents([i.id for i in incs])
-        units = uow.units.in_subtree(p.agency_path)
+        units = [u for u in uow.units.in_subtree(p.agency_path) if u.active]  # deactivated: out of service
         al = uow.alerts.open(p.agency_path)
         dup = uow.incidents.open_proposal_ids(p.agency_path)
     active: dict[str, list[str]] = {}
