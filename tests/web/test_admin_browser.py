@@ -140,6 +140,20 @@ def test_town_boundary_upload_station_map_users_and_screenshots(server, browser,
     page.locator('#user-table tr[data-username="analyst"] button[data-act=enable]').click()
     page.locator('#user-table tr[data-username="analyst"]:not(.off)').wait_for(timeout=10_000)
 
+    # an alarm device: a click on the map fills its position; its key is shown once after registering
+    page.goto(f"{base}/admin/devices")
+    ready(page)
+    page.click("#adm-map", position={"x": 400, "y": 200})
+    assert page.input_value("#device-form input[name=lon]") != ""
+    page.fill("#device-form input[name=code]", "BTN-PAGE")
+    page.fill("#device-form input[name=name]", "页面报警柱")
+    page.fill("#device-form input[name=lon]", str(lon))
+    page.fill("#device-form input[name=lat]", str(lat))
+    page.click("#device-save")
+    page.wait_for_selector("#device-secret:not([hidden])")
+    assert "BTN-PAGE" in page.locator("#device-secret").inner_text()
+    page.locator('#device-table tr[data-code="BTN-PAGE"]').wait_for(timeout=10_000)
+
     for lang in ("zh-CN", "en"):
         for tab in TABS:
             page.goto(f"{base}/admin/{tab}?lang={lang}")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, inspect, or_, select, update
 from sqlalchemy.orm import Session
 
 from jingwu.platform.domain import travel_mode_of
@@ -94,8 +94,9 @@ def references(s: Session, target: Table, ref_name: str, object_id: str) -> dict
     feature's, through the shared metadata) with a foreign key to ``target`` or a column named
     ``ref_name`` (e.g. ``town_id``, which some features keep without a foreign key). Only non-zero counts."""
     out: dict[str, int] = {}
+    present = set(inspect(s.connection()).get_table_names())  # declared tables that this database has
     for t in metadata.sorted_tables:
-        if t.name in _NOT_REFERENCES:
+        if t.name in _NOT_REFERENCES or t.name not in present:
             continue
         cols = {fk.parent for fk in t.foreign_keys if fk.column.table is target}
         if ref_name in t.c:

@@ -440,10 +440,19 @@
         (d.online ? t("yes") : t("no")) + "</td><td>" + pill(d.active) + "</td><td>" + rowButtons(d) + "</td></tr>").join(""), 7);
       const form = document.getElementById("device-form");
       options(document.getElementById("device-agency"), agencyItems(true), form.elements.agency_id.value);
+      ensureMap();
+      mapLayer.clearLayers();
+      devices.forEach((d) => L.circleMarker([d.lat, d.lon], { radius: 7, color: d.active ? "#b3261e" : "#8a93a0", weight: 2,
+        fillColor: "#fff", fillOpacity: 1 }).bindTooltip(d.code + " · " + d.name).addTo(mapLayer));
     },
     init() {
       const form = document.getElementById("device-form");
       const secret = document.getElementById("device-secret");
+      ensureMap().on("click", (ev) => {
+        form.elements.lon.value = ev.latlng.lng.toFixed(6);
+        form.elements.lat.value = ev.latlng.lat.toFixed(6);
+        checkPosition(form);
+      });
       form.addEventListener("reset", () => setTimeout(() => {
         form.elements.id.value = "";
         form.elements.code.disabled = false;
