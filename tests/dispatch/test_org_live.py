@@ -147,3 +147,15 @@ def test_alarm_device_administration(api: TestClient, city) -> None:  # type: ig
     # a branch-less dispatcher has no device administration
     hd = login(api, "dispatcher", city[1]["dispatcher"])
     assert api.get(f"{A}/devices", headers=hd).status_code == 403
+
+
+def test_position_check_warns_far_from_the_road_network(api: TestClient, city) -> None:  # type: ignore[no-untyped-def]
+    ha = login(api, "admin", city[1]["admin"])
+    near = api.get(f"/admin/position-check?lon={CENTRE[0]}&lat={CENTRE[1]}", headers=ha).json()
+    assert near["far"] is False and near["distance_m"] < 100  # a point on 人民南路
+    # 0.1° of latitude (about 11 km) north of the served extract's top edge: far from every road
+    y1 = geo(city[0]).graph.bbox[3]
+    far = api.get(f"/admin/position-check?lon={CENTRE[0]}&lat={y1 + 0.1}", headers=ha).json()
+    assert far["far"] is True and (far["distance_m"] is None or far["distance_m"] > 10_000)
+    hd = login(api, "dispatcher", city[1]["dispatcher"])
+    assert api.get(f"/admin/position-check?lon={CENTRE[0]}&lat={CENTRE[1]}", headers=hd).status_code == 403
