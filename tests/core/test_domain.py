@@ -13,8 +13,11 @@ from jingwu.platform.domain import (
     Permission,
     Principal,
     Role,
+    TravelMode,
+    UnitKind,
     agency_path,
     audit_hash,
+    travel_mode_of,
     verify_chain,
 )
 from jingwu.platform.errors import Forbidden
@@ -112,3 +115,12 @@ def test_hash_ignores_timezone_representation() -> None:
 
     shanghai = replace(r, at=r.at.astimezone(ZoneInfo("Asia/Shanghai")))
     assert verify_chain([shanghai]) is None
+
+
+def test_travel_mode_follows_the_kind_unless_set() -> None:
+    expected = {UnitKind.FOOT_PATROL: TravelMode.FOOT, UnitKind.MOTORBIKE: TravelMode.MOTORBIKE}
+    for k in UnitKind:
+        assert travel_mode_of(k.value, None) == expected.get(k, TravelMode.CAR)
+        assert travel_mode_of(k.value, "bicycle") == TravelMode.BICYCLE
+    with pytest.raises(ValueError):
+        travel_mode_of("patrol_car", "hovercraft")

@@ -4,9 +4,11 @@ the live board's bus subscription, its navigation entries and its settings secti
 from __future__ import annotations
 
 from functools import partial
+from typing import Any
 
-from jingwu.dispatch import api, cli, jobs, tables, ui
+from jingwu.dispatch import admin_api, api, cli, jobs, tables, ui, wiring
 from jingwu.dispatch.settings import DispatchSettings
+from jingwu.platform.admin import ORG_CHANGED
 from jingwu.platform.container import Container
 from jingwu.platform.feature import CliCommand, CliGroup, Feature, Handler, NavEntry, Subscription
 
@@ -15,12 +17,19 @@ def _board_fan_out(c: Container) -> Handler:
     return partial(api.fan_out, c)
 
 
+def _org_changed(c: Container) -> Handler:
+    async def handle(_subject: str, payload: dict[str, Any]) -> None:
+        wiring.on_org_changed(c, payload)
+
+    return handle
+
+
 FEATURE = Feature(
     name="dispatch",
-    routers=(api.router, api.public_router, ui.router),
+    routers=(api.router, api.public_router, ui.router, admin_api.router, admin_api.page_router),
     tables=tables.TABLES,
     jobs=(jobs.IntakeJob, jobs.timer_job, jobs.mqtt_job),
-    subscriptions=(Subscription("jingwu.dispatch.>", _board_fan_out),),
+    subscriptions=(Subscription("jingwu.dispatch.>", _board_fan_out), Subscription(ORG_CHANGED, _org_changed)),
     nav=(NavEntry("dispatch", "nav_dispatch", order=20), NavEntry("incidents", "nav_incidents", order=30,
                                                                     ready=False)),
     settings=DispatchSettings,

@@ -91,8 +91,10 @@ class Geo:
     def from_rows(cls, graph: RoadGraph, towns: Sequence[Any], agencies: Sequence[Any],
                   graphs: Callable[[str], RoadGraph] | None = None,
                   gazetteer: Callable[[], Gazetteer] | None = None) -> Geo:
-        ts = [Area(t.id, t.code, t.agency_id, t.geometry) for t in towns if t.geometry]
-        st = [Area(a.id, a.code, a.id, a.jurisdiction) for a in agencies if a.kind == "station" and a.jurisdiction]
+        # inactive towns and stations keep their history but receive no new calls by location
+        ts = [Area(t.id, t.code, t.agency_id, t.geometry) for t in towns if t.geometry and t.active]
+        st = [Area(a.id, a.code, a.id, a.jurisdiction) for a in agencies
+              if a.kind == "station" and a.jurisdiction and a.active]
         pts = {a.id: (a.lon, a.lat) for a in agencies if a.kind in ("station", "fire_station") and a.lon is not None}
         return cls(graph, ts, st, pts, graphs=graphs, gazetteer=gazetteer)
 

@@ -104,6 +104,7 @@ class DeviceRow:
     key_hash: str
     heartbeat_seconds: int
     last_heartbeat_at: datetime | None
+    active: bool = True
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,8 @@ from jingwu.dispatch.incident_store import IncidentRepository
 from jingwu.dispatch.rows import AlertRow, AssignmentRow, DeviceRow, TransferRow
 from jingwu.dispatch.tables import alarm_devices, alerts, assignments, incident_transfers, location_links
 from jingwu.platform.clock import Clock
-from jingwu.platform.org_store import UnitRepository
+from jingwu.platform.errors import NotFound
+from jingwu.platform.org_store import UnitRepository, delete_row, references, update_row
 from jingwu.platform.tables import agencies, in_subtree, new_id, units
 from jingwu.platform.uow import SqlUnitOfWork
 
@@ -70,6 +71,11 @@ class AssignmentRepository:
             assignments.c.cleared_at.is_(None))).all()
         return [_asg(r) for r in rows]
 
+def _device(r: Any) -> DeviceRow:
+    return DeviceRow(r.id, r.code, r.name, r.lon, r.lat, r.agency_id, r.key_hash, r.heartbeat_seconds,
+                     r.last_heartbeat_at, bool(r.active))
+
+
 class DeviceRepository:
     def __init__(self, s: Session) -> None:
         self.s = s
@@ -84,8 +90,22 @@ class DeviceRepository:
 
     def by_code(self, code: str) -> DeviceRow | None:
         r = self.s.execute(select(alarm_devices).where(alarm_devices.c.code == code)).one_or_none()
-        return DeviceRow(r.id, r.code, r.name, r.lon, r.lat, r.agency_id, r.key_hash, r.heartbeat_seconds,
-                         r.last_heartbeat_at) if r else None
+        return _device(r) if r else None
+
+    def get(self, device_id: str) -> DeviceRow:
+        r = self.s.execute(select(alarm_devices).where(alarm_devices.c.id == device_id)).one_or_none()
+        if r is None:
+            raise NotFound(f"Alarm device {device_id} does not exist.")
+        return _device(r)
+
+    def update(self, device_id: str, values: dict[str, Any]) -> None:
+        update_row(self.s, alarm_devices, device_id, values)
+
+    def references(self, device_id: str) -> dict[str, int]:
+        return references(self.s, alarm_devices, "device_id", device_id)
+
+    def delete(self, device_id: str) -> None:
+        delete_row(self.s, alarm_devices, device_id)
 
     def heartbeat(self, device_id: str, at: datetime) -> None:
         self.s.execute(update(alarm_devices).where(alarm_devices.c.id == device_id).values(last_heartbeat_at=at))
@@ -93,8 +113,7 @@ class DeviceRepository:
     def all(self, path: str = "/") -> list[DeviceRow]:
         q = (select(alarm_devices).join(agencies, agencies.c.id == alarm_devices.c.agency_id)
              .where(in_subtree(agencies.c.path, path)).order_by(alarm_devices.c.code))
-        return [DeviceRow(r.id, r.code, r.name, r.lon, r.lat, r.agency_id, r.key_hash, r.heartbeat_seconds,
-                          r.last_heartbeat_at) for r in self.s.execute(q)]
+        return [_device(r) for r in self.s.execute(q)]
 
 
 class LinkRepository:
@@ -216,8 +235,9 @@ class DispatchUnits(UnitRepository):
     moving its status, recording its positions. Each is one conditional UPDATE (race-safe)."""
 
     def claim(self, unit_id: str, incident_id: str, *, at: datetime) -> bool:
-        """Atomically take an available unit for an incident (one conditional UPDATE: race-safe)."""
-        r = self.s.execute(update(units).where(units.c.id == unit_id, units.c.status == "available")
+        """Atomically take an available, active unit for an incident (one conditional UPDATE: race-safe)."""
+        r = self.s.execute(update(units).where(units.c.id == unit_id, units.c.status == "available",
+                                               units.c.active.is_(True))
                            .values(status="dispatched", incident_id=incident_id, status_at=at))
         return bool(r.rowcount == 1)  # type: ignore[attr-defined]
 

@@ -122,6 +122,7 @@ alarm_devices = Table(
     Column("heartbeat_seconds", Integer, nullable=False, server_default="60"),
     Column("last_heartbeat_at", UTCDateTime, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("active", Boolean, nullable=False, server_default="1"),  # inactive: decommissioned, key refused
 )
 
 location_links = Table(

@@ -36,7 +36,7 @@ def board(p: Principal, *, uow: DispatchUnitOfWork, cat: Catalogue, level: str |
         incs = [i for i in incs if i.status != IncidentStatus.MERGED.value
                 and (i.status != IncidentStatus.CLOSED.value or (i.closed_at is not None and i.closed_at > recent))]
         asgs = uow.assignments.for_incidents([i.id for i in incs])
-        units = uow.units.in_subtree(p.agency_path)
+        units = [u for u in uow.units.in_subtree(p.agency_path) if u.active]  # deactivated: out of service
         al = uow.alerts.open(p.agency_path)
         dup = uow.incidents.open_proposal_ids(p.agency_path)
         pending = {t.incident_id: t for t in uow.transfers.for_incidents(
@@ -97,7 +97,7 @@ def devices(p: Principal, *, uow: DispatchUnitOfWork) -> list[dict[str, Any]]:
     with uow:
         rows = uow.devices.all(p.agency_path)
     return [{"id": d.id, "code": d.code, "name": d.name, "lon": d.lon, "lat": d.lat, "agency_id": d.agency_id,
-             "last_heartbeat_at": d.last_heartbeat_at,
+             "last_heartbeat_at": d.last_heartbeat_at, "heartbeat_seconds": d.heartbeat_seconds, "active": d.active,
              "online": device_online(d.last_heartbeat_at, d.heartbeat_seconds, now)} for d in rows]
 
 

@@ -69,3 +69,17 @@ def stop_intake(c: Container) -> None:
     b = c.forget(INTAKE)
     if b is not None:
         b.stop()
+
+
+# Organisation changes (platform.admin.ORG_CHANGED) that alter placement: towns, stations' jurisdictions and
+# positions. Units are read from the database on each recommendation, so a unit change needs no rebuild.
+GEO_ENTITIES = frozenset({"agency", "town"})
+
+
+def on_org_changed(c: Container, payload: dict[str, object]) -> bool:
+    """Drop the placement helper when an agency or town changed; it is rebuilt on next use (the road graph,
+    its own slot, is kept). Returns whether it was dropped."""
+    if payload.get("entity") in GEO_ENTITIES:
+        c.forget(GEO)
+        return True
+    return False

@@ -60,7 +60,8 @@ def me(p: PrincipalDep, c: ContainerDep) -> MeRead:
 
 def _agency(a: AgencyRow, geometry: bool) -> AgencyRead:
     return AgencyRead(id=a.id, parent_id=a.parent_id, kind=a.kind, code=a.code, name=a.name, name_en=a.name_en,
-                      lon=a.lon, lat=a.lat, jurisdiction=a.jurisdiction if geometry else None, source=a.source)
+                      lon=a.lon, lat=a.lat, jurisdiction=a.jurisdiction if geometry else None, source=a.source,
+                      active=a.active)
 
 
 @router.get("/agencies", response_model=list[AgencyRead], tags=["organisation"])
@@ -77,7 +78,8 @@ def agency(agency_id: UUID, p: PrincipalDep, c: ContainerDep) -> AgencyRead:
 
 def _unit(u: UnitRow) -> UnitRead:
     return UnitRead(id=u.id, call_sign=u.call_sign, kind=u.kind, agency_id=u.agency_id, status=u.status,
-                    lon=u.lon, lat=u.lat, position_at=u.position_at)
+                    lon=u.lon, lat=u.lat, position_at=u.position_at, travel_mode=u.mode, travel_mode_set=u.travel_mode,
+                    home_lon=u.home_lon, home_lat=u.home_lat, active=u.active)
 
 
 @router.get("/units", response_model=list[UnitRead], tags=["organisation"])
@@ -94,7 +96,7 @@ def unit(unit_id: UUID, p: PrincipalDep, c: ContainerDep) -> UnitRead:
 def _town(t: TownRow, geometry: bool) -> TownRead:
     return TownRead(id=t.id, code=t.code, name=t.name, name_en=t.name_en, agency_id=t.agency_id,
                     population=t.population, population_note=t.population_note, area_km2=t.area_km2,
-                    geometry=t.geometry if geometry else None)
+                    geometry=t.geometry if geometry else None, active=t.active)
 
 
 @router.get("/towns", response_model=list[TownRead], tags=["organisation"])

@@ -54,3 +54,63 @@ class AreaIndex(Generic[K]):
         p = Point(lon, lat)
         i = min(range(len(self.geoms)), key=lambda j: self.geoms[j].distance(p))
         return self.keys[i]
+
+
+POLYGON_TYPES = ("Polygon", "MultiPolygon")
+
+
+def checked_polygon(geometry: Any, *, what: str = "boundary") -> tuple[dict[str, Any], float]:
+    """A GeoJSON Polygon or MultiPolygon (a Feature or a one-feature FeatureCollection is unwrapped) in
+    WGS84 lon/lat, checked: the right type, coordinates in range, valid (shapely ``is_valid``; the reason
+    is named), not empty. Returns (the geometry, its area in km²). Raises ``InvalidInput`` with code
+    ``invalid_geometry``."""
+    from shapely.errors import ShapelyError
+    from shapely.validation import explain_validity
+
+    from jingwu.platform.errors import InvalidInput
+
+    def bad(msg: str) -> InvalidInput:
+        return InvalidInput(f"The {what} {msg}.", code="invalid_geometry")
+
+    g = geometry
+    if isinstance(g, dict) and g.get("type") == "FeatureCollection":
+        feats = g.get("features") or []
+        if len(feats) != 1:
+            raise bad(f"must be one polygon; the FeatureCollection has {len(feats)} features")
+        g = feats[0]
+    if isinstance(g, dict) and g.get("type") == "Feature":
+        g = g.get("geometry")
+    if not isinstance(g, dict) or g.get("type") not in POLYGON_TYPES:
+        kind = g.get("type") if isinstance(g, dict) else type(g).__name__
+        raise bad(f"must be a GeoJSON Polygon or MultiPolygon, not {kind}")
+    try:
+        shp = shape(g)
+    except (ShapelyError, ValueError, TypeError, IndexError, KeyError, AttributeError) as exc:
+        raise bad(f"has malformed coordinates ({exc})") from None
+    if shp.is_empty:
+        raise bad("is empty")
+    x0, y0, x1, y1 = shp.bounds
+    if not (-180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90):
+        raise bad(f"has coordinates out of range (bounds {x0:.4f},{y0:.4f} – {x1:.4f},{y1:.4f}; "
+                  "GeoJSON is [longitude, latitude])")
+    if not shp.is_valid:
+        raise bad(f"is not a valid polygon: {explain_validity(shp)}")
+    return shapely.geometry.mapping(shp), area_km2(shp)
+
+
+def area_km2(shp: Any) -> float:
+    """Area in km² on a local equal-area projection (Lambert azimuthal about the centroid; exact enough for
+    a district: error well below 0.1 % over tens of kilometres)."""
+    import math
+
+    c = shp.centroid
+    lat0, lon0 = math.radians(c.y), math.radians(c.x)
+    r = 6_371.0088
+
+    def project(x: np.ndarray[Any, Any], y: np.ndarray[Any, Any]) -> tuple[Any, Any]:
+        lam, phi = np.radians(x) - lon0, np.radians(y)
+        k = np.sqrt(2 / (1 + math.sin(lat0) * np.sin(phi) + math.cos(lat0) * np.cos(phi) * np.cos(lam)))
+        return (r * k * np.cos(phi) * np.sin(lam),
+                r * k * (math.cos(lat0) * np.sin(phi) - math.sin(lat0) * np.cos(phi) * np.cos(lam)))
+
+    return float(shapely.transform(shp, lambda xy: np.column_stack(project(xy[:, 0], xy[:, 1]))).area)

@@ -68,16 +68,25 @@ class UnitKind(StrEnum):
     SPECIAL = "special"  # 特警
 
 
-def travel_mode_of(kind: str, travel_mode: str | None) -> str:
-    """How a unit travels on the road graph (car, motorbike, foot, bicycle): its own ``travel_mode`` when
-    set, else by kind: a foot patrol walks, a motorbike rides a motorbike, every other unit drives."""
+class TravelMode(StrEnum):
+    """How a unit moves on the road graph (each mode has its own speeds in routing)."""
+
+    CAR = "car"
+    MOTORBIKE = "motorbike"
+    FOOT = "foot"
+    BICYCLE = "bicycle"
+
+
+_MODE_OF_KIND: dict[str, TravelMode] = {UnitKind.FOOT_PATROL.value: TravelMode.FOOT,
+                                        UnitKind.MOTORBIKE.value: TravelMode.MOTORBIKE}
+
+
+def travel_mode_of(kind: str, travel_mode: str | None) -> TravelMode:
+    """A unit's travel mode: the one set on the unit, else the one its kind implies (foot patrol → foot,
+    motorbike → motorbike, every other kind → car). Raises ValueError for an unknown stored mode."""
     if travel_mode:
-        return travel_mode
-    if kind == UnitKind.FOOT_PATROL:
-        return "foot"
-    if kind == UnitKind.MOTORBIKE:
-        return "motorbike"
-    return "car"
+        return TravelMode(travel_mode)
+    return _MODE_OF_KIND.get(kind, TravelMode.CAR)
 
 
 class Permission(StrEnum):

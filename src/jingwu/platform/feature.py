@@ -59,6 +59,7 @@ class NavEntry:
     order: int = 100
     ready: bool = True
     labels: tuple[tuple[str, str], ...] = ()  # (lang, label) carried by the feature itself, before label_key
+    permission: str | None = None  # a Permission value: shown only to users who hold it
 
     def label_in(self, lang: str) -> str | None:
         return dict(self.labels).get(lang)

@@ -3,13 +3,13 @@ and the ``db``, ``audit`` and ``users`` commands."""
 
 from __future__ import annotations
 
-from jingwu.platform import api, cli, tables
+from jingwu.platform import admin_api, api, cli, tables
 from jingwu.platform.deployment_store import deployment_config
 from jingwu.platform.feature import CliCommand, CliGroup, Feature
 
 FEATURE = Feature(
     name="platform",
-    routers=(api.public_router, api.router),
+    routers=(api.public_router, api.router, admin_api.router),
     tables=(*tables.TABLES, deployment_config),
     cli_groups=(CliGroup("db", "Database commands."), CliGroup("audit", "Audit log commands."),
                 CliGroup("users", "User administration.")),

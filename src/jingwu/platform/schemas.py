@@ -34,6 +34,7 @@ class AgencyRead(BaseModel):
     lat: float | None
     jurisdiction: dict[str, Any] | None = None
     source: str | None
+    active: bool = True
 
 
 class TownRead(BaseModel):
@@ -46,6 +47,7 @@ class TownRead(BaseModel):
     population_note: str | None
     area_km2: float | None
     geometry: dict[str, Any] | None = None
+    active: bool = True
 
 
 class UnitRead(BaseModel):
@@ -57,6 +59,11 @@ class UnitRead(BaseModel):
     lon: float | None
     lat: float | None
     position_at: datetime | None
+    travel_mode: str = Field(description="effective travel mode: the one set on the unit, else its kind's")
+    travel_mode_set: str | None = Field(None, description="the mode an administrator set (None: follows the kind)")
+    home_lon: float | None = None
+    home_lat: float | None = None
+    active: bool = True
 
 
 class UserCreate(BaseModel):
@@ -99,3 +106,87 @@ class Health(BaseModel):
     status: str
     database: str
     version: str
+
+
+# ------------------------------------------------------------------ administration
+
+class AgencyCreate(BaseModel):
+    code: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=200)
+    kind: str
+    parent_id: str | None = None
+    name_en: str | None = Field(None, max_length=200)
+    lon: float | None = None
+    lat: float | None = None
+    jurisdiction: dict[str, Any] | None = Field(None, description="GeoJSON Polygon or MultiPolygon (WGS84)")
+
+
+class AgencyPatch(BaseModel):
+    """Only the fields sent are changed; ``null`` clears an optional one."""
+
+    code: str | None = Field(None, min_length=1, max_length=64)
+    name: str | None = Field(None, min_length=1, max_length=200)
+    name_en: str | None = Field(None, max_length=200)
+    lon: float | None = None
+    lat: float | None = None
+    jurisdiction: dict[str, Any] | None = None
+    active: bool | None = None
+
+
+class AdminAgencyRead(AgencyRead):
+    path: str
+
+
+class TownCreate(BaseModel):
+    code: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=200)
+    agency_id: str
+    population: int
+    name_en: str | None = Field(None, max_length=200)
+    population_note: str | None = None
+    geometry: dict[str, Any] | None = Field(None, description="boundary: GeoJSON Polygon or MultiPolygon (WGS84)")
+
+
+class TownPatch(BaseModel):
+    code: str | None = Field(None, min_length=1, max_length=64)
+    name: str | None = Field(None, min_length=1, max_length=200)
+    name_en: str | None = Field(None, max_length=200)
+    agency_id: str | None = None
+    population: int | None = None
+    population_note: str | None = None
+    geometry: dict[str, Any] | None = None
+    active: bool | None = None
+
+
+class UnitCreate(BaseModel):
+    call_sign: str = Field(min_length=1, max_length=64)
+    kind: str
+    station_id: str
+    travel_mode: str | None = Field(None, description="car | motorbike | foot | bicycle; omitted: from the kind")
+    lon: float | None = Field(None, description="home position; omitted: the station's")
+    lat: float | None = None
+
+
+class UnitPatch(BaseModel):
+    call_sign: str | None = Field(None, min_length=1, max_length=64)
+    kind: str | None = None
+    station_id: str | None = None
+    travel_mode: str | None = None
+    home_lon: float | None = None
+    home_lat: float | None = None
+    active: bool | None = None
+
+
+class UserPatch(BaseModel):
+    display_name: str | None = Field(None, min_length=1, max_length=200)
+    roles: list[str] | None = None
+    agency_id: str | None = None
+    active: bool | None = None
+
+
+class PasswordReset(BaseModel):
+    password: str | None = Field(None, max_length=200, description="omitted: a temporary password is generated")
+
+
+class PasswordResetRead(BaseModel):
+    temporary_password: str | None = Field(None, description="the generated password, shown this once")

@@ -78,6 +78,10 @@ class PrincipalCache:
             self._d.clear()
         self._d[user_id] = (now, p)
 
+    def forget(self, user_id: str) -> None:
+        """Drop a user (disabled, roles or agency changed): the next request looks them up again."""
+        self._d.pop(user_id, None)
+
 
 def cached_principal(token: str, *, clock: Clock, secret: str, cache: PrincipalCache) -> Principal | None:
     """The cached principal of a valid token, or None when the user must be looked up.

@@ -74,6 +74,7 @@ agencies = Table(
     Column("jurisdiction", Text, nullable=True),  # GeoJSON geometry
     Column("source", String(200), nullable=True),  # e.g. "osm:node/1956614663"
     Column("created_at", UTCDateTime, nullable=False),
+    Column("active", Boolean, nullable=False, server_default="1"),  # inactive: kept for history, out of service
 )
 
 towns = Table(
@@ -89,6 +90,7 @@ towns = Table(
     Column("area_km2", Float, nullable=True),
     Column("geometry", Text, nullable=True),  # GeoJSON geometry
     Column("created_at", UTCDateTime, nullable=False),
+    Column("active", Boolean, nullable=False, server_default="1"),  # inactive: not placed, not scored anew
 )
 
 units = Table(
@@ -108,6 +110,8 @@ units = Table(
     Column("incident_id", String(36), nullable=True, index=True),  # current assignment (dispatch)
     Column("status_at", UTCDateTime, nullable=True),
     Column("last_contact_at", UTCDateTime, nullable=True),  # last position or status from the unit
+    Column("active", Boolean, nullable=False, server_default="1"),  # inactive: never recommended or dispatched
+    Column("travel_mode", String(16), nullable=True),  # car|motorbike|foot|bicycle; None: from the kind
 )
 
 users = Table(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from jingwu.platform.domain import Principal, Role
@@ -60,3 +60,9 @@ class UserRepository:
     def in_subtree(self, path: str) -> list[UserRow]:
         q = self._q().where(in_subtree(agencies.c.path, path)).order_by(users.c.username)
         return [self._row(r) for r in self.s.execute(q)]
+
+    def update(self, user_id: str, values: dict[str, Any]) -> None:
+        if "roles" in values:
+            values = {**values, "roles": ",".join(sorted(Role(r).value for r in values["roles"]))}
+        if values:
+            self.s.execute(update(users).where(users.c.id == user_id).values(**values))

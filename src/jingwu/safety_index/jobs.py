@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from jingwu.platform.container import Container, Slot
 from jingwu.platform.errors import InvalidInput
-from jingwu.platform.feature import BatchHandler
+from jingwu.platform.feature import BatchHandler, Handler
 from jingwu.safety_index.config import SafetyIndexSettings, load_method
 from jingwu.safety_index.domain import Method
 from jingwu.safety_index.importer import TownLocator
@@ -38,9 +38,10 @@ def _method(si: SafetyIndexSettings) -> Method:
 
 
 def _town_locator(c: Container) -> TownLocator:
-    """The point-in-town index of the current towns, rebuilt only when the set of towns changed."""
+    """The point-in-town index of the towns in service (inactive towns place no new events), rebuilt when
+    the set of towns changed or an administrator changed a town (``on_org_changed``)."""
     with c.uow() as uow:
-        towns = uow.towns.all()
+        towns = uow.towns.active()
     cache = c.get(TOWN_LOCATORS)
     key = tuple(t.id for t in towns)
     loc = cache.get(key)
@@ -48,6 +49,22 @@ def _town_locator(c: Container) -> TownLocator:
         cache.clear()  # one town set at a time: a changed set replaces the old locator
         loc = cache[key] = TownLocator(towns)
     return loc
+
+
+def on_org_changed(c: Container, payload: dict[str, Any]) -> bool:
+    """An administrator changed a town (boundary, activation, ...): drop the town locator, rebuilt on next
+    use. Returns whether it was dropped."""
+    if payload.get("entity") == "town":
+        c.forget(TOWN_LOCATORS)
+        return True
+    return False
+
+
+def org_handler(container: Container) -> Handler:
+    async def _on_org(_subject: str, payload: dict[str, Any]) -> None:
+        on_org_changed(container, payload)
+
+    return _on_org
 
 
 def handle_incidents(c: Container, payloads: list[dict[str, Any]], si: SafetyIndexSettings | None = None

@@ -1,13 +1,15 @@
 """The web shell as a plugged-in part: login, language switch, the overview map, "coming" module pages
-and the audit page."""
+the audit page and the organisation administration pages (``/admin``)."""
 
 from __future__ import annotations
 
+from jingwu.platform.domain import Permission
 from jingwu.platform.feature import Feature, NavEntry
-from jingwu.web import ui
+from jingwu.web import admin, ui
 
 FEATURE = Feature(
     name="web",
-    routers=(ui.router,),
-    nav=(NavEntry("map", "nav_map", order=10),),
+    routers=(ui.router, admin.router),
+    nav=(NavEntry("map", "nav_map", order=10),
+         NavEntry("admin", "nav_admin", order=85, permission=Permission.MANAGE_ORG.value)),
 )

@@ -40,7 +40,8 @@ def _ctx(request: Request, principal: Principal | None, **extra: Any) -> dict[st
         "lang": lang,
         "t": lambda key: translate(lang, key),
         "principal": principal,
-        "nav": nav_entries(request),
+        "nav": [e for e in nav_entries(request)
+                if e.permission is None or (principal is not None and principal.can(Permission(e.permission)))],
         "can_audit": bool(principal and principal.can(Permission.READ_AUDIT)),
         "role_label": (lambda r: ROLE_LABELS_ZH[r] if lang == "zh-CN" else r.value.replace("_", " ")),
         **extra,

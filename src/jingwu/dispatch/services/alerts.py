@@ -39,7 +39,7 @@ def check_timers(*, uow: DispatchUnitOfWork, geo: Geo, cat: Catalogue) -> list[i
                 if aid:
                     raised.append(aid)
         for d in uow.devices.all():
-            if not device_online(d.last_heartbeat_at, d.heartbeat_seconds, now):
+            if d.active and not device_online(d.last_heartbeat_at, d.heartbeat_seconds, now):
                 aid = uow.alerts.raise_once(kind="device_offline", agency_id=d.agency_id, device_id=d.id, at=now,
                                             message=f"一键报警装置 {d.code} 离线", detail={"code": d.code})
                 if aid:

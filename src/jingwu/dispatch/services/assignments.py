@@ -39,6 +39,8 @@ def dispatch_unit(p: Principal, incident_id: str, unit_id: str, *, uow: Dispatch
         after = before.take_unit(now)  # a closed or merged incident takes no units
         unit = uow.units.get(unit_id)
         p.require(Permission.DISPATCH, unit.agency_path)
+        if not unit.active:
+            raise UnitUnavailable(f"Unit {unit.call_sign} is deactivated: it is not dispatched.", code="unit_inactive")
         if not uow.units.claim(unit_id, inc.id, at=now):
             raise UnitUnavailable(f"Unit {unit.call_sign} is no longer available ({unit.status}).")
         aid = uow.assignments.add(incident_id=inc.id, unit_id=unit_id, eta_seconds=eta_seconds, at=now,

@@ -55,6 +55,8 @@ def recommend(p: Principal, incident_id: str, *, uow: DispatchUnitOfWork, geo: G
     available = UnitStatus.AVAILABLE.value
     cands: list[tuple[UnitRow, str, Any, str]] = []
     for u in units:
+        if not u.active:  # deactivated by an administrator: never recommended
+            continue
         if u.status != available and not include_busy:
             continue
         mode = unit_travel_mode(u)  # the unit is placed on, and timed over, its own mode's network

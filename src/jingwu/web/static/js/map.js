@@ -36,8 +36,9 @@
     el.dataset.roads = String(gj.features.length);
     return api("/api/v1/agencies?geometry=true");
   }).then((agencies) => {
-    const stations = agencies.filter((a) => a.kind === "station");
-    const fire = agencies.filter((a) => a.kind === "fire_station");
+    // deactivated agencies, units and towns (administration) are out of service: not drawn
+    const stations = agencies.filter((a) => a.kind === "station" && a.active !== false);
+    const fire = agencies.filter((a) => a.kind === "fire_station" && a.active !== false);
     const jur = L.layerGroup(), st = L.layerGroup(), fs = L.layerGroup();
     const list = document.getElementById("station-list");
     stations.forEach((a, i) => {
@@ -71,11 +72,11 @@
   }).then(([units, towns]) => {
     const ul = L.layerGroup(), tl = L.layerGroup();
     units.forEach((u) => {
-      if (u.lon != null) L.circleMarker([u.lat, u.lon], { radius: 4, color: "#1b7a3a", weight: 1, fillColor: "#2ecc71", fillOpacity: 0.9 })
+      if (u.lon != null && u.active !== false) L.circleMarker([u.lat, u.lon], { radius: 4, color: "#1b7a3a", weight: 1, fillColor: "#2ecc71", fillOpacity: 0.9 })
         .bindTooltip(u.call_sign + " · " + u.status).addTo(ul);
     });
     towns.forEach((t) => {
-      if (t.geometry) L.geoJSON(t.geometry, { renderer: canvas, style: { color: "#444", weight: 1, dashArray: "4 3", fill: false } })
+      if (t.geometry && t.active !== false) L.geoJSON(t.geometry, { renderer: canvas, style: { color: "#444", weight: 1, dashArray: "4 3", fill: false } })
         .bindTooltip(`${zh ? t.name : t.name_en || t.name}<br>${T.population}: ${t.population.toLocaleString()}`).addTo(tl);
     });
     ul.addTo(map);
