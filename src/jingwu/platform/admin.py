@@ -15,6 +15,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from jingwu.platform import services
 from jingwu.platform.areas import checked_polygon
 from jingwu.platform.domain import (
     AGENCY_PARENT,
@@ -110,17 +111,11 @@ class AgencyInput:
 
 def list_agencies(p: Principal, *, uow: SqlUnitOfWork) -> list[AgencyRow]:
     """Every agency the caller administers (its subtree), active or not, in tree order."""
-    p.require(Permission.MANAGE_ORG)
-    with uow:
-        return uow.agencies.in_subtree(p.agency_path)
+    return services.list_agencies(p, uow=uow, need=Permission.MANAGE_ORG)
 
 
 def get_agency(p: Principal, agency_id: str, *, uow: SqlUnitOfWork) -> AgencyRow:
-    p.require(Permission.MANAGE_ORG)
-    with uow:
-        a = uow.agencies.get(agency_id)
-    p.require(Permission.MANAGE_ORG, a.path)
-    return a
+    return services.get_agency(p, agency_id, uow=uow, need=Permission.MANAGE_ORG)
 
 
 def create_agency(p: Principal | None, cmd: AgencyInput, *, uow: SqlUnitOfWork) -> str:
@@ -409,17 +404,11 @@ def _unit_values(u: UnitRow) -> dict[str, Any]:
 
 
 def list_units(p: Principal, *, uow: SqlUnitOfWork) -> list[UnitRow]:
-    p.require(Permission.MANAGE_ORG)
-    with uow:
-        return uow.units.in_subtree(p.agency_path)
+    return services.list_units(p, uow=uow, need=Permission.MANAGE_ORG)
 
 
 def get_unit(p: Principal, unit_id: str, *, uow: SqlUnitOfWork) -> UnitRow:
-    p.require(Permission.MANAGE_ORG)
-    with uow:
-        u = uow.units.get(unit_id)
-    p.require(Permission.MANAGE_ORG, u.agency_path)
-    return u
+    return services.get_unit(p, unit_id, uow=uow, need=Permission.MANAGE_ORG)
 
 
 def _check_call_sign(v: Any) -> str:
@@ -615,11 +604,4 @@ def reset_password(p: Principal, user_id: str, password: str | None, *, uow: Sql
     return generated
 
 
-def list_users(p: Principal, *, uow: SqlUnitOfWork) -> list[UserRow]:
-    p.require(Permission.MANAGE_USERS)
-    with uow:
-        rows = uow.users.in_subtree(p.agency_path)
-        uow.audit.write(actor=p.username, action="users_listed", object_type="user", agency_id=p.agency_id,
-                        detail={"count": len(rows)})
-        uow.commit()
-    return rows
+list_users = services.list_users  # one audited listing for the API and the admin pages

@@ -198,31 +198,35 @@ def create_agency(cmd: CreateAgency, *, uow: SqlUnitOfWork, actor: Principal | N
 
 # ------------------------------------------------------------- scoped reads
 
-def list_agencies(p: Principal, *, uow: SqlUnitOfWork, kind: str | None = None) -> list[AgencyRow]:
-    p.require(Permission.READ_ORG)
+def list_agencies(p: Principal, *, uow: SqlUnitOfWork, kind: str | None = None,
+                  need: Permission = Permission.READ_ORG) -> list[AgencyRow]:
+    """The agencies of the caller's subtree; ``need`` is READ_ORG to read, MANAGE_ORG to administer."""
+    p.require(need)
     with uow:
         return uow.agencies.in_subtree(p.agency_path, kind)
 
 
-def get_agency(p: Principal, agency_id: str, *, uow: SqlUnitOfWork) -> AgencyRow:
-    p.require(Permission.READ_ORG)
+def get_agency(p: Principal, agency_id: str, *, uow: SqlUnitOfWork,
+               need: Permission = Permission.READ_ORG) -> AgencyRow:
+    p.require(need)
     with uow:
         a = uow.agencies.get(agency_id)
-    p.require(Permission.READ_ORG, a.path)
+    p.require(need, a.path)
     return a
 
 
-def list_units(p: Principal, *, uow: SqlUnitOfWork) -> list[UnitRow]:
-    p.require(Permission.READ_ORG)
+def list_units(p: Principal, *, uow: SqlUnitOfWork, need: Permission = Permission.READ_ORG) -> list[UnitRow]:
+    p.require(need)
     with uow:
         return uow.units.in_subtree(p.agency_path)
 
 
-def get_unit(p: Principal, unit_id: str, *, uow: SqlUnitOfWork) -> UnitRow:
-    p.require(Permission.READ_ORG)
+def get_unit(p: Principal, unit_id: str, *, uow: SqlUnitOfWork,
+             need: Permission = Permission.READ_ORG) -> UnitRow:
+    p.require(need)
     with uow:
         u = uow.units.get(unit_id)
-    p.require(Permission.READ_ORG, u.agency_path)
+    p.require(need, u.agency_path)
     return u
 
 
