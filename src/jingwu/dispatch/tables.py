@@ -49,6 +49,11 @@ incidents = Table(
     Column("external_ref", String(200), nullable=True, unique=True),  # imported: "<source>:<CAD event number>"
     Column("officer_initiated", Boolean, nullable=False, server_default="0"),  # on-view, self-initiated
     Column("disposition", String(32), nullable=True),  # how it closed, e.g. "transferred"
+    # set at the first action of a person (not an automation principal): the demo autopilot leaves it alone
+    Column("human_touched_at", UTCDateTime, nullable=True),
+    # how the call is handled: NULL = units are sent; otherwise a no-dispatch handling such as
+    # consultation / transfer / duplicate (no units recommended or sent by default)
+    Column("handling", String(16), nullable=True),
     Index("ix_incidents_cell_received_at", "cell", "received_at"),
 )
 
@@ -98,6 +103,39 @@ assignments = Table(
     Column("feedback", Text, nullable=True),
     Column("cancelled_at", UTCDateTime, nullable=True),
     Column("dispatched_by", String(200), nullable=False),
+    Column("route_geojson", Text, nullable=True),  # the route the ETA was computed on (GeoJSON LineString)
+    Column("route_metres", Float, nullable=True),
+    Column("travel_mode", String(16), nullable=True),
+    # comma-separated codes of an implausible arrival (e.g. too_soon, far_from_scene): accepted, flagged
+    Column("arrival_flags", String(64), nullable=True),
+    Column("stand_down_reason", Text, nullable=True),  # why a dispatched unit was stood down before arrival
+    Column("stood_down_by", String(200), nullable=True),
+)
+
+unit_crews = Table(
+    "unit_crews",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("unit_id", String(36), ForeignKey("units.id"), nullable=False, index=True),
+    Column("user_id", String(36), ForeignKey("users.id"), nullable=False, index=True),
+    Column("username", String(64), nullable=False),
+    Column("signed_on_at", UTCDateTime, nullable=False),
+    Column("shift_ends_at", UTCDateTime, nullable=True),  # the planned end of the shift
+    Column("signed_off_at", UTCDateTime, nullable=True),  # NULL while on the crew
+    Column("signed_off_by", String(200), nullable=True),
+)
+
+position_rejects = Table(
+    "position_rejects",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("unit_id", String(36), nullable=False, index=True),
+    Column("reason", String(32), nullable=False),  # e.g. future / null_island / outside_area
+    Column("lon", Float, nullable=True),
+    Column("lat", Float, nullable=True),
+    Column("reported_at", UTCDateTime, nullable=True),  # the time the device stamped
+    Column("received_at", UTCDateTime, nullable=False, index=True),
+    Column("actor", String(200), nullable=False),
 )
 
 idempotency_keys = Table(
@@ -165,4 +203,4 @@ alerts = Table(
 )
 
 TABLES = (incidents, incident_events, assignments, idempotency_keys, alarm_devices, location_links, merge_proposals,
-          alerts, incident_transfers)
+          alerts, incident_transfers, unit_crews, position_rejects)
