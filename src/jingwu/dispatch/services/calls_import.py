@@ -392,6 +392,7 @@ def import_calls(path: Path, m: CallMapping, *, uow: DispatchUnitOfWork, geo: Ge
         todo = [(c, r) for c, r in zip(parsed.calls, refs, strict=True) if r not in seen]
         rep.already = len(parsed.calls) - len(todo)
         done = 0
+        step("store", 0, len(todo))
         for part in _chunks(todo, CHUNK):
             rows = [_row(c, ref, m, types, placed, own, city, actor_name, rep) for c, ref in part]
             if not dry_run:
