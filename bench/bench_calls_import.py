@@ -10,7 +10,8 @@ Printed per phase, with the baseline measured in the same run:
   ``to_datetime``): what any import of this file must at least pay;
 - **parse**: reading, validating and mapping the rows (:func:`parse_calls`, includes the baseline's work);
 - **place**: snapping each distinct position to the road network and finding its town and station;
-- **store**: looking up already imported event numbers, then one transaction inserting the incidents, their timelines and the outbox events.
+- **store**: looking up already imported event numbers, then one transaction inserting the incidents,
+  their timelines and the outbox events.
 
     .venv/bin/python bench/bench_calls_import.py [--rows 20000]
 """
