@@ -28,11 +28,19 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from jingwu.platform import services
 from jingwu.platform.container import Container, Slot
 from jingwu.platform.domain import Permission, Principal
-from jingwu.platform.errors import AppError, Forbidden, NotAuthenticated
+from jingwu.platform.errors import AppError, Forbidden, NotAuthenticated, TooManyRequests
+from jingwu.platform.throttle import LoginThrottle
 
 log = logging.getLogger("jingwu.http")
 
 PRINCIPALS: Slot[services.PrincipalCache] = Slot("platform.principals", lambda c: services.PrincipalCache())
+LOGIN_THROTTLE: Slot[LoginThrottle] = Slot("platform.login_throttle", lambda c: LoginThrottle())
+
+
+def client_address(request: Request) -> str | None:
+    """The caller's address as the server sees it (behind a proxy: the proxy's, unless uvicorn is told to
+    trust its forwarded headers, see docs/deploy.md)."""
+    return request.client.host if request.client else None
 
 
 class ErrorDetail(BaseModel):
@@ -49,7 +57,7 @@ class ErrorBody(BaseModel):
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     s: {"model": ErrorBody, "description": d}
     for s, d in [(401, "Not authenticated"), (403, "Forbidden"), (404, "Not found"), (409, "Conflict"),
-                 (422, "Invalid input")]
+                 (422, "Invalid input"), (413, "Request body too large"), (429, "Too many requests")]
 }
 
 
@@ -66,6 +74,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        if isinstance(exc, TooManyRequests):
+            headers = {"Retry-After": str(exc.retry_after)}
         return error_response(exc.status, exc.code, exc.message, headers)
 
     @app.exception_handler(StarletteHTTPException)
