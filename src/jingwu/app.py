@@ -18,7 +18,7 @@ from jingwu import __version__
 from jingwu.features import FEATURES
 from jingwu.platform.container import Container, build_container
 from jingwu.platform.feature import Feature, Job, NavEntry
-from jingwu.platform.http import install_error_handlers, install_metrics
+from jingwu.platform.http import install_body_limit, install_error_handlers, install_metrics
 from jingwu.platform.settings import Settings, get_settings
 from jingwu.web.ui import STATIC_DIR
 
@@ -74,6 +74,10 @@ async def stop_jobs(jobs: list[Job]) -> None:
             log.exception("job did not stop cleanly", extra={"job": type(job).__name__})
 
 
+# routes that take uploads larger than the default body limit: town boundaries in the administration API
+LARGE_BODY_PATHS = ("/api/v1/admin/",)
+
+
 def create_app(settings: Settings | None = None, container: Container | None = None,
                features: Sequence[Feature] = FEATURES) -> FastAPI:
     settings = settings or (container.settings if container else get_settings())
@@ -110,6 +114,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.state.nav = navigation(features)
     install_error_handlers(app)
     install_metrics(app)
+    # outermost: an oversized body is refused before metrics, routing, authentication or parsing
+    install_body_limit(app, settings.body_limit_bytes, settings.large_body_limit_bytes, LARGE_BODY_PATHS)
     for f in features:
         for router in f.routers:
             app.include_router(router)

@@ -8,14 +8,21 @@ from datetime import timedelta
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 
 from jingwu import __version__
 from jingwu.platform import services, views
 from jingwu.platform.domain import Permission, Principal
 from jingwu.platform.engine import ping
-from jingwu.platform.http import ERROR_RESPONSES, ContainerDep, PrincipalDep, requires
+from jingwu.platform.http import (
+    ERROR_RESPONSES,
+    LOGIN_THROTTLE,
+    ContainerDep,
+    PrincipalDep,
+    client_address,
+    requires,
+)
 from jingwu.platform.org_store import AgencyRow, TownRow, UnitRow
 from jingwu.platform.schemas import (
     AgencyRead,
@@ -44,10 +51,12 @@ def healthz(c: ContainerDep, response: Response) -> Health:
 
 
 @router.post("/auth/token", response_model=TokenRead, tags=["auth"])
-def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], c: ContainerDep) -> TokenRead:
-    """OAuth2 password flow: username + password → bearer token."""
+def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], c: ContainerDep, request: Request) -> TokenRead:
+    """OAuth2 password flow: username + password → bearer token. Repeated failures lock the account and the
+    client address for a while: 429 ``login_locked`` with Retry-After."""
     issued = services.login(form.username, form.password, uow=c.uow(), clock=c.clock,
-                            secret=c.settings.secret_key, ttl=timedelta(minutes=c.settings.token_ttl_minutes))
+                            secret=c.settings.secret_key, ttl=timedelta(minutes=c.settings.token_ttl_minutes),
+                            read_uow=c.read_uow(), throttle=c.get(LOGIN_THROTTLE), address=client_address(request))
     return TokenRead(access_token=issued.access_token, expires_in=issued.expires_in)
 
 

@@ -51,3 +51,14 @@ class NotFound(AppError):
 class Conflict(AppError):
     code = "conflict"
     status = 409
+
+
+class TooManyRequests(AppError):
+    """429: the caller must wait ``retry_after`` seconds (sent as the Retry-After header)."""
+
+    code = "rate_limited"
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: int, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = max(1, int(retry_after))

@@ -28,11 +28,19 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from jingwu.platform import services
 from jingwu.platform.container import Container, Slot
 from jingwu.platform.domain import Permission, Principal
-from jingwu.platform.errors import AppError, Forbidden, NotAuthenticated
+from jingwu.platform.errors import AppError, Forbidden, NotAuthenticated, TooManyRequests
+from jingwu.platform.throttle import LoginThrottle
 
 log = logging.getLogger("jingwu.http")
 
 PRINCIPALS: Slot[services.PrincipalCache] = Slot("platform.principals", lambda c: services.PrincipalCache())
+LOGIN_THROTTLE: Slot[LoginThrottle] = Slot("platform.login_throttle", lambda c: LoginThrottle())
+
+
+def client_address(request: Request) -> str | None:
+    """The caller's address as the server sees it (behind a proxy: the proxy's, unless uvicorn is told to
+    trust its forwarded headers, see docs/deploy.md)."""
+    return request.client.host if request.client else None
 
 
 class ErrorDetail(BaseModel):
@@ -49,7 +57,7 @@ class ErrorBody(BaseModel):
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     s: {"model": ErrorBody, "description": d}
     for s, d in [(401, "Not authenticated"), (403, "Forbidden"), (404, "Not found"), (409, "Conflict"),
-                 (422, "Invalid input")]
+                 (422, "Invalid input"), (413, "Request body too large"), (429, "Too many requests")]
 }
 
 
@@ -66,6 +74,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        if isinstance(exc, TooManyRequests):
+            headers = {"Retry-After": str(exc.retry_after)}
         return error_response(exc.status, exc.code, exc.message, headers)
 
     @app.exception_handler(StarletteHTTPException)
@@ -128,6 +138,83 @@ class ObserveMiddleware:
                     and log.isEnabledFor(logging.INFO):
                 log.info("request", extra={"method": method, "path": scope["path"], "status": status,
                                            "ms": round(elapsed * 1000, 2), "request_id": rid})
+
+
+class PayloadTooLarge(Exception):
+    """Raised inside the ASGI receive channel when a body outgrows its limit."""
+
+
+class BodyLimitMiddleware:
+    """Refuses a request body above its limit with 413 ``payload_too_large`` before any route, authentication
+    or parsing sees it: at once from ``Content-Length``, else (chunked bodies) as soon as the bytes received
+    pass the limit, so an oversized body is never held in memory. Paths under a prefix of ``large`` get the
+    larger limit (uploads of town boundaries); every other request gets ``limit``."""
+
+    def __init__(self, app: ASGIApp, limit: int, large_limit: int, large: tuple[str, ...] = ()) -> None:
+        self.app = app
+        self.limit = limit
+        self.large_limit = large_limit
+        self.large = large
+
+    def limit_for(self, path: str) -> int:
+        return self.large_limit if path.startswith(self.large) else self.limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.limit_for(scope["path"])
+        declared = next((v for k, v in scope["headers"] if k == b"content-length"), None)
+        if declared is not None:
+            try:
+                too_big = int(declared) > limit
+            except ValueError:
+                await error_response(400, "bad_request", "Content-Length is not a number.")(scope, receive, send)
+                return
+            if too_big:
+                await self._refuse(scope, receive, send, limit)
+                return
+        seen = 0
+        exceeded = False
+        answered = False
+
+        async def _receive() -> Message:
+            nonlocal seen, exceeded
+            if exceeded:
+                raise PayloadTooLarge
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    exceeded = True
+                    raise PayloadTooLarge
+            return message
+
+        async def _send(message: Message) -> None:
+            nonlocal answered
+            if exceeded:  # whatever the route made of the cut stream (a 400, say), the answer is 413
+                if message["type"] == "http.response.start" and not answered:
+                    answered = True
+                    await self._refuse(scope, receive, send, limit)
+                return
+            if message["type"] == "http.response.start":
+                answered = True
+            await send(message)
+
+        try:
+            await self.app(scope, _receive, _send)
+        except PayloadTooLarge:
+            if not answered:
+                await self._refuse(scope, receive, send, limit)
+
+    @staticmethod
+    async def _refuse(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        msg = f"The request body is larger than this route accepts ({limit:,} bytes)."
+        await error_response(413, "payload_too_large", msg, {"Connection": "close"})(scope, receive, send)
+
+
+def install_body_limit(app: FastAPI, limit: int, large_limit: int, large: tuple[str, ...]) -> None:
+    app.add_middleware(BodyLimitMiddleware, limit=limit, large_limit=large_limit, large=large)
 
 
 def install_metrics(app: FastAPI) -> CollectorRegistry:

@@ -22,10 +22,18 @@ from jingwu.platform.domain import (
     agency_path,
     verify_chain,
 )
-from jingwu.platform.errors import Conflict, Forbidden, InvalidCredentials, InvalidInput, NotAuthenticated
+from jingwu.platform.errors import (
+    Conflict,
+    Forbidden,
+    InvalidCredentials,
+    InvalidInput,
+    NotAuthenticated,
+    TooManyRequests,
+)
 from jingwu.platform.org_store import AgencyRow, TownRow, UnitRow
 from jingwu.platform.security import hash_password, issue_token, read_token, verify_password
 from jingwu.platform.tables import new_id
+from jingwu.platform.throttle import LoginThrottle
 from jingwu.platform.uow import SqlUnitOfWork
 from jingwu.platform.user_store import UserRow
 
@@ -40,20 +48,46 @@ class IssuedToken:
     user: UserRow
 
 
+# verified in place of a missing or disabled account's hash, so that an unknown name costs the same time
+_DUMMY_HASH = hash_password("jingwu-no-such-user-dummy-password")
+
+
 def login(username: str, password: str, *, uow: SqlUnitOfWork, clock: Clock, secret: str,
-          ttl: timedelta, kind: str = "api") -> IssuedToken:
+          ttl: timedelta, kind: str = "api", read_uow: SqlUnitOfWork | None = None,
+          throttle: LoginThrottle | None = None, address: str | None = None) -> IssuedToken:
+    """Check a password and issue a token. With a ``throttle``: an account or address locked out by earlier
+    failures is refused with 429 before any password work. The user is read and the password verified
+    outside any write transaction (argon2 takes tens of milliseconds: no database lock is held meanwhile);
+    an unknown or disabled name is verified against a dummy hash, so it takes the same time. Every attempt,
+    failed or not, is audited, unknown names included."""
+    now = clock.now()
+    if throttle is not None:
+        wait = throttle.retry_after(username, address, now)
+        if wait > 0:
+            raise TooManyRequests(f"Too many failed logins: try again in {int(wait) + 1} s.",
+                                  retry_after=int(wait) + 1, code="login_locked")
+    with read_uow or uow as r:
+        user = r.users.by_username(username)
+    usable = user is not None and user.active
+    ok = verify_password(user.password_hash if usable and user else _DUMMY_HASH, password) and usable
     with uow:
-        user = uow.users.by_username(username)
-        if user is None or not user.active or not verify_password(user.password_hash, password):
+        if not ok or user is None:
+            locked = throttle.failed(username, address, now) if throttle is not None else 0.0
+            detail: dict[str, Any] = {"kind": kind, "address": address, "known_user": user is not None}
+            if locked:
+                detail["locked_for_s"] = int(locked)
             uow.audit.write(actor=username[:200], action="login_failed", object_type="user",
-                            object_id=user.id if user else None, agency_id=user.agency_id if user else None)
+                            object_id=user.id if user else None, agency_id=user.agency_id if user else None,
+                            detail=detail)
             uow.commit()
             raise InvalidCredentials("Wrong username or password.")
-        token = issue_token(secret, user_id=user.id, now=clock.now(), ttl=ttl, kind=kind)
+        token = issue_token(secret, user_id=user.id, now=now, ttl=ttl, kind=kind)
         uow.audit.write(actor=user.username, action="login", object_type="user", object_id=user.id,
-                        agency_id=user.agency_id, detail={"kind": kind})
+                        agency_id=user.agency_id, detail={"kind": kind, "address": address})
         uow.commit()
-        return IssuedToken(token, int(ttl.total_seconds()), user)
+    if throttle is not None:
+        throttle.succeeded(username)
+    return IssuedToken(token, int(ttl.total_seconds()), user)
 
 
 class PrincipalCache:

@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Shanghai"
     host: str = "127.0.0.1"
     port: int = 8000
+    body_limit_bytes: int = Field(default=1 << 20, ge=1024, description="Largest request body (413 above)")
+    large_body_limit_bytes: int = Field(default=32 << 20, ge=1024,
+                                        description="Largest body on upload routes (town boundaries)")
     worker_threads: int = Field(default=4, ge=1, le=200, description="Threads per process for request handlers")
     log_json: bool = True
     log_level: str = "INFO"

@@ -19,9 +19,9 @@ from fastapi.templating import Jinja2Templates
 
 from jingwu.platform import services, views
 from jingwu.platform.domain import ROLE_LABELS_ZH, Permission, Principal
-from jingwu.platform.errors import AppError
+from jingwu.platform.errors import AppError, TooManyRequests
 from jingwu.platform.feature import NavEntry
-from jingwu.platform.http import ContainerDep, optional_principal
+from jingwu.platform.http import LOGIN_THROTTLE, ContainerDep, client_address, optional_principal
 from jingwu.web.i18n import pick_lang, translate
 
 HERE = Path(__file__).resolve().parent
@@ -72,7 +72,14 @@ def login_submit(request: Request, c: ContainerDep, username: Annotated[str, For
                  password: Annotated[str, Form()], next: Annotated[str, Form()] = "/") -> Response:
     try:
         issued = services.login(username, password, uow=c.uow(), clock=c.clock, secret=c.settings.secret_key,
-                                ttl=timedelta(minutes=c.settings.token_ttl_minutes), kind="session")
+                                ttl=timedelta(minutes=c.settings.token_ttl_minutes), kind="session",
+                                read_uow=c.read_uow(), throttle=c.get(LOGIN_THROTTLE),
+                                address=client_address(request))
+    except TooManyRequests as exc:
+        ctx = _ctx(request, None, next=_safe_next(next), error="login_locked", username=username,
+                   retry_after=exc.retry_after)
+        return templates.TemplateResponse(request, "login.html", ctx, status_code=429,
+                                          headers={"Retry-After": str(exc.retry_after)})
     except AppError:
         ctx = _ctx(request, None, next=_safe_next(next), error="login_failed", username=username)
         return templates.TemplateResponse(request, "login.html", ctx, status_code=401)
