@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
@@ -95,7 +96,12 @@ def test_recommendations_rank_by_road_eta_and_explain(api: TestClient, city) -> 
     r = api.get(f"/api/v1/incidents/{inc['incident_id']}/recommendations?limit=40", headers=h)
     assert r.status_code == 200
     body = r.json()
-    assert body["required"] == {"patrol_car": 2}
+    # run_cards.json: a fight (0202) needs two patrol cars, three from 22:00 to 04:00 local time
+    received = api.get(f"/api/v1/incidents/{inc['incident_id']}", headers=h).json()["received_at"]
+    local = datetime.fromisoformat(received).astimezone(ZoneInfo(city[0].settings.timezone))
+    night = local.hour >= 22 or local.hour < 4
+    assert body["required"] == {"patrol_car": 3 if night else 2}
+    assert ("22:00-04:00" in body["run_card"]) == night
     units = body["units"]
     assert units and all(u["reasons"] and u["eta_seconds"] is not None for u in units)
     matching = [u for u in units if u["matches_run_card"]]

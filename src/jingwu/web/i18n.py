@@ -13,7 +13,16 @@ _DIR = Path(__file__).resolve().parent / "translations"
 
 @cache
 def catalog(lang: str) -> dict[str, str]:
+    """The language's catalogue: ``{lang}.json`` and, after it, every part file ``{part}.{lang}.json``
+    (one per feature area, so that features add keys without touching the shared file). A key defined
+    twice is a packaging error and raises."""
     data: dict[str, str] = json.loads((_DIR / f"{lang}.json").read_text(encoding="utf-8"))
+    for part in sorted(_DIR.glob(f"*.{lang}.json")):
+        extra: dict[str, str] = json.loads(part.read_text(encoding="utf-8"))
+        twice = sorted(set(extra) & set(data))
+        if twice:
+            raise ValueError(f"{part.name} redefines translation keys {twice[:5]}")
+        data.update(extra)
     return data
 
 
