@@ -30,11 +30,13 @@ node_modules/.package-lock.json: package.json package-lock.json
 	touch node_modules/.package-lock.json
 
 $(VENDOR)/.stamp: node_modules/.package-lock.json
-	mkdir -p $(VENDOR)/leaflet $(VENDOR)/chartjs $(VENDOR)/leaflet-textpath
+	mkdir -p $(VENDOR)/leaflet $(VENDOR)/chartjs $(VENDOR)/leaflet-textpath $(VENDOR)/swagger-ui
 	cp -r node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css node_modules/leaflet/dist/images $(VENDOR)/leaflet/
 	cp node_modules/leaflet/LICENSE $(VENDOR)/leaflet/LICENSE
 	cp node_modules/leaflet-textpath/leaflet.textpath.js node_modules/leaflet-textpath/LICENSE $(VENDOR)/leaflet-textpath/
 	cp node_modules/chart.js/dist/chart.umd.js $(VENDOR)/chartjs/ && cp node_modules/chart.js/LICENSE.md $(VENDOR)/chartjs/LICENSE.md
+	cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css \
+	   node_modules/swagger-ui-dist/favicon-32x32.png node_modules/swagger-ui-dist/LICENSE $(VENDOR)/swagger-ui/
 	touch $(VENDOR)/.stamp
 
 assets: $(VENDOR)/.stamp

@@ -109,6 +109,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         version=__version__,
         description="Open-source public-safety operations platform. Errors: {\"error\": {\"code\", \"message\"}}.",
         lifespan=lifespan,
+        docs_url=None,  # /docs is served by web/ui.py from our own copy of Swagger UI (no CDN)
+        redoc_url=None,
     )
     app.state.container = c
     app.state.nav = navigation(features)

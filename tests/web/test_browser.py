@@ -66,3 +66,19 @@ def test_no_request_leaves_our_origin(demo_server, browser) -> None:  # type: ig
     page.wait_for_selector("#map[data-status=ready]", timeout=30_000)
     assert foreign == []
     page.close()
+
+
+def test_api_docs_render_from_our_own_assets(demo_server, browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """/docs works offline: Swagger UI comes from our static files and lists the API's operations."""
+    base, _ = demo_server
+    page = browser.new_page(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    foreign: list[str] = []
+    page.on("request", lambda req: None if req.url.startswith(base) else foreign.append(req.url))
+    page.goto(f"{base}/docs")
+    page.wait_for_selector(".opblock", timeout=30_000)
+    assert page.locator(".opblock").count() > 20
+    assert "Jingwu" in page.locator(".info .title").inner_text()
+    assert page.locator(".opblock-summary-path[data-path='/api/v1/calls']").count() >= 1
+    page.screenshot(path=str(tmp_path / "docs.png"))
+    assert foreign == []
+    page.close()

@@ -105,6 +105,13 @@ def set_lang(code: str, request: Request) -> Response:
     return resp
 
 
+@router.get("/docs", response_class=HTMLResponse, include_in_schema=False)
+def api_docs(request: Request) -> Response:
+    """Interactive API documentation: Swagger UI served from our own static files (no CDN), so it works offline."""
+    return templates.TemplateResponse(request, "api_docs.html",
+                                      _ctx(request, None, openapi_url=request.app.openapi_url or "/openapi.json"))
+
+
 @router.get("/")
 def home(p: OptionalPrincipal) -> Response:
     return RedirectResponse("/map" if p else "/login", status_code=303)
