@@ -5,6 +5,7 @@ a small organisation (two stations), login helper, the both-databases marker.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -61,6 +62,10 @@ def reset_postgres(url: str) -> None:
     eng.dispose()
 
 
+METRICS_TOKEN = "test-metrics-token"
+METRICS = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+
+
 def make_settings(tmp_path: Path, backend: str, **extra: object) -> Settings:
     url = None
     if backend == "postgresql":
@@ -69,6 +74,7 @@ def make_settings(tmp_path: Path, backend: str, **extra: object) -> Settings:
     url = extra.pop("database_url", url)  # type: ignore[assignment]
     routing = RoutingSettings(graph_dir=extra.pop("graph_dir", GRAPH_DIR))  # type: ignore[arg-type]
     dispatch = DispatchSettings(mqtt_enabled=extra.pop("mqtt_enabled", False))  # type: ignore[arg-type]
+    extra.setdefault("metrics_token", METRICS_TOKEN)
     return Settings(data_dir=tmp_path / "var", database_url=url, secret_key=SECRET, log_json=False,
                     **extra).with_sections(routing, dispatch)  # type: ignore[arg-type]
 
@@ -114,6 +120,15 @@ def login(client: TestClient, username: str, password: str) -> dict[str, str]:
     r = client.post("/api/v1/auth/token", data={"username": username, "password": password})
     assert r.status_code == 200, r.text
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+def page_login(client: TestClient, username: str, password: str, next: str = "/map") -> Any:
+    """Log in through the login page as a browser does: fetch the form (its CSRF cookie and field), post it."""
+    form = client.get("/login")
+    m = re.search(r'name="csrf" value="([^"]+)"', form.text)
+    assert m, "the login form carries a CSRF token"
+    return client.post("/login", data={"username": username, "password": password, "next": next,
+                                       "csrf": m.group(1)}, follow_redirects=False)
 
 
 # Store and integration tests run on both databases: `@both_databases` on a test or module.

@@ -18,7 +18,12 @@ from jingwu import __version__
 from jingwu.features import FEATURES
 from jingwu.platform.container import Container, build_container
 from jingwu.platform.feature import Feature, Job, NavEntry
-from jingwu.platform.http import install_body_limit, install_error_handlers, install_metrics
+from jingwu.platform.http import (
+    install_body_limit,
+    install_error_handlers,
+    install_metrics,
+    install_security_headers,
+)
 from jingwu.platform.settings import Settings, get_settings
 from jingwu.web.ui import STATIC_DIR
 
@@ -115,7 +120,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.state.container = c
     app.state.nav = navigation(features)
     install_error_handlers(app)
-    install_metrics(app)
+    install_metrics(app, settings.metrics_token)
+    install_security_headers(app)
     # outermost: an oversized body is refused before metrics, routing, authentication or parsing
     install_body_limit(app, settings.body_limit_bytes, settings.large_body_limit_bytes, LARGE_BODY_PATHS)
     for f in features:

@@ -14,7 +14,7 @@ from sqlalchemy import text
 from jingwu.platform import services
 from jingwu.platform.container import Container
 from jingwu.platform.throttle import LoginThrottle, ThrottlePolicy
-from support import Org, StepClock
+from support import Org, StepClock, page_login
 
 T0 = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 
@@ -93,8 +93,8 @@ def test_unknown_names_are_audited_and_answered_like_wrong_passwords(client: Tes
 
 def test_login_page_shows_the_lockout(client: TestClient, org: Org) -> None:
     for _ in range(5):
-        client.post("/login", data={"username": "analyst", "password": "nope-nope"}, follow_redirects=False)
-    r = client.post("/login", data={"username": "analyst", "password": "nope-nope"}, follow_redirects=False)
+        page_login(client, "analyst", "nope-nope")
+    r = page_login(client, "analyst", "nope-nope")
     assert r.status_code == 429 and "Retry-After" in r.headers
     assert "秒后再试" in r.text
 

@@ -16,7 +16,7 @@ from jingwu.app import create_app
 from jingwu.dispatch.jobs import MQTT_MESSAGES, handle_mqtt
 from jingwu.dispatch.settings import DispatchSettings
 from jingwu.platform.container import Container
-from support import both_databases, login
+from support import METRICS, both_databases, login
 
 pytestmark = pytest.mark.integration
 MQTT_HOST, MQTT_PORT = "127.0.0.1", 1883
@@ -78,7 +78,8 @@ def test_alarm_heartbeat_position_and_garbage_over_mosquitto(city) -> None:  # t
                                     - 104.0801) < 1e-9)
         publish(f"jingwu/heartbeat/{code}", b"")
         assert wait_for(lambda: api.get("/api/v1/alarm-devices", headers=admin).json()[0]["online"] is True)
-        assert 'jingwu_mqtt_messages_total{kind="alarm",outcome="rejected"}' in api.get("/metrics").text
+        metrics = api.get("/metrics", headers=METRICS).text
+        assert 'jingwu_mqtt_messages_total{kind="alarm",outcome="rejected"}' in metrics
 
 
 def test_handle_mqtt_never_raises(city) -> None:  # type: ignore[no-untyped-def]

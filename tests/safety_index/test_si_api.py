@@ -9,6 +9,7 @@ import csv
 import io
 from datetime import UTC, date, datetime, timedelta
 from xml.etree import ElementTree as ET
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
@@ -23,7 +24,7 @@ from jingwu.safety_index.services.ingest import fact_from_event, record_incident
 from jingwu.safety_index.services.tickets import escalate_overdue
 from jingwu.safety_index.store import repo
 from safety_index.si_support import add_towns, square
-from support import Org, login
+from support import Org, login, page_login
 
 DAY0 = date(2026, 1, 1)
 CAP = "{urn:oasis:names:tc:emergency:cap:1.2}"
@@ -68,7 +69,8 @@ def scored(container: Container, towns: dict[str, str]) -> tuple[Container, dict
                 i += 1
     facts = [fact_from_event(e) for e in evs]
     record_incidents(facts, uow=c.uow(), tz=jobs._tz(c))
-    c.clock.advance(days=(DAY0 + timedelta(days=121) - datetime.now(UTC).date()).days)  # type: ignore[attr-defined]
+    today = datetime.now(ZoneInfo(c.settings.timezone)).date()  # the deployment's "today"
+    c.clock.advance(days=(DAY0 + timedelta(days=121) - today).days)  # type: ignore[attr-defined]
     s = compute(None, DAY0 + timedelta(days=119), uow_factory=c.uow, clock=c.clock, tz=jobs._tz(c))
     assert s.first == DAY0 + timedelta(days=90) and s.days == 30
     return c, towns
@@ -215,7 +217,7 @@ def test_tickets_lifecycle_audited_and_escalated(scored: tuple[Container, dict[s
     # the supervision page (cookie session) lists it; anonymous visitors are sent to log in
     anon = client.get("/safety-index/supervision", follow_redirects=False)
     assert anon.status_code == 303 and "/login" in anon.headers["location"]
-    client.post("/login", data={"username": "analyst", "password": org.passwords["analyst"]})
+    page_login(client, "analyst", org.passwords["analyst"])
     page = client.get("/safety-index/supervision")
     assert page.status_code == 200 and f'data-ticket="{tid}"' in page.text and "入室盗窃团伙已抓获" in page.text
     assert "督办" in client.get("/safety-index").text

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -51,7 +52,8 @@ def test_incremental_equals_full_recompute(container: Container, org: Org) -> No
             for k, (t, d, code, de, inj) in enumerate(zip(g.town, g.day, g.type_code, g.deaths, g.injuries,
                                                           strict=True))]
     record_incidents(base, uow=c.uow(), tz=tz)
-    c.clock.advance(days=(D0 + timedelta(days=DAYS) - datetime.now(UTC).date()).days)  # type: ignore[attr-defined]
+    today = datetime.now(ZoneInfo(c.settings.timezone)).date()  # the deployment's "today"
+    c.clock.advance(days=(D0 + timedelta(days=DAYS) - today).days)  # type: ignore[attr-defined]
     compute(None, D0 + timedelta(days=DAYS - 1), uow_factory=c.uow, clock=c.clock, tz=tz)
     batches = [
         [fact(f"late:a{i}", DAYS - 1, towns[i % 4], "010601") for i in range(9)],  # the last day

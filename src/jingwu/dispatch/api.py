@@ -148,10 +148,11 @@ def route(incident_id: UUID, unit_id: UUID, p: PrincipalDep, c: ContainerDep) ->
 
 
 @router.post("/incidents/{incident_id}/location-link", response_model=LinkRead, status_code=201)
-def location_link(incident_id: UUID, p: TakeCalls, c: ContainerDep, request: Request) -> LinkRead:
-    """A one-time link the call-taker sends by SMS; the caller's browser posts its position."""
+def location_link(incident_id: UUID, p: TakeCalls, c: ContainerDep) -> LinkRead:
+    """A one-time link the call-taker sends by SMS; the caller's browser posts its position. The link's
+    address is the configured public URL (JINGWU_PUBLIC_URL), never the request's Host header."""
     token, exp = location_svc.create_location_link(p, str(incident_id), uow=dispatch_uow(c))
-    url = str(request.base_url).rstrip("/") + f"/l/{token}"
+    url = f"{c.settings.public_base()}/l/{token}"
     return LinkRead(url=url, expires_at=exp, sms_text=f"【110】请点击链接发送您的位置以便民警尽快到达：{url}")
 
 

@@ -539,10 +539,10 @@ USER_FIELDS = ("display_name", "roles", "agency_id", "active")
 
 def update_user(p: Principal, user_id: str, changes: dict[str, Any], *, uow: SqlUnitOfWork,
                 principals: PrincipalCache | None = None) -> UserRow:
-    """Change a user's display name, roles, agency (scope on both) or ``active`` flag. A disabled user's
-    tokens stop working at once in this process (its cached principal is dropped) and within the cache's
-    lifetime (30 s) in the others. Administrators cannot disable themselves or drop their own admin role;
-    only an admin grants or removes the admin role."""
+    """Change a user's display name, roles, agency (scope on both) or ``active`` flag. A change of roles,
+    agency or ``active`` bumps the user's ``auth_version``: every process sees it on the user's next request
+    (each request reads its session row and the user's version). Administrators cannot disable themselves
+    or drop their own admin role; only an admin grants or removes the admin role."""
     unknown = set(changes) - set(USER_FIELDS)
     if unknown:
         raise InvalidInput(f"Cannot change {sorted(unknown)} of a user; changeable: {list(USER_FIELDS)}.",
@@ -598,8 +598,9 @@ def reset_password(p: Principal, user_id: str, password: str | None, *, uow: Sql
         if Role.ADMIN in u.roles and Role.ADMIN not in p.roles:
             raise Forbidden("Only an admin resets an admin's password.", code="missing_role")
         uow.users.update(user_id, {"password_hash": hash_password(password)})
+        ended = uow.sessions.revoke_user(user_id, at=uow.clock.now(), by=p.username)
         uow.audit.write(actor=p.username, action="user_password_reset", object_type="user", object_id=user_id,
-                        agency_id=u.agency_id, detail={"generated": generated is not None})
+                        agency_id=u.agency_id, detail={"generated": generated is not None, "sessions_revoked": ended})
         uow.commit()
     return generated
 

@@ -22,6 +22,7 @@ from jingwu.platform.http import (
     PrincipalDep,
     client_address,
     requires,
+    token_from_request,
 )
 from jingwu.platform.org_store import AgencyRow, TownRow, UnitRow
 from jingwu.platform.schemas import (
@@ -58,6 +59,14 @@ def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], c: ContainerDep
                             secret=c.settings.secret_key, ttl=timedelta(minutes=c.settings.token_ttl_minutes),
                             read_uow=c.read_uow(), throttle=c.get(LOGIN_THROTTLE), address=client_address(request))
     return TokenRead(access_token=issued.access_token, expires_in=issued.expires_in)
+
+
+@router.post("/auth/logout", status_code=204, tags=["auth"])
+def logout(request: Request, p: PrincipalDep, c: ContainerDep) -> Response:
+    """End the bearer token's session server-side: the token answers 401 ``session_revoked`` from now on."""
+    token, _from_cookie = token_from_request(request, c.settings.session_cookie)
+    services.logout(token or "", uow=c.uow(), clock=c.clock, secret=c.settings.secret_key)
+    return Response(status_code=204)
 
 
 @router.get("/me", response_model=MeRead, tags=["auth"])

@@ -8,6 +8,7 @@ Authorisation itself is decided in one place, ``Principal.require``
 
 from __future__ import annotations
 
+import hmac
 import logging
 import secrets
 import time
@@ -136,8 +137,22 @@ class ObserveMiddleware:
             self.latency.labels(method, template).observe(elapsed)
             if template not in ("/metrics", "/healthz") and not template.startswith("/static") \
                     and log.isEnabledFor(logging.INFO):
-                log.info("request", extra={"method": method, "path": scope["path"], "status": status,
+                log.info("request", extra={"method": method, "path": _loggable_path(scope), "status": status,
                                            "ms": round(elapsed * 1000, 2), "request_id": rid})
+
+
+# path parameters that are secrets (one-time location tokens, access codes): never written to the logs
+SECRET_PATH_PARAMS = ("token", "code")
+
+
+def _loggable_path(scope: Scope) -> str:
+    path: str = scope["path"]
+    params = scope.get("path_params") or {}
+    for name in SECRET_PATH_PARAMS:
+        value = params.get(name)
+        if value:
+            path = path.replace(str(value), "***")
+    return path
 
 
 class PayloadTooLarge(Exception):
@@ -213,11 +228,55 @@ class BodyLimitMiddleware:
         await error_response(413, "payload_too_large", msg, {"Connection": "close"})(scope, receive, send)
 
 
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+       "connect-src 'self'; font-src 'self' data:; object-src 'none'; base-uri 'self'; form-action 'self'; "
+       "frame-ancestors 'none'")
+SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+)
+
+
+class SecurityHeadersMiddleware:
+    """Every response: a Content Security Policy without inline or foreign scripts and with no framing, nosniff,
+    a same-origin referrer policy; and ``Cache-Control: no-store`` on everything but the static files (pages and
+    API answers may carry personal data; nothing of it is kept by the browser or a proxy). A header a route set
+    itself is kept."""
+
+    def __init__(self, app: ASGIApp, static_prefix: str = "/static/") -> None:
+        self.app = app
+        self.static_prefix = static_prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        cacheable = scope["path"].startswith(self.static_prefix)
+
+        async def _send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {k.lower() for k, _ in headers}
+                headers += [(k, v) for k, v in SECURITY_HEADERS if k not in present]
+                if not cacheable and b"cache-control" not in present:
+                    headers.append((b"cache-control", b"no-store"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, _send)
+
+
+def install_security_headers(app: FastAPI) -> None:
+    app.add_middleware(SecurityHeadersMiddleware)
+
+
 def install_body_limit(app: FastAPI, limit: int, large_limit: int, large: tuple[str, ...]) -> None:
     app.add_middleware(BodyLimitMiddleware, limit=limit, large_limit=large_limit, large=large)
 
 
-def install_metrics(app: FastAPI) -> CollectorRegistry:
+def install_metrics(app: FastAPI, token: str | None = None) -> CollectorRegistry:
     registry = CollectorRegistry()
     requests = Counter("jingwu_http_requests_total", "HTTP requests", ["method", "route", "status"],
                        registry=registry)
@@ -228,7 +287,17 @@ def install_metrics(app: FastAPI) -> CollectorRegistry:
     app.add_middleware(ObserveMiddleware, requests=requests, latency=latency)
 
     @app.get("/metrics", include_in_schema=False)
-    def metrics() -> Response:
+    def metrics(request: Request) -> Response:
+        """Prometheus text. With ``JINGWU_METRICS_TOKEN`` set, only for ``Authorization: Bearer <that token>``;
+        unset, only for clients on the loopback address (a scraper on the same host)."""
+        expected = token
+        if expected:
+            given = request.headers.get("authorization", "")
+            if not hmac.compare_digest(given.encode(), f"Bearer {expected}".encode()):
+                raise NotAuthenticated("Metrics need the metrics bearer token.", code="metrics_token")
+        elif (request.client.host if request.client else "") not in ("127.0.0.1", "::1"):
+            raise Forbidden("Metrics are served to the loopback address only; set JINGWU_METRICS_TOKEN to "
+                            "scrape them from elsewhere.", code="metrics_loopback_only")
         # per-app HTTP metrics + process-wide ones (MQTT bridge, jobs) from the default registry
         return Response(generate_latest(registry) + generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
@@ -256,24 +325,21 @@ def token_from_request(request: Request, cookie_name: str) -> tuple[str | None, 
     return (cookie, True) if cookie else (None, False)
 
 
-async def _principal(token: str, c: Container) -> Principal:
-    """Signature and expiry checked here on every request; the user looked up at most every 30 s
-    (on a worker thread, so the event loop never waits for the database)."""
-    cache = c.get(PRINCIPALS)
-    hit = services.cached_principal(token, clock=c.clock, secret=c.settings.secret_key, cache=cache)
-    if hit is not None:
-        return hit
+async def _principal(token: str, c: Container, *, from_cookie: bool) -> Principal:
+    """Signature and expiry checked on every request, and the session row and the user's version read (one
+    primary-key read, on a worker thread so that the event loop never waits for the database): a logout,
+    a revocation, a disabled user or changed roles take effect on the next request in every process."""
     return await anyio.to_thread.run_sync(partial(
         services.principal_from_token, token, uow=c.read_uow(), clock=c.clock, secret=c.settings.secret_key,
-        cache=cache))
+        cache=c.get(PRINCIPALS), kind="session" if from_cookie else "api"))
 
 
 async def optional_principal(request: Request, c: ContainerDep) -> Principal | None:
-    token, _from_cookie = token_from_request(request, c.settings.session_cookie)
+    token, from_cookie = token_from_request(request, c.settings.session_cookie)
     if not token:
         return None
     try:
-        return await _principal(token, c)
+        return await _principal(token, c, from_cookie=from_cookie)
     except AppError:
         return None
 
@@ -285,7 +351,7 @@ async def current_principal(request: Request, c: ContainerDep) -> Principal:
     if from_cookie and request.method not in SAFE_METHODS and request.headers.get("x-jingwu-csrf") != "1":
         # Cookie-authenticated writes must come from our own pages (custom header = same-origin fetch).
         raise Forbidden("Cookie-authenticated writes need the X-Jingwu-CSRF header.", code="csrf")
-    return await _principal(token, c)
+    return await _principal(token, c, from_cookie=from_cookie)
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]

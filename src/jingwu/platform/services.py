@@ -6,7 +6,10 @@ Each use case owns its transaction through the unit of work it is given.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -31,7 +34,7 @@ from jingwu.platform.errors import (
     TooManyRequests,
 )
 from jingwu.platform.org_store import AgencyRow, TownRow, UnitRow
-from jingwu.platform.security import hash_password, issue_token, read_token, verify_password
+from jingwu.platform.security import hash_password, issue_token, read_claims, verify_password
 from jingwu.platform.tables import new_id
 from jingwu.platform.throttle import LoginThrottle
 from jingwu.platform.uow import SqlUnitOfWork
@@ -81,7 +84,9 @@ def login(username: str, password: str, *, uow: SqlUnitOfWork, clock: Clock, sec
                             detail=detail)
             uow.commit()
             raise InvalidCredentials("Wrong username or password.")
-        token = issue_token(secret, user_id=user.id, now=now, ttl=ttl, kind=kind)
+        sid = secrets.token_urlsafe(24)
+        uow.sessions.add(sid=sid, user_id=user.id, kind=kind, issued_at=now, expires_at=now + ttl, address=address)
+        token = issue_token(secret, user_id=user.id, now=now, ttl=ttl, kind=kind, sid=sid)
         uow.audit.write(actor=user.username, action="login", object_type="user", object_id=user.id,
                         agency_id=user.agency_id, detail={"kind": kind, "address": address})
         uow.commit()
@@ -91,57 +96,84 @@ def login(username: str, password: str, *, uow: SqlUnitOfWork, clock: Clock, sec
 
 
 class PrincipalCache:
-    """Who a user is (roles, agency), remembered for a few seconds per process.
+    """Who a session's user is (roles, agency), remembered per process and per session together with the
+    user's ``auth_version``. Every request still reads its session row and the user's current version (one
+    primary-key read): a logout, a revoked session, a disabled user or changed roles take effect on the next
+    request in every process; only the rebuilding of the principal is saved."""
 
-    The token's signature and expiry are still checked on every request; only
-    the user lookup is cached, so a disabled account or changed roles take
-    effect within ``ttl`` seconds.
-    """
-
-    def __init__(self, ttl: float = 30.0, size: int = 10_000) -> None:
-        self.ttl = ttl
+    def __init__(self, size: int = 10_000) -> None:
         self.size = size
-        self._d: dict[str, tuple[float, Principal]] = {}
+        self._d: dict[str, tuple[int, Principal]] = {}
 
-    def get(self, user_id: str, now: float) -> Principal | None:
-        hit = self._d.get(user_id)
-        return hit[1] if hit and now - hit[0] < self.ttl else None
+    def get(self, sid: str, auth_version: int) -> Principal | None:
+        hit = self._d.get(sid)
+        return hit[1] if hit and hit[0] == auth_version else None
 
-    def put(self, user_id: str, p: Principal, now: float) -> None:
+    def put(self, sid: str, auth_version: int, p: Principal) -> None:
         if len(self._d) >= self.size:
             self._d.clear()
-        self._d[user_id] = (now, p)
+        self._d[sid] = (auth_version, p)
 
     def forget(self, user_id: str) -> None:
-        """Drop a user (disabled, roles or agency changed): the next request looks them up again."""
-        self._d.pop(user_id, None)
-
-
-def cached_principal(token: str, *, clock: Clock, secret: str, cache: PrincipalCache) -> Principal | None:
-    """The cached principal of a valid token, or None when the user must be looked up.
-    Raises NotAuthenticated for a bad or expired token."""
-    now = clock.now()
-    user_id, _issued = read_token(secret, token, now=now)
-    return cache.get(user_id, now.timestamp())
+        """Drop a user's sessions from the cache (disabled, roles or agency changed)."""
+        for sid in [k for k, (_, p) in self._d.items() if p.user_id == user_id]:
+            self._d.pop(sid, None)
 
 
 def principal_from_token(token: str, *, uow: SqlUnitOfWork, clock: Clock, secret: str,
-                         cache: PrincipalCache | None = None) -> Principal:
+                         cache: PrincipalCache | None = None, kind: str | None = None) -> Principal:
+    """The principal of a token whose signature and expiry hold, whose session is open and whose user is
+    active. ``kind`` is where the token came from: a page session cookie carries only ``session`` tokens, an
+    Authorization header only ``api`` tokens (a stolen cookie is not a bearer token)."""
     now = clock.now()
-    user_id, _issued = read_token(secret, token, now=now)
-    if cache is not None:
-        hit = cache.get(user_id, now.timestamp())
+    claims = read_claims(secret, token, now=now)
+    if kind is not None and claims.kind != kind:
+        raise NotAuthenticated(f"A {claims.kind} token is not accepted here; use a{'n' if kind == 'api' else ''} "
+                               f"{kind} token.", code="wrong_token_kind")
+    if claims.sid is None:
+        raise NotAuthenticated("This token has no session; log in again.", code="invalid_token")
+    with uow:
+        st = uow.sessions.state(claims.sid)
+        if st is None or st.user_id != claims.user_id:
+            raise NotAuthenticated("This session does not exist; log in again.", code="invalid_token")
+        if st.revoked_at is not None:
+            raise NotAuthenticated("This session was ended (logout or revoked); log in again.",
+                                   code="session_revoked")
+        if not st.user_active:
+            raise NotAuthenticated("The account of this token is disabled.", code="invalid_token")
+        hit = cache.get(claims.sid, st.auth_version) if cache is not None else None
         if hit is not None:
             return hit
-    with uow:
-        user = uow.users.get(user_id)
+        user = uow.users.get(claims.user_id)
     if user is None or not user.active:
         raise NotAuthenticated("The account of this token no longer exists or is disabled.",
                                code="invalid_token")
     p = user.principal()
     if cache is not None:
-        cache.put(user_id, p, now.timestamp())
+        cache.put(claims.sid, st.auth_version, p)
     return p
+
+
+def logout(token: str, *, uow: SqlUnitOfWork, clock: Clock, secret: str) -> bool:
+    """End the token's session server-side (audited). False when the token had no open session."""
+    now = clock.now()
+    claims = read_claims(secret, token, now=now)
+    if claims.sid is None:
+        return False
+    with uow:
+        user = uow.users.get(claims.user_id)
+        actor = user.username if user else claims.user_id
+        ended = uow.sessions.revoke(claims.sid, at=now, by=actor)
+        if ended:
+            uow.audit.write(actor=actor, action="logout", object_type="user", object_id=claims.user_id,
+                            agency_id=user.agency_id if user else None, detail={"kind": claims.kind})
+        uow.commit()
+    return ended
+
+
+def csrf_token(secret: str, token: str) -> str:
+    """The form token of a page session: an HMAC of its session token, checked on POST /logout."""
+    return hmac.new(secret.encode(), b"csrf:" + token.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; SQLite file in data_dir if unset")
     secret_key: str = Field(default=DEFAULT_SECRET, description="Signs session cookies and tokens")
     demo_mode: bool = Field(default=False, description="Allows default secrets and demo users")
+    metrics_token: str | None = Field(default=None, description="Bearer token for GET /metrics; unset: loopback "
+                                                                "clients only")
     token_ttl_minutes: int = Field(default=480, ge=1)
     session_cookie: str = "jingwu_session"
     nats_url: str | None = Field(default=None, description="NATS JetStream bus; in-process bus if unset")
@@ -35,6 +37,8 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Shanghai"
     host: str = "127.0.0.1"
     port: int = 8000
+    public_url: str | None = Field(default=None, description="The address the public reaches this server at "
+                                                             "(SMS location links); unset: http://host:port")
     body_limit_bytes: int = Field(default=1 << 20, ge=1024, description="Largest request body (413 above)")
     large_body_limit_bytes: int = Field(default=32 << 20, ge=1024,
                                         description="Largest body on upload routes (town boundaries)")
@@ -48,6 +52,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'jingwu.db').resolve()}"
+
+    def public_base(self) -> str:
+        """Where links sent to the public point: the configured public URL, never a request's Host header."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     def uses_default_secret(self) -> bool:
         return self.secret_key == DEFAULT_SECRET

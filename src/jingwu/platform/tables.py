@@ -125,6 +125,22 @@ users = Table(
     Column("roles", String(400), nullable=False),  # comma-separated Role values
     Column("active", Boolean, nullable=False, server_default="1"),
     Column("created_at", UTCDateTime, nullable=False),
+    # bumped whenever what a token may do changes (roles, agency, disabled): sessions re-read the user
+    Column("auth_version", Integer, nullable=False, server_default="0"),
+)
+
+# One row per issued token (page session or API token): logout and administrators revoke it server-side.
+auth_sessions = Table(
+    "auth_sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),  # random, carried in the signed token as ``sid``
+    Column("user_id", String(36), ForeignKey("users.id"), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),  # session (cookie) | api (bearer)
+    Column("issued_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+    Column("address", String(64), nullable=True),
+    Column("revoked_at", UTCDateTime, nullable=True),
+    Column("revoked_by", String(200), nullable=True),
 )
 
 audit_log = Table(
@@ -163,7 +179,7 @@ outbox = Table(
     Column("attempts", Integer, nullable=False, server_default="0"),
 )
 
-TABLES = (agencies, towns, units, users, audit_log, audit_head, outbox)
+TABLES = (agencies, towns, units, users, auth_sessions, audit_log, audit_head, outbox)
 
 
 # ---------------------------------------------------------------- agency subtrees

@@ -16,7 +16,7 @@ from jingwu.platform.deployment_store import DeploymentConfigRepository
 from jingwu.platform.domain import AuditRecord
 from jingwu.platform.org_store import AgencyRepository, TownRepository, UnitRepository
 from jingwu.platform.outbox_store import OutboxRepository
-from jingwu.platform.user_store import UserRepository
+from jingwu.platform.user_store import SessionRepository, UserRepository
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,7 @@ class SqlUnitOfWork:
         self.towns = TownRepository(self.session)
         self.units = UnitRepository(self.session)
         self.users = UserRepository(self.session)
+        self.sessions = SessionRepository(self.session)
         self.config = DeploymentConfigRepository(self.session)
         self.audit = AuditWriter(self.session, self.clock)
         self.outbox = OutboxRepository(self.session)

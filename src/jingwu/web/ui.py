@@ -8,6 +8,8 @@ GeoJSON (no tile server).
 
 from __future__ import annotations
 
+import hmac
+import secrets
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,7 +21,7 @@ from fastapi.templating import Jinja2Templates
 
 from jingwu.platform import services, views
 from jingwu.platform.domain import ROLE_LABELS_ZH, Permission, Principal
-from jingwu.platform.errors import AppError, TooManyRequests
+from jingwu.platform.errors import AppError, Forbidden, TooManyRequests
 from jingwu.platform.feature import NavEntry
 from jingwu.platform.http import LOGIN_THROTTLE, ContainerDep, client_address, optional_principal
 from jingwu.web.i18n import pick_lang, translate
@@ -33,9 +35,20 @@ router = APIRouter(include_in_schema=False)
 OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
 
 
+LOGIN_CSRF_COOKIE = "jingwu_login_csrf"
+
+
+def _logout_csrf(request: Request) -> str | None:
+    """The logout form's token for the page's session (None without a session cookie)."""
+    c = request.app.state.container
+    token = request.cookies.get(c.settings.session_cookie)
+    return services.csrf_token(c.settings.secret_key, token) if token else None
+
+
 def _ctx(request: Request, principal: Principal | None, **extra: Any) -> dict[str, Any]:
     lang = pick_lang(request.query_params.get("lang"), request.cookies.get("lang"))
     return {
+        "logout_csrf": _logout_csrf(request) if principal is not None else None,
         "request": request,
         "lang": lang,
         "t": lambda key: translate(lang, key),
@@ -60,7 +73,13 @@ def _login_redirect(request: Request) -> RedirectResponse:
 
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request, p: OptionalPrincipal, next: str = "/") -> Response:
-    return templates.TemplateResponse(request, "login.html", _ctx(request, None, next=_safe_next(next), error=None))
+    """The login form, with a CSRF token that must come back both as a form field and as a cookie
+    (double submit), so that another site cannot log a browser in to an account of its choosing."""
+    csrf = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(24)
+    resp = templates.TemplateResponse(request, "login.html", _ctx(request, None, next=_safe_next(next), error=None,
+                                                                  csrf=csrf))
+    resp.set_cookie(LOGIN_CSRF_COOKIE, csrf, httponly=True, samesite="strict", secure=request.url.scheme == "https")
+    return resp
 
 
 def _safe_next(nxt: str) -> str:
@@ -69,7 +88,16 @@ def _safe_next(nxt: str) -> str:
 
 @router.post("/login", response_class=HTMLResponse)
 def login_submit(request: Request, c: ContainerDep, username: Annotated[str, Form()],
-                 password: Annotated[str, Form()], next: Annotated[str, Form()] = "/") -> Response:
+                 password: Annotated[str, Form()], next: Annotated[str, Form()] = "/",
+                 csrf: Annotated[str, Form()] = "") -> Response:
+    expected = request.cookies.get(LOGIN_CSRF_COOKIE) or ""
+    if not expected or not hmac.compare_digest(csrf, expected):
+        ctx = _ctx(request, None, next=_safe_next(next), error="csrf_failed", username=username,
+                   csrf=expected or secrets.token_urlsafe(24))
+        resp = templates.TemplateResponse(request, "login.html", ctx, status_code=403)
+        resp.set_cookie(LOGIN_CSRF_COOKIE, ctx["csrf"], httponly=True, samesite="strict",
+                        secure=request.url.scheme == "https")
+        return resp
     try:
         issued = services.login(username, password, uow=c.uow(), clock=c.clock, secret=c.settings.secret_key,
                                 ttl=timedelta(minutes=c.settings.token_ttl_minutes), kind="session",
@@ -77,20 +105,32 @@ def login_submit(request: Request, c: ContainerDep, username: Annotated[str, For
                                 address=client_address(request))
     except TooManyRequests as exc:
         ctx = _ctx(request, None, next=_safe_next(next), error="login_locked", username=username,
-                   retry_after=exc.retry_after)
+                   retry_after=exc.retry_after, csrf=expected)
         return templates.TemplateResponse(request, "login.html", ctx, status_code=429,
                                           headers={"Retry-After": str(exc.retry_after)})
     except AppError:
-        ctx = _ctx(request, None, next=_safe_next(next), error="login_failed", username=username)
+        ctx = _ctx(request, None, next=_safe_next(next), error="login_failed", username=username, csrf=expected)
         return templates.TemplateResponse(request, "login.html", ctx, status_code=401)
-    resp = RedirectResponse(_safe_next(next), status_code=303)
-    resp.set_cookie(c.settings.session_cookie, issued.access_token, max_age=issued.expires_in, httponly=True,
+    done = RedirectResponse(_safe_next(next), status_code=303)
+    done.set_cookie(c.settings.session_cookie, issued.access_token, max_age=issued.expires_in, httponly=True,
                     samesite="strict", secure=request.url.scheme == "https")
-    return resp
+    done.delete_cookie(LOGIN_CSRF_COOKIE)
+    return done
 
 
-@router.get("/logout")
-def logout(c: ContainerDep) -> Response:
+@router.post("/logout")
+def logout(request: Request, c: ContainerDep, csrf: Annotated[str, Form()] = "") -> Response:
+    """End the page session server-side (the token stops working everywhere) and drop the cookie. A POST
+    with the session's form token: a link on another site cannot log a user out."""
+    token = request.cookies.get(c.settings.session_cookie)
+    if token:
+        expected = services.csrf_token(c.settings.secret_key, token)
+        if not hmac.compare_digest(csrf, expected):
+            raise Forbidden("The logout form's token is missing or wrong.", code="csrf")
+        try:
+            services.logout(token, uow=c.uow(), clock=c.clock, secret=c.settings.secret_key)
+        except AppError:
+            pass  # an expired or malformed token: nothing left to end
     resp = RedirectResponse("/login", status_code=303)
     resp.delete_cookie(c.settings.session_cookie)
     return resp
