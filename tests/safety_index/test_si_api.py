@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from jingwu.app import subscribe_features
 from jingwu.contracts.events import IncidentRecorded
+from jingwu.platform import services
 from jingwu.platform.container import Container
 from jingwu.safety_index import jobs
 from jingwu.safety_index.feature import FEATURE as SAFETY_INDEX
@@ -109,7 +110,13 @@ def check_bad_dates_are_422_with_error_shape(scored: tuple[Container, dict[str, 
             assert r.json()["error"]["code"] == "validation_error"
             assert r.json()["error"]["message"]
     r = client.get("/api/v1/safety-index/assessment?from=2026-04-30&to=2026-04-01", headers=h)
-    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_input"
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_range"
+    # dates near the calendar's ends are refused, not a 500 from date arithmetic
+    for url in ("/api/v1/safety-index/assessment?from=0001-01-11&to=0004-01-12",
+                "/api/v1/public/safety-index/towns/T1/series?from=0001-01-01&to=0001-02-01",
+                "/api/v1/public/safety-index/towns/T1/series?to=9999-12-31"):
+        r = client.get(url, headers=h)
+        assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_range", (url, r.text)
     r = client.get("/api/v1/public/safety-index?date=2020-01-01")
     assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
     r = client.get("/api/v1/public/safety-index?format=xls")
@@ -240,6 +247,18 @@ def test_read_publish_and_validate(scored: tuple[Container, dict[str, str]], cli
     assert r.status_code == 200 and r.json()["days"] == 11, r.text
     hd = login(client, "disp_a", org.passwords["disp_a"])
     assert client.post("/api/v1/safety-index/compute", json={}, headers=hd).status_code == 403
+    # a branch's analyst reads its towns but computes (and so publishes) nothing for the city
+    services.create_user(services.CreateUser("br_analyst", "br", "pw-br-analyst-123", "BR1", ("analyst",)),
+                         uow=scored[0].uow(), actor=None)
+    hb = login(client, "br_analyst", "pw-br-analyst-123")
+    r = client.post("/api/v1/safety-index/compute", json={"from": "2026-04-20", "to": "2026-04-30"}, headers=hb)
+    assert r.status_code == 403 and r.json()["error"]["code"] == "city_scope_required", r.text
+    # never a day after today in the deployment's zone: nothing is stored for it
+    today = scored[0].clock.now().astimezone(jobs._tz(scored[0])).date()
+    future = (today + timedelta(days=1)).isoformat()
+    r = client.post("/api/v1/safety-index/compute", json={"from": future, "to": future}, headers=h)
+    assert r.status_code == 422 and r.json()["error"]["code"] == "future_day", r.text
+    assert client.get(f"/api/v1/public/safety-index?date={future}").status_code == 404
     check_events_idempotent_and_late_incident_recomputes(scored)
     # the daily job scores every unscored day up to yesterday (local time), then escalates
     s = jobs.run_daily(scored[0])

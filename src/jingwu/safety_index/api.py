@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from jingwu.platform.domain import Permission, Principal
+from jingwu.platform.errors import InvalidInput
 from jingwu.platform.http import ERROR_RESPONSES, ContainerDep, PrincipalDep, requires
 from jingwu.safety_index import publish, views
 from jingwu.safety_index.config import SafetyIndexSettings, load_method
@@ -73,7 +74,12 @@ def get_series(town: str, p: PrincipalDep, c: ContainerDep, first: FromQ = None,
 
 @router.post("/compute", response_model=ComputeRead)
 def post_compute(body: ComputeBody, p: Analyst, c: ContainerDep) -> ComputeRead:
-    """Compute (or recompute) a range of days now (the daily job does this every day)."""
+    """Compute (or recompute) a range of days now (the daily job does this every day). Only an analyst
+    whose agency covers every town (403 ``city_scope_required``); never a day after today in the
+    deployment's time zone (422 ``future_day``)."""
+    compute.require_city_scope(p, c.uow())
+    if body.from_date and body.to_date and body.from_date > body.to_date:
+        raise InvalidInput("'from' must not be after 'to'", code="invalid_range")
     si = c.settings.section(SafetyIndexSettings)
     s = compute.compute(body.from_date, body.to_date, uow_factory=c.uow, clock=c.clock,
                          tz=ZoneInfo(c.settings.timezone), method=load_method(si.method_file),

@@ -150,10 +150,12 @@ def series(town_ref: str, first: date | None, last: date | None, *, uow: SqlUnit
         if principal is not None:
             principal.require(Permission.ANALYSE, t.agency_path)
         r = repo(uow)
+        if any(d is not None and not 1900 <= d.year <= 2999 for d in (first, last)):
+            raise InvalidInput("dates must lie between 1900 and 2999", code="invalid_range")
         last = last or r.last_scored_day() or uow.clock.now().date()
         first = first or last - timedelta(days=89)
         if first > last:
-            raise InvalidInput("'from' must not be after 'to'")
+            raise InvalidInput("'from' must not be after 'to'", code="invalid_range")
         if (last - first).days > 3 * 366:
             raise InvalidInput("at most three years per request")
         rows = r.scores_between(first, last, t.id)

@@ -39,7 +39,9 @@ def assessment(first: date, last: date, *, principal: Principal, uow: SqlUnitOfW
     period one year earlier for comparison."""
     principal.require(Permission.ANALYSE)
     if first > last:
-        raise InvalidInput("'from' must not be after 'to'")
+        raise InvalidInput("'from' must not be after 'to'", code="invalid_range")
+    if first.year < 1900 or last.year > 2999:
+        raise InvalidInput("dates must lie between 1900 and 2999", code="invalid_range")
     if (last - first).days > 3 * 366:
         raise InvalidInput("at most three years per report")
     with uow:

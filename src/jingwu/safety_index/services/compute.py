@@ -19,6 +19,8 @@ import numpy as np
 import pandas as pd
 
 from jingwu.platform.clock import Clock
+from jingwu.platform.domain import AgencyKind, Permission, Principal
+from jingwu.platform.errors import Forbidden, InvalidInput
 from jingwu.platform.org_store import TownRow
 from jingwu.platform.uow import SqlUnitOfWork
 from jingwu.safety_index import engine
@@ -111,6 +113,20 @@ def warning_rows(res: engine.Result, towns: list[TownRow], day0: date, skip: int
     return rows
 
 
+def require_city_scope(principal: Principal, uow: SqlUnitOfWork) -> None:
+    """Computing the index scores and ranks every town of the city together, and what it computes is
+    what the public page publishes: only an analyst whose agency covers every town (the city bureau)
+    may run it. A branch's analyst reads its own towns but computes nothing."""
+    principal.require(Permission.ANALYSE)
+    with uow:
+        kind = uow.agencies.get(principal.agency_id).kind
+        outside = [t.code for t in uow.towns.all() if not principal.in_scope(t.agency_path)]
+    if kind not in (AgencyKind.CITY_BUREAU, AgencyKind.PROVINCE_DEPARTMENT) or outside:
+        raise Forbidden("The Safety Index ranks all towns of the city together and is published for the city; "
+                        "only the analysts of a city bureau that covers every town may compute it "
+                        f"({len(outside)} towns lie outside your agency).", code="city_scope_required")
+
+
 def compute(first: date | None = None, last: date | None = None, *, uow_factory: UowFactory, clock: Clock,
             tz: ZoneInfo, method: Method | None = None, progress: Progress | None = None,
             ticket_recent_days: int = 7, ticket_deadline_days: int = TICKET_DEADLINE_DAYS) -> ComputeSummary:
@@ -122,8 +138,12 @@ def compute(first: date | None = None, last: date | None = None, *, uow_factory:
         r = repo(uow)
         towns = uow.towns.all()
         origin = r.origin_day()
-    yesterday = clock.now().astimezone(tz).date() - timedelta(days=1)
+    today = clock.now().astimezone(tz).date()
+    yesterday = today - timedelta(days=1)
     last = last or yesterday
+    if last > today:
+        raise InvalidInput(f"{last.isoformat()} is in the future (today is {today.isoformat()} in {tz.key}); "
+                           "the index is computed only for days that have happened", code="future_day")
     if origin is None or not towns:
         out.notes.append("no incidents or no towns: nothing to compute")
         return out
