@@ -147,13 +147,14 @@ def audit(p: Annotated[Principal, Depends(requires(Permission.READ_AUDIT))], c: 
     """Latest audit entries about agencies in the caller's subtree."""
     rows = views.recent_audit(p, uow=c.uow(), limit=limit)
     return [AuditEntryRead(seq=r.seq, at=r.at, actor=r.actor, agency_id=r.agency_id, action=r.action,
-                           object_type=r.object_type, object_id=r.object_id, reason=r.reason) for r in rows]
+                           object_type=r.object_type, object_id=r.object_id, reason=r.reason, problem=r.problem)
+            for r in rows]
 
 
 @router.get("/audit/verify", response_model=AuditVerifyRead, tags=["audit"])
 def audit_verify(p: Annotated[Principal, Depends(requires(Permission.READ_AUDIT))],
                  c: ContainerDep) -> AuditVerifyRead:
-    n, brk = services.verify_audit(uow=c.uow())
+    n, brk = services.verify_audit(uow=c.uow(), anchors=services.read_anchors(c.settings))
     if brk is None:
         return AuditVerifyRead(ok=True, entries=n)
     return AuditVerifyRead(ok=False, entries=n, first_bad_seq=brk.seq, problem=brk.problem)

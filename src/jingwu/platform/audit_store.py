@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Row, String, insert, select, type_coerce, update
 from sqlalchemy.orm import Session
 
 from jingwu.platform.clock import Clock
@@ -73,18 +73,49 @@ class AuditDraft:
     detail: dict[str, Any] | None = None
 
 
+# Entries are read with the time as stored (text on SQLite) and converted here, so one malformed row
+# is reported by its seq instead of failing the whole read.
+_RAW = [type_coerce(audit_log.c.at, String).label("at") if c.name == "at" else c for c in audit_log.c]
+
+
+def _as_time(v: object) -> datetime:
+    if isinstance(v, datetime):
+        t = v
+    elif isinstance(v, str):
+        t = datetime.fromisoformat(v)
+    else:
+        raise ValueError(f"time is {type(v).__name__}")
+    return t if t.tzinfo is not None else t.replace(tzinfo=UTC)
+
+
+def _record(r: Row[Any]) -> AuditRecord:
+    problems = []
+    try:
+        at: datetime | None = _as_time(r.at)
+    except ValueError as exc:
+        at = None
+        problems.append(f"unreadable time {str(r.at)[:40]!r} ({exc})")
+    for name in ("actor", "action", "object_type", "prev_hash", "hash"):
+        if not isinstance(getattr(r, name), str):
+            problems.append(f"{name} is missing")
+    if r.detail is not None and not isinstance(r.detail, str):
+        problems.append("detail is not text")
+    return AuditRecord(r.seq, at, r.actor or "", r.agency_id, r.action or "", r.object_type or "", r.object_id,
+                       r.reason, r.detail or "", r.prev_hash or "", r.hash or "",
+                       problem="; ".join(problems) or None)
+
+
 def iter_audit(session: Session, batch: int = 5000) -> Iterator[AuditRecord]:
-    """All audit entries in storage order (by seq), streamed."""
+    """All audit entries in storage order (by seq), streamed; a malformed row carries its problem."""
     last = 0
     while True:
         rows = session.execute(
-            select(audit_log).where(audit_log.c.seq > last).order_by(audit_log.c.seq).limit(batch)
+            select(*_RAW).where(audit_log.c.seq > last).order_by(audit_log.c.seq).limit(batch)
         ).all()
         if not rows:
             return
         for r in rows:
-            yield AuditRecord(r.seq, r.at, r.actor, r.agency_id, r.action, r.object_type, r.object_id,
-                              r.reason, r.detail, r.prev_hash, r.hash)
+            yield _record(r)
         last = rows[-1].seq
 
 
@@ -94,8 +125,7 @@ def audit_head_state(session: Session) -> tuple[int, str]:
 
 
 def recent_audit(session: Session, *, limit: int = 100, agency_path: str | None = None) -> list[AuditRecord]:
-    q = select(audit_log).order_by(audit_log.c.seq.desc()).limit(limit)
+    q = select(*_RAW).order_by(audit_log.c.seq.desc()).limit(limit)
     if agency_path is not None:
         q = q.where(audit_log.c.agency_id.in_(select(agencies.c.id).where(in_subtree(agencies.c.path, agency_path))))
-    return [AuditRecord(r.seq, r.at, r.actor, r.agency_id, r.action, r.object_type, r.object_id,
-                        r.reason, r.detail, r.prev_hash, r.hash) for r in session.execute(q)]
+    return [_record(r) for r in session.execute(q)]

@@ -58,15 +58,42 @@ def audit_verify() -> None:
     from jingwu.platform import services
     from jingwu.platform.container import build_container
 
-    c = build_container(get_settings())
+    s = get_settings()
+    c = build_container(s)
+    anchors = services.read_anchors(s)
     try:
-        n, brk = services.verify_audit(uow=c.uow())
+        n, brk = services.verify_audit(uow=c.uow(), anchors=anchors)
     finally:
         c.dispose()
     if brk is not None:
-        err.print(f"[bold red]audit chain BROKEN[/] at entry {brk.seq}: {brk.problem}")
+        where = f"at entry {brk.seq}" if brk.seq else "in its anchors"
+        err.print(f"[bold red]audit chain BROKEN[/] {where}: {brk.problem}")
         raise typer.Exit(1)
-    out.print(f"audit chain intact: {n} entries")
+    if anchors is None:
+        err.print("warning: no anchor key (audit-anchor.pub): only the chain itself was checked; "
+                  "run `jingwu audit anchor` or start the server to create it")
+        out.print(f"audit chain intact: {n} entries")
+        return
+    top = max((cp.seq for cp in anchors.checkpoints), default=0)
+    out.print(f"audit chain intact: {n} entries, {len(anchors.checkpoints)} signed checkpoints "
+              f"(last at entry {top})")
+
+
+def audit_anchor() -> None:
+    """Sign the audit chain's head now and append it to the anchor file (the server does this every minute)."""
+    from jingwu.platform import services
+    from jingwu.platform.container import build_container
+
+    s = get_settings()
+    c = build_container(s)
+    try:
+        cp = services.anchor_audit(uow=c.uow(), settings=s)
+    finally:
+        c.dispose()
+    if cp is None:
+        out.print("nothing to anchor: the head is already anchored (or the chain is empty)")
+    else:
+        out.print(f"checkpoint signed: entry {cp.seq} {cp.hash[:16]}… key {cp.key_id} → {s.anchor_file_path()}")
 
 
 def users_create(

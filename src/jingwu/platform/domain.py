@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -162,7 +162,7 @@ GENESIS_HASH = "0" * 64
 @dataclass(frozen=True)
 class AuditRecord:
     seq: int
-    at: datetime
+    at: datetime | None  # None only on a malformed row (``problem`` says why)
     actor: str
     agency_id: str | None
     action: str
@@ -172,6 +172,7 @@ class AuditRecord:
     detail: str  # canonical JSON
     prev_hash: str
     hash: str = ""
+    problem: str | None = None  # set when the stored row could not be read as an entry
 
 
 def audit_hash(
@@ -209,15 +210,22 @@ class ChainBreak:
     problem: str
 
 
-def verify_chain(records: Iterable[AuditRecord], head: tuple[int, str] | None = None) -> ChainBreak | None:
+def verify_chain(records: Iterable[AuditRecord], head: tuple[int, str] | None = None,
+                 anchors: Mapping[int, tuple[str, str]] | None = None) -> ChainBreak | None:
     """First entry that was edited, deleted or reordered, or None if the chain holds.
 
     ``records`` in storage order (by seq). ``head`` is the stored (last_seq, last_hash):
-    when given, removing entries from the end is caught too.
+    when given, removing entries from the end is caught too. ``anchors`` maps the seq of each
+    signed checkpoint (kept outside the database) to its (hash, signed at): an entry that differs
+    from its checkpoint, or a chain that ends before the last checkpoint, is a break even when
+    the head was moved back or the whole chain rebuilt.
     """
+    anchors = anchors or {}
     prev = GENESIS_HASH
     expected_seq = 1
     for r in records:
+        if r.problem is not None or r.at is None:
+            return ChainBreak(r.seq, f"malformed entry: {r.problem or 'no time'}")
         if r.seq != expected_seq:
             return ChainBreak(r.seq, f"sequence gap or reorder: expected entry {expected_seq}, found {r.seq}")
         if r.prev_hash != prev:
@@ -229,8 +237,17 @@ def verify_chain(records: Iterable[AuditRecord], head: tuple[int, str] | None = 
         )
         if recomputed != r.hash:
             return ChainBreak(r.seq, "content does not match its hash (the entry was edited)")
+        anchored = anchors.get(r.seq)
+        if anchored is not None and anchored[0] != r.hash:
+            return ChainBreak(r.seq, f"differs from the checkpoint signed at {anchored[1]} "
+                                     "(the chain was rewritten from here on)")
         prev = r.hash
         expected_seq += 1
+    if anchors and max(anchors) > expected_seq - 1:
+        top = max(anchors)
+        return ChainBreak(expected_seq, f"the chain ends at entry {expected_seq - 1} but a checkpoint signed at "
+                                        f"{anchors[top][1]} records entry {top}: entries were cut from the end "
+                                        "or the chain was reset")
     if head is not None:
         last_seq, last_hash = head
         if last_seq != expected_seq - 1 or last_hash != prev:

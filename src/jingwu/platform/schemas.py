@@ -86,13 +86,14 @@ class UserRead(BaseModel):
 
 class AuditEntryRead(BaseModel):
     seq: int
-    at: datetime
+    at: datetime | None = Field(description="null only on a malformed row (see problem)")
     actor: str
     agency_id: str | None
     action: str
     object_type: str
     object_id: str | None
     reason: str | None
+    problem: str | None = Field(default=None, description="why the stored row is malformed, if it is")
 
 
 class AuditVerifyRead(BaseModel):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from jingwu.platform import anchor
 from jingwu.platform.clock import Clock
 from jingwu.platform.domain import (
     AGENCY_PARENT,
@@ -23,7 +24,6 @@ from jingwu.platform.domain import (
     Principal,
     Role,
     agency_path,
-    verify_chain,
 )
 from jingwu.platform.errors import (
     Conflict,
@@ -35,6 +35,7 @@ from jingwu.platform.errors import (
 )
 from jingwu.platform.org_store import AgencyRow, TownRow, UnitRow
 from jingwu.platform.security import hash_password, issue_token, read_claims, verify_password
+from jingwu.platform.settings import Settings
 from jingwu.platform.tables import new_id
 from jingwu.platform.throttle import LoginThrottle
 from jingwu.platform.uow import SqlUnitOfWork
@@ -315,8 +316,34 @@ def list_users(p: Principal, *, uow: SqlUnitOfWork) -> list[UserRow]:
 
 # ------------------------------------------------------------- audit
 
-def verify_audit(*, uow: SqlUnitOfWork) -> tuple[int, ChainBreak | None]:
-    """(entries checked, first break or None)."""
+def read_anchors(settings: Settings) -> anchor.Anchors | None:
+    """The signed checkpoints of the audit chain; None when this deployment has no anchor key yet."""
+    pub = anchor.public_path(settings.anchor_key_path())
+    if not pub.exists():
+        return None
+    return anchor.read(settings.anchor_file_path(), anchor.load_public(pub))
+
+
+def verify_audit(*, uow: SqlUnitOfWork, anchors: anchor.Anchors | None = None) -> tuple[int, ChainBreak | None]:
+    """(entries checked, first break or None): the hash chain, its head, and the signed checkpoints
+    kept outside the database (a bad checkpoint line is a break too: the anchor file was altered)."""
     with uow:
         head = uow.audit_head()
-        return head[0], verify_chain(uow.audit_entries(), head=head)
+        return head[0], anchor.check_chain(uow.audit_entries(), head, anchors)
+
+
+def anchor_audit(*, uow: SqlUnitOfWork, settings: Settings) -> anchor.Checkpoint | None:
+    """Sign the chain head and append it to the anchor file, and publish it on the bus (through the
+    outbox); nothing when the head has not moved since the last checkpoint or the chain is empty."""
+    key = anchor.load_or_create_key(settings.anchor_key_path())
+    file = settings.anchor_file_path()
+    with uow:
+        seq, head_hash = uow.audit_head()
+        last = anchor.last_checkpoint(file)
+        if seq == 0 or (last is not None and last.get("seq") == seq and last.get("hash") == head_hash):
+            return None
+        cp = anchor.sign(key, seq, head_hash, uow.clock.now())
+        anchor.append(file, cp)  # durable before the bus copy: the file is the verifier's source
+        uow.emit(anchor.CHECKPOINT_TOPIC, cp.as_dict())
+        uow.commit()
+    return cp

@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     large_body_limit_bytes: int = Field(default=32 << 20, ge=1024,
                                         description="Largest body on upload routes (town boundaries)")
     worker_threads: int = Field(default=4, ge=1, le=200, description="Threads per process for request handlers")
+    audit_anchor_key: Path | None = Field(default=None, description="Ed25519 key signing audit checkpoints "
+                                                                   "(data_dir/audit-anchor.key if unset)")
+    audit_anchor_file: Path | None = Field(default=None, description="Append-only file of signed audit "
+                                                                    "checkpoints (data_dir/audit-anchors.jsonl)")
+    audit_anchor_interval_s: float = Field(default=60.0, ge=0, description="Seconds between audit checkpoints; "
+                                                                          "0 switches the job off")
     log_json: bool = True
     log_level: str = "INFO"
     _sections: dict[type[BaseSettings], BaseSettings] = PrivateAttr(default_factory=dict)
@@ -52,6 +58,12 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'jingwu.db').resolve()}"
+
+    def anchor_key_path(self) -> Path:
+        return self.audit_anchor_key or self.data_dir / "audit-anchor.key"
+
+    def anchor_file_path(self) -> Path:
+        return self.audit_anchor_file or self.data_dir / "audit-anchors.jsonl"
 
     def public_base(self) -> str:
         """Where links sent to the public point: the configured public URL, never a request's Host header."""

@@ -4,7 +4,8 @@ transaction, so HTTP handlers and pages only call one of these."""
 
 from __future__ import annotations
 
-from jingwu.platform.domain import AuditRecord, ChainBreak, Permission, Principal, verify_chain
+from jingwu.platform.anchor import Anchors, check_chain
+from jingwu.platform.domain import AuditRecord, ChainBreak, Permission, Principal
 from jingwu.platform.errors import NotFound
 from jingwu.platform.uow import SqlUnitOfWork
 from jingwu.platform.user_store import UserRow
@@ -28,11 +29,12 @@ def recent_audit(p: Principal, *, uow: SqlUnitOfWork, limit: int) -> list[AuditR
         return uow.recent_audit(limit=limit, agency_path=p.agency_path)
 
 
-def audit_overview(p: Principal, *, uow: SqlUnitOfWork, limit: int = 200
+def audit_overview(p: Principal, *, uow: SqlUnitOfWork, limit: int = 200, anchors: Anchors | None = None,
                    ) -> tuple[int, ChainBreak | None, list[AuditRecord]]:
-    """The audit page: entries checked, the first break (if any) and the latest entries in scope."""
+    """The audit page: entries checked, the first break (if any, the signed checkpoints included) and
+    the latest entries in scope."""
     p.require(Permission.READ_AUDIT)
     with uow:  # one snapshot: the chain checked and the entries shown are the same log
         head = uow.audit_head()
-        brk = verify_chain(uow.audit_entries(), head=head)
+        brk = check_chain(uow.audit_entries(), head, anchors)
         return head[0], brk, uow.recent_audit(limit=limit, agency_path=p.agency_path)

@@ -184,6 +184,6 @@ def audit_page(request: Request, p: OptionalPrincipal, c: ContainerDep) -> Respo
     if not p.can(Permission.READ_AUDIT):
         return templates.TemplateResponse(request, "forbidden.html", _ctx(request, p, active="audit"),
                                           status_code=403)
-    n, brk, rows = views.audit_overview(p, uow=c.uow())
+    n, brk, rows = views.audit_overview(p, uow=c.uow(), anchors=services.read_anchors(c.settings))
     return templates.TemplateResponse(request, "audit.html",
                                       _ctx(request, p, active="audit", rows=rows, entries=n, brk=brk))
