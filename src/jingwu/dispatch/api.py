@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from jingwu.dispatch import views
@@ -285,7 +285,7 @@ def alerts(p: PrincipalDep, c: ContainerDep) -> list[dict[str, Any]]:
 
 
 @router.post("/alerts/{alert_id}/resolve", status_code=204)
-def resolve_alert(alert_id: int, p: Dispatcher, c: ContainerDep) -> Response:
+def resolve_alert(alert_id: Annotated[int, Path(ge=1, le=2**63 - 1)], p: Dispatcher, c: ContainerDep) -> Response:
     alerts_svc.resolve_alert(p, alert_id, uow=dispatch_uow(c))
     return Response(status_code=204)
 
