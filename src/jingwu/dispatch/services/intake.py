@@ -25,6 +25,7 @@ from jingwu.dispatch.domain import (
     incident_number,
 )
 from jingwu.dispatch.geo import AddressFix, Geo
+from jingwu.dispatch.handling import parse_handling
 from jingwu.dispatch.incident_store import NearProbe
 from jingwu.dispatch.rows import IncidentRow
 from jingwu.dispatch.services.common import AgencyHome, Catalogue
@@ -52,6 +53,7 @@ class ReceiveCall:
     idempotency_key: str | None = None
     device_id: str | None = None
     received_at: datetime | None = None
+    handling: str | None = None  # None: units are sent; consultation / transfer_12345 / ... (ADR 0019)
 
     def fingerprint(self) -> str:
         body = {k: v for k, v in self.__dict__.items() if k not in ("idempotency_key", "received_at")}
@@ -113,7 +115,7 @@ class _Prepared:
                 "caller_phone": cmd.caller_phone, "deaths": cmd.flags.deaths, "injuries": cmd.flags.injuries,
                 "flags": {k: v for k, v in cmd.flags.__dict__.items() if v}, "device_id": cmd.device_id,
                 "received_at": cmd.received_at or now, "created_by": self.actor,
-                "location_status": self.location_status}
+                "location_status": self.location_status, "handling": cmd.handling}
 
 
 def _prepare(cmd: ReceiveCall, *, geo: Geo, cat: Catalogue, actor: str, actor_agency_id: str | None) -> _Prepared:
@@ -124,6 +126,9 @@ def _prepare(cmd: ReceiveCall, *, geo: Geo, cat: Catalogue, actor: str, actor_ag
         raise InvalidInput(f"Unknown channel '{cmd.channel}'; known: {[c.value for c in Channel]}.",
                            code="unknown_channel")
     itype = cat.types.get(cmd.type_code)
+    handling = parse_handling(cmd.handling)  # 422 unknown_handling
+    if handling is None and cmd.handling is not None:
+        cmd = replace(cmd, handling=None)
     if (cmd.lon is None) != (cmd.lat is None):
         raise InvalidInput("Give both lon and lat, or neither.", code="invalid_coordinate")
     fp = cmd.fingerprint() if cmd.idempotency_key else None  # of the call as received
