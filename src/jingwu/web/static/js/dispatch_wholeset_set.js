@@ -36,7 +36,7 @@
       if (perms.take_calls && d.status === "open") {
         s += pending ? `<span class="muted">${esc(t("ws_transfer_pending"))}</span>`
           : `<button type="button" class="btn primary" id="ws-close">${esc(t("ws_close"))}</button>`;
-        s += `<button type="button" class="btn ghost" data-ws-handling="dispatch">${esc(t("ws_h_dispatch"))}</button>`;
+        s += `<button type="button" class="btn ghost" data-ws-handling="dispatch">${esc(t("ws_back_to_dispatch"))}</button>`;
       }
       if (perms.dispatch && d.handling !== "consultation") {
         s += `<button type="button" class="btn ghost" id="ws-override">${esc(t("ws_override"))}</button>`;
@@ -68,7 +68,14 @@
     div.id = "ws-box";
     div.className = "ws-box";
     div.innerHTML = s;
-    const anchor = box.querySelector(".runcard") || box.querySelector("h3");
+    const card = box.querySelector(".runcard");
+    if (card && d.handling) {  // withheld: no run card, no "no unit available", no recommendations heading
+      const head = card.previousElementSibling, after = card.nextElementSibling;
+      if (head && head.tagName === "H3") head.hidden = true;
+      if (after && after.classList.contains("warn")) after.hidden = true;
+      card.hidden = true;
+    }
+    const anchor = card || box.querySelector(".actions");
     if (anchor) anchor.parentNode.insertBefore(div, anchor.nextSibling); else box.appendChild(div);
   }
   new MutationObserver(inject).observe($("detail"), { childList: true });
