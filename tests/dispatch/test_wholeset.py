@@ -201,6 +201,9 @@ def test_next_best_after_a_stand_down_and_none_left(api: TestClient, city: Any) 
     with city[0].engine.begin() as conn:
         conn.execute(text("UPDATE units SET status='off_duty' WHERE status='available'"))
     err(api.post(f"/api/v1/incidents/{iid}/dispatch-next", headers=h), 409, "no_unit_available")
+    short = call(api, h)
+    err(api.post(f"/api/v1/incidents/{short}/dispatch-set", headers=h), 409, "no_unit_available")
+    assert count(city, "SELECT count(*) FROM assignments WHERE incident_id=:i", i=short) == 0
 
 
 # ------------------------------------------------------------------ closing short of the set

@@ -71,13 +71,16 @@ def _send(p: Principal, incident_id: str, r: Recommendation, need: dict[str, int
 
 def dispatch_set(p: Principal, incident_id: str, *, uow_factory: UowFactory, geo: Geo, cat: Catalogue) -> SetResult:
     """Send every unit of the run card's required set not yet sent: per kind the available units with the
-    shortest ETA. 409 ``nothing_missing`` when the set is complete."""
+    shortest ETA. 409 ``nothing_missing`` when the set is complete, ``no_unit_available`` when no unit of a
+    missing kind is available (fewer than missing: those available go, the rest is ``still_missing``)."""
     recs, need, rule, miss, _been = _state(p, incident_id, uow_factory, geo, cat)
     if not miss:
         raise Conflict("Every unit the run card requires is already sent.", code="nothing_missing")
     chosen: list[Recommendation] = []
     for kind, n in miss.items():
         chosen += [r for r in recs if r.unit.kind == kind][:n]
+    if not chosen:
+        raise Conflict(f"No unit of the missing kinds ({', '.join(miss)}) is available.", code="no_unit_available")
     with uow_factory() as uow:  # the routes, read-only, before any write
         inc = uow.incidents.get(incident_id)
     routes = {r.unit.id: plan_route(geo, inc, r.unit) if inc else None for r in chosen}
