@@ -303,6 +303,20 @@ def test_transfer_to_12345_is_recorded_with_target_and_outcome_then_closes(api: 
         < kinds.index("closed")
 
 
+def test_transfer_to_12345_chosen_at_intake_is_recorded(api: TestClient, city: Any) -> None:
+    ct = hdr(api, city, "calltaker")
+    iid = call(api, ct, "110100", handling="transfer_12345")
+    inc = detail(api, ct, iid)
+    assert inc["handling"] == "transfer_12345"
+    [t] = inc["transfers"]
+    assert t["target_phone"] == "12345" and t["outcome"] is None
+    assert [e["kind"] for e in inc["timeline"]] == ["received", "transfer_requested", "handling_set"]
+    ok = api.post(f"/api/v1/incidents/{iid}/transfers/{t['id']}/outcome", json={"outcome": "accepted"}, headers=ct)
+    assert ok.status_code == 200, ok.text
+    inc = detail(api, ct, iid)
+    assert inc["status"] == "closed" and inc["disposition"] == "transferred" and inc["assignments"] == []
+
+
 def test_transfer_to_another_agency_needs_its_target(api: TestClient, city: Any) -> None:
     ct = hdr(api, city, "calltaker")
     iid = call(api, ct, "110100")

@@ -25,7 +25,7 @@ from jingwu.dispatch.domain import (
     incident_number,
 )
 from jingwu.dispatch.geo import AddressFix, Geo
-from jingwu.dispatch.handling import parse_handling
+from jingwu.dispatch.handling import HOTLINE_12345, Handling, parse_handling
 from jingwu.dispatch.incident_store import NearProbe
 from jingwu.dispatch.rows import IncidentRow
 from jingwu.dispatch.services.common import AgencyHome, Catalogue
@@ -236,6 +236,7 @@ def _store_calls(ready: list[tuple[int, _Prepared]], *, uow: DispatchUnitOfWork
                                   for _, p, iid in fresh])
         uow.incidents.add_events([{"incident_id": iid, "at": now, "kind": "geocoded", "actor": p.actor,
                                    "detail": p.address_fix.detail()} for _, p, iid in fresh if p.address_fix])
+        _record_handling(uow, [(p, iid) for _, p, iid in fresh if p.cmd.handling], now)
         dups = _propose_duplicates_many(uow, rows, seqs)
         uow.audit.write_many([AuditDraft(p.actor, "call_received", "incident", iid, p.agency_id,
                                          detail={"channel": p.channel, "type": p.itype_code,
@@ -266,6 +267,24 @@ def _store_calls(ready: list[tuple[int, _Prepared]], *, uow: DispatchUnitOfWork
             res[i] = IntakeResult(inc.id, incident_number(inc.received_at, inc.seq), False, inc.priority,
                                   inc.level, inc.agency_id, inc.town_id, [], inc.location_status)
     return res
+
+
+def _record_handling(uow: DispatchUnitOfWork, handled: list[tuple[_Prepared, str]], now: datetime) -> None:
+    """Calls taken with a no-unit handling (ADR 0019): the choice on the timeline; a transfer to 12345
+    recorded with its target (its outcome follows); another agency's target is given later."""
+    events = []
+    for p, iid in handled:
+        tid = None
+        if p.cmd.handling == Handling.TRANSFER_12345.value:
+            tid = uow.transfers.add(incident_id=iid, target_agency_id=None, target_name=HOTLINE_12345[0],
+                                    target_phone=HOTLINE_12345[1], reason="转 12345（接警时选定）", by=p.actor, at=now)
+            events.append({"incident_id": iid, "at": now, "kind": "transfer_requested", "actor": p.actor,
+                           "detail": {"transfer_id": tid, "target_agency_id": None, "target_name": HOTLINE_12345[0],
+                                      "target_phone": HOTLINE_12345[1], "reason": "转 12345（接警时选定）"}})
+        events.append({"incident_id": iid, "at": now, "kind": "handling_set", "actor": p.actor,
+                       "detail": {"handling": p.cmd.handling, "previous": None, "reason": "at intake",
+                                  "transfer_id": tid}})
+    uow.incidents.add_events(events)
 
 
 # Dispatch categories the IncidentRecorded contract names differently; any other category outside the
