@@ -96,7 +96,7 @@ def test_consultation_closes_without_units(server, browser, shots: Path) -> None
     disp = token(base, "dispatcher", pw["dispatcher"])
     iid = new_call(base, disp, "120100", handling="consultation", summary="咨询户籍办理")["incident_id"]
     ctx, board = open_board(browser, base, pw)
-    board.wait_for_selector(f"#queue li[data-id='{iid}']", timeout=15_000)
+    board.wait_for_selector(f"#queue li[data-id='{iid}'] .tag.ws-h[data-handling=consultation]", timeout=15_000)
     board.click(f"#queue li[data-id='{iid}']")
     board.wait_for_selector(f"#detail[data-incident='{iid}'] #ws-withheld", timeout=15_000)
     assert board.locator("#detail #recs").count() == 0 and not board.locator("#detail .runcard").is_visible()

@@ -132,6 +132,16 @@
     }
   });
 
+  // a call handled without units is tagged in the queue
+  function queueTags() {
+    document.querySelectorAll("#queue li[data-id] .qtop").forEach((el) => {
+      const i = B.incById(el.closest("li").dataset.id);
+      if (!i || !i.handling || el.querySelector(".ws-h")) return;
+      el.insertAdjacentHTML("beforeend", `<span class="tag ws-h" data-handling="${esc(i.handling)}">${esc(t("ws_tag_" + i.handling))}</span>`);
+    });
+  }
+  new MutationObserver(queueTags).observe($("queue"), { childList: true });
+
   // the "closed short" alert in English (the stored message is Chinese, as the other alerts')
   function alertsText() {
     if (J.zh || !state.board) return;
