@@ -46,6 +46,7 @@ class IncidentRow:
     external_ref: str | None = None
     officer_initiated: bool = False
     disposition: str | None = None
+    handling: str | None = None  # None: units are sent; consultation / transfer_12345 / transfer_agency / duplicate
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,9 @@ class AssignmentRow:
     feedback: str | None
     cancelled_at: datetime | None
     dispatched_by: str
+    route_metres: float | None = None  # the route the ETA was computed on at dispatch (stored, not live)
+    travel_mode: str | None = None
+    route_geojson: str | None = None  # GeoJSON LineString text
 
 
 @dataclass(frozen=True)
