@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-stamp
 VENDOR := src/jingwu/web/static/vendor
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: help install assets system-deps services demo serve test lint bench bench-deps clean
+.PHONY: help install assets system-deps services broker demo serve test lint bench bench-deps clean
 
 help:
 	@echo "make demo   - install everything, load the Chengdu demo city, serve http://127.0.0.1:8000"
@@ -57,8 +57,20 @@ services:
 	@(echo > /dev/tcp/127.0.0.1/4222) 2>/dev/null && echo "nats: up" || { echo "nats: DOWN"; exit 1; }
 	@for i in $$(seq 1 30); do (echo > /dev/tcp/127.0.0.1/1883) 2>/dev/null && break; sleep 1; done
 	@(echo > /dev/tcp/127.0.0.1/1883) 2>/dev/null && echo "mosquitto: up" || { echo "mosquitto: DOWN"; exit 1; }
+	@$(MAKE) --no-print-directory broker
 
-demo: install
+# The project's own Mosquitto (deploy/mosquitto/jingwu.conf, ADR 0025) on 127.0.0.1:1884: accounts and ACLs,
+# no anonymous clients, persistence in var/mosquitto. The app's password is generated once into
+# var/mosquitto/app.secret; device accounts are added by `jingwu mqtt passwd`. The system broker is untouched.
+broker:
+	@mkdir -p var/mosquitto && chmod 700 var/mosquitto
+	@test -s var/mosquitto/app.secret || { umask 077; python3 -c "import secrets;print(secrets.token_urlsafe(24))" > var/mosquitto/app.secret; }
+	@test -s var/mosquitto/passwd || { umask 077; echo "jingwu-app:$$(cat var/mosquitto/app.secret)" > var/mosquitto/passwd && mosquitto_passwd -U var/mosquitto/passwd; }
+	@{ test -s var/mosquitto/mosquitto.pid && kill -0 $$(cat var/mosquitto/mosquitto.pid) 2>/dev/null; } || mosquitto -d -c deploy/mosquitto/jingwu.conf
+	@for i in $$(seq 1 30); do (echo > /dev/tcp/127.0.0.1/1884) 2>/dev/null && break; sleep 1; done
+	@(echo > /dev/tcp/127.0.0.1/1884) 2>/dev/null && echo "jingwu mosquitto (1884): up" || { echo "jingwu mosquitto (1884): DOWN"; exit 1; }
+
+demo: install broker
 	$(VENV)/bin/jingwu demo
 
 serve: install

@@ -196,7 +196,7 @@ def test_an_alarm_button_outside_the_area_over_mqtt_is_stored_and_flagged(city: 
                         key_hash="0" * 64, heartbeat_seconds=60, at=uow.clock.now())
         uow.commit()
     assert handle_mqtt(c, "jingwu/alarm/btn-out-1", json.dumps({"event_id": "e1"}).encode()) == "accepted"
-    assert handle_mqtt(c, "jingwu/alarm/btn-out-1", json.dumps({"event_id": "e1"}).encode()) == "accepted"
+    assert handle_mqtt(c, "jingwu/alarm/btn-out-1", json.dumps({"event_id": "e1"}).encode()) == "duplicate"
     with c.engine.connect() as conn:
         rows = conn.execute(text("SELECT i.location_status, i.channel, a.kind FROM incidents i JOIN agencies a "
                                  "ON a.id = i.agency_id WHERE i.device_id IS NOT NULL")).all()

@@ -4,7 +4,7 @@ the devices tab of the admin pages (``/admin/devices``, same layout as the platf
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -33,6 +33,8 @@ class DevicePatch(BaseModel):
     agency_id: str | None = None
     heartbeat_seconds: int | None = Field(None, ge=5, le=86_400)
     active: bool | None = None
+    signs: bool | None = None
+    payload_format: Literal["json", "plain"] | None = None
 
 
 def _one(p: Principal, c: Any, device_id: str) -> dict[str, Any]:
@@ -50,8 +52,9 @@ def register_device(body: DeviceCreate, p: OrgAdmin, c: ContainerDep) -> DeviceC
     """Register a device at a fixed position on the road network; its key is returned this once."""
     did, key = devices_svc.register_device(p, code=body.code, name=body.name, lon=body.lon, lat=body.lat,
                                            agency_id=body.agency_id, uow=dispatch_uow(c), geo=geo(c),
-                                           heartbeat_seconds=body.heartbeat_seconds)
-    return DeviceCreated(id=did, code=body.code, key=key)
+                                           heartbeat_seconds=body.heartbeat_seconds,
+                                           signs=body.signs, payload_format=body.payload_format)
+    return DeviceCreated(id=did, code=body.code, key=key, mqtt_secret=devices_svc.device_secret(key))
 
 
 @router.patch("/devices/{device_id}")

@@ -249,8 +249,9 @@ def register_device(body: DeviceCreate, p: Annotated[Principal, Depends(requires
                     c: ContainerDep) -> DeviceCreated:
     did, key = devices_svc.register_device(p, code=body.code, name=body.name, lon=body.lon, lat=body.lat,
                                         agency_id=body.agency_id, uow=dispatch_uow(c), geo=geo(c),
-                                        heartbeat_seconds=body.heartbeat_seconds)
-    return DeviceCreated(id=did, code=body.code, key=key)
+                                        heartbeat_seconds=body.heartbeat_seconds,
+                                           signs=body.signs, payload_format=body.payload_format)
+    return DeviceCreated(id=did, code=body.code, key=key, mqtt_secret=devices_svc.device_secret(key))
 
 
 @router.get("/alarm-devices")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -80,3 +80,54 @@ def calls_import_cmd(
               f"{k['dst_ambiguous']} ambiguous, {k['dst_nonexistent']} non-existent (earlier offset taken); "
               f"{secs:.2f} s, {k['rows'] / secs if secs > 0 else 0:.0f} rows/s"
               + (" (dry run: nothing stored)" if dry_run else ""), highlight=False, soft_wrap=True)
+
+
+def write_broker_passwd(c: Any, out: Path, pid_file: Path | None = None) -> int:
+    """The broker's password file (ADR 0025): the app's account (JINGWU_MQTT_USERNAME / its password) and one
+    account per active alarm device (user = device code, password = its MQTT secret), hashed by
+    ``mosquitto_passwd -U`` and swapped in atomically; then SIGHUP to the broker in ``pid_file`` (it rereads
+    the file). Returns the number of device accounts."""
+    import os
+    import shutil
+    import signal
+    import subprocess
+
+    from jingwu.dispatch.settings import DispatchSettings
+    from jingwu.dispatch.wiring import dispatch_uow
+
+    s = c.settings.section(DispatchSettings)
+    uow = dispatch_uow(c)
+    with uow:
+        devs = [d for d in uow.devices.all("/") if d.active]
+    lines = []
+    if s.mqtt_username and s.mqtt_secret():
+        lines.append(f"{s.mqtt_username}:{s.mqtt_secret()}")
+    lines += [f"{d.code}:{d.key_hash}" for d in devs if d.code.replace("-", "").replace("_", "").replace(".", "")
+              .isalnum()]  # codes are [A-Za-z0-9_.-]: nothing that could break a line of the file
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write("".join(line + "\n" for line in lines))
+    tool = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
+    subprocess.run([tool, "-U", str(tmp)], check=True, capture_output=True)  # noqa: S603 - fixed tool, our file
+    os.replace(tmp, out)
+    if pid_file is not None and pid_file.exists():
+        try:
+            os.kill(int(pid_file.read_text().strip()), signal.SIGHUP)
+        except (ValueError, ProcessLookupError):
+            pass
+    return len(devs)
+
+
+def mqtt_passwd_cmd(
+    out: Annotated[Path, typer.Option("--out", help="password file the broker reads")] = Path("var/mosquitto/passwd"),
+    pid_file: Annotated[Path | None, typer.Option("--pid-file", help="broker pid file: SIGHUP it to reload")]
+    = Path("var/mosquitto/mosquitto.pid"),
+) -> None:
+    """Write the broker's password file from the registered alarm devices and the app's account, and tell the
+    broker to reload it (run after registering or deactivating devices)."""
+    c = migrated_container()
+    n = write_broker_passwd(c, out, pid_file)
+    out_ = f"{out}: the app's account and {n} device accounts"
+    Console().print(out_)

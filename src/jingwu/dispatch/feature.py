@@ -33,6 +33,8 @@ FEATURE = Feature(
     nav=(NavEntry("dispatch", "nav_dispatch", order=20), NavEntry("incidents", "nav_incidents", order=30,
                                                                     ready=False)),
     settings=DispatchSettings,
-    cli_groups=(CliGroup("calls", "Historical calls from CAD exports (警情导入)."),),
-    cli=(CliCommand("import", cli.calls_import_cmd, group="calls"),),
+    cli_groups=(CliGroup("calls", "Historical calls from CAD exports (警情导入)."),
+                CliGroup("mqtt", "The alarm buttons' broker: accounts (ADR 0025).")),
+    cli=(CliCommand("import", cli.calls_import_cmd, group="calls"),
+         CliCommand("passwd", cli.mqtt_passwd_cmd, group="mqtt")),
 )

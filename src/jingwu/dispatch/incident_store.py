@@ -11,7 +11,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, Integer, String, bindparam, insert, or_, select, text, update
+from sqlalchemy import Float, Integer, String, bindparam, delete, insert, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -182,6 +182,10 @@ class IncidentRepository:
             return {}
         rows = self.s.execute(select(idempotency_keys).where(idempotency_keys.c.key.in_(keys))).all()
         return {r.key: (r.request_hash, r.incident_id) for r in rows}
+
+    def forget_key(self, key: str) -> None:
+        """Drop one idempotency key (an MQTT-derived key whose message id the broker has reused, ADR 0025)."""
+        self.s.execute(delete(idempotency_keys).where(idempotency_keys.c.key == key))
 
     def claim_keys(self, rows: list[tuple[str, str, str, datetime]]) -> set[str]:
         """Claim idempotency keys (key, request hash, incident id, at); returns the keys claimed here.

@@ -109,6 +109,8 @@ class DeviceRow:
     heartbeat_seconds: int
     last_heartbeat_at: datetime | None
     active: bool = True
+    signs: bool = False
+    payload_format: str = "json"
 
 
 @dataclass(frozen=True)

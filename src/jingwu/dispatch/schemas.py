@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -204,12 +204,19 @@ class DeviceCreate(BaseModel):
     lat: float = Field(..., ge=-90, le=90)
     agency_id: str
     heartbeat_seconds: int = Field(60, ge=5, le=86_400)
+    signs: bool = Field(True, description="its MQTT alarms carry an HMAC-SHA256 signature (ADR 0025); false: "
+                                          "trusted by its broker account only")
+    payload_format: Literal["json", "plain"] = Field("json", description="json, or plain: any short text "
+                                                                         "(\"PRESSED\") is a press; plain "
+                                                                         "devices cannot sign")
 
 
 class DeviceCreated(BaseModel):
     id: str
     code: str
     key: str = Field(..., description="shown once: the device authenticates with it")
+    mqtt_secret: str = Field(..., description="sha256 hex of the key: the device's MQTT password (user name = "
+                                              "code) and its HMAC signing key (ADR 0025)")
 
 
 class DeviceAlarm(BaseModel):

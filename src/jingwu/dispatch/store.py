@@ -81,7 +81,7 @@ class AssignmentRepository:
 
 def _device(r: Any) -> DeviceRow:
     return DeviceRow(r.id, r.code, r.name, r.lon, r.lat, r.agency_id, r.key_hash, r.heartbeat_seconds,
-                     r.last_heartbeat_at, bool(r.active))
+                     r.last_heartbeat_at, bool(r.active), bool(r.signs), r.payload_format)
 
 
 class DeviceRepository:
@@ -89,11 +89,12 @@ class DeviceRepository:
         self.s = s
 
     def add(self, *, code: str, name: str, lon: float, lat: float, agency_id: str, key_hash: str,
-            heartbeat_seconds: int, at: datetime) -> str:
+            heartbeat_seconds: int, at: datetime, signs: bool = False, payload_format: str = "json") -> str:
         did = new_id()
         self.s.execute(insert(alarm_devices).values(id=did, code=code, name=name, lon=lon, lat=lat,
                                                     agency_id=agency_id, key_hash=key_hash,
-                                                    heartbeat_seconds=heartbeat_seconds, created_at=at))
+                                                    heartbeat_seconds=heartbeat_seconds, created_at=at,
+                                                    signs=signs, payload_format=payload_format))
         return did
 
     def by_code(self, code: str) -> DeviceRow | None:

@@ -161,6 +161,10 @@ alarm_devices = Table(
     Column("last_heartbeat_at", UTCDateTime, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("active", Boolean, nullable=False, server_default="1"),  # inactive: decommissioned, key refused
+    # profile (ADR 0025): signs = its MQTT alarms carry an HMAC (else trusted by its broker account only);
+    # payload_format json | plain (any short text such as "PRESSED" is a press)
+    Column("signs", Boolean, nullable=False, server_default="0"),
+    Column("payload_format", String(8), nullable=False, server_default="json"),
 )
 
 location_links = Table(

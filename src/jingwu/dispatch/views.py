@@ -98,6 +98,7 @@ def devices(p: Principal, *, uow: DispatchUnitOfWork) -> list[dict[str, Any]]:
         rows = uow.devices.all(p.agency_path)
     return [{"id": d.id, "code": d.code, "name": d.name, "lon": d.lon, "lat": d.lat, "agency_id": d.agency_id,
              "last_heartbeat_at": d.last_heartbeat_at, "heartbeat_seconds": d.heartbeat_seconds, "active": d.active,
+             "signs": d.signs, "payload_format": d.payload_format,
              "online": device_online(d.last_heartbeat_at, d.heartbeat_seconds, now)} for d in rows]
 
 

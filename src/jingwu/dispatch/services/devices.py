@@ -21,9 +21,29 @@ def _key_hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+def device_secret(key: str) -> str:
+    """The device's MQTT secret, derived from its key: its broker password and HMAC signing key (ADR 0025).
+    The server keeps only this hash, so it can check signatures and write the broker's password file."""
+    return _key_hash(key)
+
+
+PAYLOAD_FORMATS = ("json", "plain")
+
+
+def _check_profile(signs: bool, payload_format: str) -> None:
+    if payload_format not in PAYLOAD_FORMATS:
+        raise InvalidInput(f"payload_format must be one of {list(PAYLOAD_FORMATS)}.", code="invalid_input")
+    if signs and payload_format == "plain":
+        raise InvalidInput("A device with plain payloads cannot sign; register it with signs=false.",
+                           code="plain_cannot_sign")
+
+
 def register_device(p: Principal | None, *, code: str, name: str, lon: float, lat: float, agency_id: str,
-                    uow: DispatchUnitOfWork, geo: Geo, heartbeat_seconds: int = 60) -> tuple[str, str]:
-    """Register an alarm button at a fixed position; returns (device id, device key shown once)."""
+                    uow: DispatchUnitOfWork, geo: Geo, heartbeat_seconds: int = 60, signs: bool = False,
+                    payload_format: str = "json") -> tuple[str, str]:
+    """Register an alarm button at a fixed position; returns (device id, device key shown once).
+    ``signs``/``payload_format``: its MQTT profile (ADR 0025)."""
+    _check_profile(signs, payload_format)
     geo.snap(lon, lat)
     key = secrets.token_urlsafe(18)
     with uow:
@@ -33,23 +53,26 @@ def register_device(p: Principal | None, *, code: str, name: str, lon: float, la
         if uow.devices.by_code(code) is not None:
             raise Conflict(f"Device code '{code}' exists.", code="device_code_taken")
         did = uow.devices.add(code=code, name=name, lon=lon, lat=lat, agency_id=agency_id, key_hash=_key_hash(key),
-                              heartbeat_seconds=heartbeat_seconds, at=uow.clock.now())
+                              heartbeat_seconds=heartbeat_seconds, at=uow.clock.now(), signs=signs,
+                              payload_format=payload_format)
         uow.audit.write(actor=p.username if p else "cli", action="device_registered", object_type="alarm_device",
                         object_id=did, agency_id=agency_id,
                         detail={"code": code, "after": {"code": code, "name": name, "lon": lon, "lat": lat,
                                                         "agency_id": agency_id,
-                                                        "heartbeat_seconds": heartbeat_seconds}})
+                                                        "heartbeat_seconds": heartbeat_seconds,
+                                                        "signs": signs, "payload_format": payload_format}})
         uow.emit(ORG_CHANGED, {"entity": "alarm_device", "id": did, "agency_id": agency_id})
         uow.commit()
     return did, key
 
 
-DEVICE_FIELDS = ("name", "lon", "lat", "agency_id", "heartbeat_seconds", "active")
+DEVICE_FIELDS = ("name", "lon", "lat", "agency_id", "heartbeat_seconds", "active", "signs", "payload_format")
 
 
 def _values(d: Any) -> dict[str, Any]:
     return {"name": d.name, "lon": d.lon, "lat": d.lat, "agency_id": d.agency_id,
-            "heartbeat_seconds": d.heartbeat_seconds, "active": d.active}
+            "heartbeat_seconds": d.heartbeat_seconds, "active": d.active, "signs": d.signs,
+            "payload_format": d.payload_format}
 
 
 def update_device(p: Principal, device_id: str, changes: dict[str, Any], *, uow: DispatchUnitOfWork,
@@ -73,6 +96,8 @@ def update_device(p: Principal, device_id: str, changes: dict[str, Any], *, uow:
             if lon is None or lat is None:
                 raise InvalidInput("An alarm device needs both lon and lat.", code="invalid_position")
             geo.snap(lon, lat)
+        if "signs" in values or "payload_format" in values:
+            _check_profile(bool(values.get("signs", d.signs)), str(values.get("payload_format", d.payload_format)))
         if "agency_id" in changes and changes["agency_id"] != d.agency_id:
             target = uow.agencies.get(str(changes["agency_id"]))
             p.require(Permission.MANAGE_ORG, target.path)
