@@ -183,7 +183,8 @@ def demo_server(data_dir: Path, *extra: str) -> Iterator[tuple[str, dict[str, st
 
     port = free_port()
     env = {**os.environ, "JINGWU_DATA_DIR": str(data_dir), "JINGWU_PORT": str(port), "JINGWU_LOG_JSON": "0",
-           "JINGWU_GRAPH_DIR": str(GRAPH_DIR)}
+           "JINGWU_GRAPH_DIR": str(GRAPH_DIR),
+           "JINGWU_MQTT_CLIENT_ID": f"jingwu-test-{port}"}  # its own persistent session on the broker (ADR 0025)
     env.pop("JINGWU_DATABASE_URL", None)
     proc = start_jingwu(["demo", *extra], env, port, timeout=240)
     try:

@@ -149,10 +149,14 @@ def test_town_boundary_upload_station_map_users_and_screenshots(server, browser,
     page.fill("#device-form input[name=name]", "页面报警柱")
     page.fill("#device-form input[name=lon]", str(lon))
     page.fill("#device-form input[name=lat]", str(lat))
+    page.select_option("#device-form select[name=mqtt_profile]", "plain")  # a button that sends "PRESSED"
     page.click("#device-save")
     page.wait_for_selector("#device-secret:not([hidden])")
     assert "BTN-PAGE" in page.locator("#device-secret").inner_text()
+    assert "jingwu mqtt passwd" in page.locator("#device-secret").inner_text()  # and its MQTT secret
     page.locator('#device-table tr[data-code="BTN-PAGE"]').wait_for(timeout=10_000)
+    page.click('#device-table tr[data-code="BTN-PAGE"] button[data-act=edit]')
+    assert page.input_value("#device-form select[name=mqtt_profile]") == "plain"
 
     for lang in ("zh-CN", "en"):
         for tab in TABS:

@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,16 +25,21 @@ from typing import Any
 import httpx
 import pytest
 
+from jingwu.dispatch.services.alarm_messages import sign_alarm
 from support import demo_server
 
 pytestmark = pytest.mark.browser
-MQTT_HOST, MQTT_PORT = "127.0.0.1", 1883
+MQTT_HOST, MQTT_PORT = "127.0.0.1", 1884  # the project's broker (make broker, ADR 0025)
+REPO = Path(__file__).resolve().parents[2]
+DATA: list[Path] = []
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
+    subprocess.run(["make", "-s", "--no-print-directory", "broker"], cwd=REPO, check=True, timeout=60)
+    DATA.append(tmp_path_factory.mktemp("dispatch-demo"))
     # no generated stream: the autopilot would race the unit view's status steps
-    with demo_server(tmp_path_factory.mktemp("dispatch-demo"), "--no-stream") as srv:
+    with demo_server(DATA[-1], "--no-stream") as srv:
         yield srv
 
 
@@ -58,10 +66,17 @@ def login(ctx: Any, base: str, user: str, password: str, path: str) -> Any:
     return page
 
 
-def publish(topic: str, payload: bytes) -> None:
+def publish(topic: str, payload: bytes, user: str, password: str) -> None:
+    """As a device: its account is added to the broker's password file first (jingwu mqtt passwd)."""
     import paho.mqtt.client as mqtt
 
+    env = {**os.environ, "JINGWU_DATA_DIR": str(DATA[-1]), "JINGWU_LOG_JSON": "0"}
+    env.pop("JINGWU_DATABASE_URL", None)
+    subprocess.run([str(Path(sys.executable).parent / "jingwu"), "mqtt", "passwd"], cwd=REPO, env=env, check=True,
+                   timeout=120, capture_output=True)
+    time.sleep(0.5)  # the broker rereads the file on SIGHUP
     cl = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"test-{uuid.uuid4().hex[:8]}")
+    cl.username_pw_set(user, password)
     cl.connect(MQTT_HOST, MQTT_PORT)
     cl.loop_start()
     cl.publish(topic, payload, qos=1).wait_for_publish(5)
@@ -96,7 +111,9 @@ def test_call_and_alarm_to_dispatch_unit_chain_and_kpis(server, browser, shots: 
     r = httpx.post(f"{base}/api/v1/alarm-devices", headers=admin, json={
         "code": code, "name": "测试一键报警柱", "lon": lon + 0.0008, "lat": lat + 0.0005, "agency_id": station_id})
     assert r.status_code == 201, r.text
-    publish(f"jingwu/alarm/{code}", json.dumps({"event_id": f"ev-{uuid.uuid4().hex[:6]}"}).encode())
+    secret, ev, ts = r.json()["mqtt_secret"], f"ev-{uuid.uuid4().hex[:6]}", int(time.time())
+    publish(f"jingwu/alarm/{code}", json.dumps({"event_id": ev, "ts": ts, "sig": sign_alarm(secret, code, ev, ts)})
+            .encode(), code, secret)
 
     # both on the board without reload (SSE), the alarm flagged as a possible duplicate of the call
     board.wait_for_selector(f"#queue li[data-id='{call['incident_id']}']", timeout=15_000)

@@ -460,6 +460,7 @@
       }, 0));
       onRowAction(document.querySelector("#device-table tbody"), "/api/v1/admin/devices", () => devices, (d) => d.code, (d) => {
         fill(form, d);
+        form.elements.mqtt_profile.value = d.payload_format === "plain" ? "plain" : d.signs ? "signed" : "json";
         form.elements.code.disabled = true;
         document.getElementById("device-form-title").textContent = t("edit_device") + " · " + d.code;
         checkPosition(form);
@@ -468,10 +469,14 @@
         ev.preventDefault();
         const f = form.elements, id = f.id.value;
         const body = { name: f.name.value.trim(), agency_id: f.agency_id.value, lon: num(f.lon.value), lat: num(f.lat.value),
-                       heartbeat_seconds: num(f.heartbeat_seconds.value) || 60 };
+                       heartbeat_seconds: num(f.heartbeat_seconds.value) || 60,
+                       signs: f.mqtt_profile.value === "signed", payload_format: f.mqtt_profile.value === "plain" ? "plain" : "json" };
         if (id) act(() => api("/api/v1/admin/devices/" + id, "PATCH", body));
         else act(() => api("/api/v1/admin/devices", "POST", Object.assign(body, { code: f.code.value.trim() }))).then((r) => {
-          if (r) { secret.textContent = t("device_key", { what: r.code, key: r.key }); secret.hidden = false; form.reset(); }
+          if (r) {
+            secret.textContent = t("device_key", { what: r.code, key: r.key }) + " · " + t("mqtt_secret", { secret: r.mqtt_secret });
+            secret.hidden = false; form.reset();
+          }
         });
       });
     },
