@@ -17,6 +17,7 @@ from jingwu.dispatch.services.alarm_messages import AlarmRefused, RateLimitedLog
 from jingwu.dispatch.wiring import dispatch_uow, geo
 from jingwu.platform.container import Container
 from jingwu.platform.errors import InvalidInput
+from support import both_databases
 
 SECRET = "a" * 64
 
@@ -69,6 +70,7 @@ def _signed(c: Container, secret: str, code: str, ev: str, ts: int | None = None
     return json.dumps({"event_id": ev, "ts": ts, "sig": sign_alarm(secret, code, ev, ts)}).encode()
 
 
+@both_databases
 def test_signed_device_forged_replayed_and_retained_alarms_make_no_incident(city: Any) -> None:
     c: Container = city[0]
     secret = _device(c, "BTN-S1", signs=True)
@@ -89,6 +91,7 @@ def test_signed_device_forged_replayed_and_retained_alarms_make_no_incident(city
     assert _alarms(c) == 1
 
 
+@both_databases
 def test_unsigned_plain_device_and_the_derived_event_id_of_a_redelivery(city: Any) -> None:
     c: Container = city[0]
     _device(c, "BTN-P1", signs=False, fmt="plain")
