@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -129,3 +133,15 @@ def test_two_thousand_garbage_messages_are_counted_and_logged_a_few_times(
     assert MQTT_MESSAGES.labels("unit", "rejected")._value.get() == before + 2000
     lines = [r for r in caplog.records if r.getMessage().startswith("mqtt message")]
     assert 1 <= len(lines) <= 2, len(lines)
+
+
+def test_jingwu_mqtt_passwd_writes_hashed_accounts(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "JINGWU_DATABASE_URL"}
+    env.update({"JINGWU_DATA_DIR": str(tmp_path / "data"), "JINGWU_MQTT_PASSWORD": "app-secret-1"})
+    out = tmp_path / "broker" / "passwd"
+    r = subprocess.run([str(Path(sys.executable).parent / "jingwu"), "mqtt", "passwd", "--out", str(out),
+                        "--pid-file", str(tmp_path / "none.pid")], env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    lines = out.read_text().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("jingwu-app:$7$") and "app-secret-1" not in lines[0]
+    assert out.stat().st_mode & 0o777 == 0o600
