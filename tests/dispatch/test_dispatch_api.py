@@ -117,6 +117,37 @@ def test_recommendations_rank_by_road_eta_and_explain(api: TestClient, city) -> 
     assert units[0]["eta_seconds"] == pytest.approx(float(direct), rel=1e-9)
 
 
+def test_recommendations_mark_units_outside_the_dispatchers_scope(api: TestClient, city) -> None:  # type: ignore[no-untyped-def]
+    """A station's dispatcher sees the nearer units of other stations marked (it may not send them), its
+    own first; the whole set goes out from its own units only."""
+    from jingwu.platform import services
+
+    c: Container = city[0]
+    h = hdr(api, city)
+    inc = call(api, h, EAST)
+    owner = api.get(f"/api/v1/incidents/{inc['incident_id']}", headers=h).json()["agency_id"]
+    with c.uow() as uow:
+        station = uow.agencies.get(owner)
+    assert station.kind == "station"
+    services.create_user(services.CreateUser("disp_st", "站调度", "pw-disp-st-123", station.code, ("dispatcher",)),
+                         uow=c.uow(), actor=None)
+    hs = login(api, "disp_st", "pw-disp-st-123")
+    units = api.get(f"/api/v1/incidents/{inc['incident_id']}/recommendations?limit=100", headers=h).json()["units"]
+    assert all(u["in_scope"] for u in units)  # the city's dispatcher may send every unit
+    with c.uow() as uow:
+        agencies = {a.id: a.path for a in uow.agencies.in_subtree("/")}
+    got = api.get(f"/api/v1/incidents/{inc['incident_id']}/recommendations?limit=100", headers=hs).json()["units"]
+    assert any(not u["in_scope"] for u in got) and any(u["in_scope"] for u in got)
+    for u in got:
+        assert u["in_scope"] == agencies[u["agency_id"]].startswith(station.path)
+        assert ("outside your agency" in u["reasons"]) == (not u["in_scope"])
+    flags = [u["in_scope"] for u in got if u["status"] == "available"]
+    assert flags == sorted(flags, reverse=True)  # own units first
+    out = next(u for u in got if not u["in_scope"])
+    r = api.post(f"/api/v1/incidents/{inc['incident_id']}/dispatch", json={"unit_id": out["unit_id"]}, headers=hs)
+    assert r.status_code == 403
+
+
 def test_stale_positions_are_flagged(api: TestClient, city) -> None:  # type: ignore[no-untyped-def]
     h = hdr(api, city)
     inc = call(api, h, EAST)

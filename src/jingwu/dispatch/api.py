@@ -131,7 +131,7 @@ def recommendations(incident_id: UUID, p: Dispatcher, c: ContainerDep,
         RecommendationRead(unit_id=r.unit.id, call_sign=r.unit.call_sign, kind=r.unit.kind, status=r.unit.status,
                            agency_id=r.unit.agency_id, eta_seconds=r.eta_seconds, position_source=r.position_source,
                            matches_run_card=r.matches_run_card, reasons=r.reasons,
-                           travel_mode=r.travel_mode) for r in recs])
+                           travel_mode=r.travel_mode, in_scope=r.in_scope) for r in recs])
 
 
 @router.post("/incidents/{incident_id}/dispatch", response_model=AssignmentRead)

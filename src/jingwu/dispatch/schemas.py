@@ -149,6 +149,8 @@ class RecommendationRead(BaseModel):
     matches_run_card: bool
     reasons: list[str]
     travel_mode: str = "car"  # the road graph its ETA was computed on: car, motorbike, bicycle or foot
+    in_scope: bool = Field(True, description="false: outside your agency, you cannot dispatch it (ask the "
+                                             "command centre that covers both)")
 
 
 class RecommendationsRead(BaseModel):

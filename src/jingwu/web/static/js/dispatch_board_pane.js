@@ -81,7 +81,7 @@
           <td><b>${esc(u.call_sign)}</b><div class="muted">${esc(J.kind(u.kind))}</div></td>
           <td class="eta">${J.mmss(u.eta_seconds)}<div><span class="src src-${u.position_source}">${esc(t("src_" + u.position_source))}</span></div></td>
           <td class="reasons">${u.reasons.map((x) => esc(reasonText(x))).join("<br>")}</td>
-          <td><button type="button" class="btn primary dispatch" data-dispatch="${u.unit_id}" data-inc="${d.id}">${esc(t("dispatch_btn"))}</button></td>
+          <td>${u.in_scope === false ? `<span class="muted out-of-scope">${esc(t("ask_command"))}</span>` : `<button type="button" class="btn primary dispatch" data-dispatch="${u.unit_id}" data-inc="${d.id}">${esc(t("dispatch_btn"))}</button>`}</td>
         </tr>`).join("") + "</tbody></table>" : `<p class="warn">${esc(t("no_available_unit"))}</p>`);
     }
     const tl = d.timeline.slice().reverse().map((e) => `<li><time>${J.clock(e.at)}</time> ${esc(t("ev_" + e.kind))}
@@ -140,6 +140,7 @@
     [/^(\w+) required by run card.*$/, (m) => t("r_runcard", { kind: J.kind(m[1]) })],
     [/^(\w+) not on the run card$/, (m) => t("r_offcard", { kind: J.kind(m[1]) })],
     [/^own jurisdiction$/, () => t("r_own")],
+    [/^outside your agency$/, () => t("r_outside_scope")],
     [/^busy: (\w+)$/, (m) => t("r_busy", { status: J.unitStatus(m[1]) })],
   ];
   function reasonText(x) {
