@@ -5,7 +5,6 @@ escalation, alerts, the board snapshot, KPIs and the live event stream."""
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -331,6 +330,7 @@ async def stream(request: Request, p: PrincipalDep, c: ContainerDep) -> Streamin
     queue: asyncio.Queue[str] = asyncio.Queue(maxsize=100)
     hub = c.get(BOARD_HUB)
     hub.add(queue)
+    hub.scopes[queue] = p.agency_path  # what this subscriber may hear (board_hub.py)
 
     async def gen() -> AsyncIterator[bytes]:
         try:
@@ -351,10 +351,23 @@ async def stream(request: Request, p: PrincipalDep, c: ContainerDep) -> Streamin
 
 
 async def fan_out(c: Container, subject: str, payload: dict[str, Any]) -> None:
-    """Bus handler: push a compact change note to every open board stream."""
+    """Bus handler: push a compact change note to the open board streams allowed to hear it."""
     hub = c.get(BOARD_HUB)
-    msg = json.dumps({"subject": subject, **{k: v for k, v in payload.items() if k.endswith("_id")}})
-    for q in list(hub):
+    if not hub:
+        return
+
+    def reload() -> None:
+        with c.uow() as uow:
+            hub.agency_paths = {a.id: a.path for a in uow.agencies.in_subtree("/")}
+            hub.unit_agencies = {u.id: u.agency_id for u in uow.units.in_subtree("/")}
+
+    path = hub.change_path(payload)
+    if path is None and (payload.get("agency_id") or payload.get("unit_id")):
+        await asyncio.to_thread(reload)
+        path = hub.change_path(payload)
+        if path is None:  # an id no longer known: tell nobody its ids
+            path = "\x00"
+    for q, msg in hub.messages(subject, payload, path):
         try:
             q.put_nowait(msg)
         except asyncio.QueueFull:

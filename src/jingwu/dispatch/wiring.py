@@ -4,9 +4,9 @@ queue and the live board's fan-out hub."""
 
 from __future__ import annotations
 
-import asyncio
 from zoneinfo import ZoneInfo
 
+from jingwu.dispatch.board_hub import BoardHub
 from jingwu.dispatch.domain import RunCards, TypeTable
 from jingwu.dispatch.geo import Geo
 from jingwu.dispatch.intake import IntakeBatcher
@@ -49,7 +49,7 @@ GEO: Slot[Geo] = Slot("dispatch.geo", _build_geo)
 CATALOGUE: Slot[Catalogue] = Slot("dispatch.catalogue", lambda c: Catalogue(
     TypeTable.load(), RunCards.load(), ZoneInfo(c.settings.timezone)))
 INTAKE: Slot[IntakeBatcher[intake_svc.IntakeItem]] = Slot("dispatch.intake", _build_intake)
-BOARD_HUB: Slot[set[asyncio.Queue[str]]] = Slot("dispatch.board_hub", lambda c: set())
+BOARD_HUB: Slot[BoardHub] = Slot("dispatch.board_hub", lambda c: BoardHub())
 
 
 def geo(c: Container) -> Geo:
