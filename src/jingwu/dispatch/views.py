@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from jingwu.dispatch.domain import IncidentStatus, LocationStatus, device_online, incident_number
 from jingwu.dispatch.rows import AssignmentRow, IncidentRow, TransferRow
 from jingwu.dispatch.services.common import Catalogue
+from jingwu.dispatch.services.incidents import FREE_TEXT_PERMS
 from jingwu.dispatch.store import DispatchUnitOfWork
 from jingwu.platform.domain import AgencyKind, Permission, Principal
 from jingwu.platform.errors import InvalidInput
@@ -47,6 +48,7 @@ def board(p: Principal, *, uow: DispatchUnitOfWork, cat: Catalogue, level: str |
         if a.active:
             active.setdefault(a.incident_id, []).append(a.unit_id)
     types = cat.types.types
+    free_text = any(p.can(x) for x in FREE_TEXT_PERMS)  # addresses can name people (services/incidents.py)
     return {
         "now": uow.clock.now().isoformat(),
         "incidents": [{
@@ -54,7 +56,7 @@ def board(p: Principal, *, uow: DispatchUnitOfWork, cat: Catalogue, level: str |
             "level": i.level, "type_code": i.type_code,
             "type_name": types[i.type_code].name_zh if i.type_code in types else i.type_code,
             "type_name_en": types[i.type_code].name_en if i.type_code in types else i.type_code,
-            "channel": i.channel, "address": i.address,
+            "channel": i.channel, "address": i.address if free_text else ("…" if i.address else None),
             # map position: none for a call outside the served area (its reported position is in the detail)
             "lon": None if outside(i) else i.snapped_lon or i.lon,
             "lat": None if outside(i) else i.snapped_lat or i.lat,
