@@ -48,8 +48,9 @@
     const h = Math.floor(sec / 3600);
     return h + t("hours_short") + Math.floor((sec % 3600) / 60) + t("minutes_short");
   };
-  const clock = (iso) => iso ? new Date(iso).toLocaleTimeString(zh ? "zh-CN" : "en-GB", { hour12: false }) : "—";
-  const dateTime = (iso) => iso ? new Date(iso).toLocaleString(zh ? "zh-CN" : "en-GB", { hour12: false }) : "—";
+  // the deployment's zone (body data-tz, timefmt.js), never the browser's
+  const clock = (iso) => iso ? JW.fmtTime(iso, { date: false, zone: false }) : "—";
+  const dateTime = (iso) => iso ? JW.fmtTime(iso) : "—";
 
   const PRIORITY_COLORS = { 1: "#d32f2f", 2: "#f57c00", 3: "#f9c80e", 4: "#8d99a6" };
   const UNIT_COLORS = {
