@@ -85,11 +85,11 @@
     return map;
   }
 
-  window.JW = {
+  window.JW = Object.assign(window.JW || {}, {  // keeps JW.fmtTime (timefmt.js)
     T: T, zh: zh, t: t, api: api, post: post, ApiError: ApiError, esc: esc, mmss: mmss, age: age, clock: clock,
     dateTime: dateTime, PRIORITY_COLORS: PRIORITY_COLORS, UNIT_COLORS: UNIT_COLORS, drawRoads: drawRoads, newMap: newMap,
     unitStatus: (s) => t("us_" + s), incStatus: (s) => t("is_" + s), kind: (k) => t("kind_" + k),
     channel: (c) => t("ch_" + c), levelName: (l) => t("lv_" + l),
     errorText: (e) => (e && e.code && T["dsp_err_" + e.code]) ? T["dsp_err_" + e.code] : (e && e.message) || String(e),
-  };
+  });
 })();
