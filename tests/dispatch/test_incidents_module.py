@@ -219,3 +219,32 @@ def test_pages_render_list_and_record_in_local_time(api: TestClient, city) -> No
     shown = api.get(f"/incidents/{a['incident_id']}?personal=1&reason=核实")
     assert "13800000000" in shown.text
     assert api.get("/incidents/00000000-0000-0000-0000-000000000000").status_code == 404
+
+
+def test_export_and_paging_over_many_incidents(api: TestClient, city) -> None:  # type: ignore[no-untyped-def]
+    """More incidents than one IN list holds (records_store.CHUNK): the export has every one, in order."""
+    import uuid
+
+    from jingwu.dispatch.records_store import CHUNK
+    from jingwu.dispatch.wiring import dispatch_uow
+
+    c: Container = city[0]
+    h = hdr(api, city)
+    with c.engine.connect() as conn:
+        station = conn.execute(text("SELECT id FROM agencies WHERE kind='station' ORDER BY path")).first()[0]
+    now = c.clock.now()
+    n = CHUNK * 2 + 5
+    rows = [{"id": str(uuid.uuid4()), "status": "closed", "channel": "phone", "type_code": "020200",
+             "category": "dispute", "priority": 2, "level": "station", "lon": 104.06, "lat": 30.66,
+             "address": f"测试路 {i} 号", "agency_id": station, "received_at": now - timedelta(minutes=i),
+             "created_by": "test"} for i in range(n)]
+    uow = dispatch_uow(c)
+    with uow:
+        uow.incidents.insert_many(rows)
+        uow.commit()
+    last = api.get(f"/api/v1/incidents?per_page=200&page={-(-n // 200)}", headers=h).json()
+    assert last["total"] == n and len(last["items"]) == n % 200 and last["items"][-1]["address"] == f"测试路 {n - 1} 号"
+    r = api.get("/api/v1/incidents/export.csv", headers=h)
+    assert r.status_code == 200, r.text
+    out = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
+    assert len(out) == n and out[0]["address"] == "测试路 0 号" and out[-1]["address"] == f"测试路 {n - 1} 号"

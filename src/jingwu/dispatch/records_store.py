@@ -23,6 +23,7 @@ from jingwu.platform.tables import agencies, audit_log, in_subtree, units
 FLAGS = ("arrival_flagged", "stood_down", "officer_initiated", "imported", "outside_area", "unlocated",
          "transferred", "merged", "escalated", "no_dispatch", "duplicate_proposed")
 
+CHUNK = 1000  # ids per IN list
 _NUMBER = re.compile(r"^(?:JQ)?(\d{8})?0*(\d{1,9})$", re.IGNORECASE)
 
 
@@ -120,19 +121,20 @@ class IncidentRecords:
         if not ids:
             return {}
         out: dict[str, list[str]] = {}
-        q = (select(assignments.c.incident_id, units.c.call_sign).join(units, units.c.id == assignments.c.unit_id)
-             .where(assignments.c.incident_id.in_(ids)).order_by(assignments.c.dispatched_at))
-        for r in self.s.execute(q):
-            out.setdefault(r.incident_id, []).append(r.call_sign)
+        for start in range(0, len(ids), CHUNK):  # an export's 50,000 ids stay under the bound-parameter limits
+            q = (select(assignments.c.incident_id, units.c.call_sign).join(units, units.c.id == assignments.c.unit_id)
+                 .where(assignments.c.incident_id.in_(ids[start:start + CHUNK])).order_by(assignments.c.dispatched_at))
+            for r in self.s.execute(q):
+                out.setdefault(r.incident_id, []).append(r.call_sign)
         return out
 
     def arrival_flags(self, ids: list[str]) -> dict[str, list[Arrival]]:
         """Per incident: each assignment's unit, dispatch and on-scene times and arrival flags."""
         out: dict[str, list[Arrival]] = {}
-        for start in range(0, len(ids), 500):
+        for start in range(0, len(ids), CHUNK):
             q = select(assignments.c.incident_id, assignments.c.unit_id, assignments.c.dispatched_at,
                        assignments.c.on_scene_at, assignments.c.arrival_flags).where(
-                assignments.c.incident_id.in_(ids[start:start + 500]))
+                assignments.c.incident_id.in_(ids[start:start + CHUNK]))
             for r in self.s.execute(q):
                 out.setdefault(r.incident_id, []).append(
                     Arrival(r.unit_id, r.dispatched_at, r.on_scene_at, r.arrival_flags or None))
