@@ -1,12 +1,11 @@
 """Dispatch HTTP API: intake, incidents, recommendations, one-click dispatch,
 unit status and positions, SMS location links, alarm devices, duplicates,
-escalation, alerts, the board snapshot, KPIs and the live event stream."""
+escalation, alerts, the board snapshot and the live event stream (KPIs: kpi_api.py)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -303,25 +302,6 @@ def board(p: PrincipalDep, c: ContainerDep, level: str | None = Query(None, patt
           hours: int = Query(12, ge=1, le=168)) -> dict[str, Any]:
     """Live board snapshot: open and recent incidents, units, alerts, devices (scoped to the caller)."""
     return views.board(p, uow=dispatch_read_uow(c), cat=catalogue(c), level=level, hours=hours)
-
-
-@router.get("/kpis")
-def kpis(p: PrincipalDep, c: ContainerDep, since: datetime | None = None, until: datetime | None = None,
-         officer_initiated: str = Query("exclude", pattern="^(exclude|include|only)$",
-                                        description="officer-initiated (on-view) incidents in the response times")
-         ) -> dict[str, Any]:
-    """Response times (s): intake→dispatch, dispatch→arrival, total — mean, median, p90 by type, priority,
-    station and hour; unit ranking by median dispatch→arrival; incident counts. Officer-initiated incidents
-    are left out of the response times unless ``officer_initiated=include`` (or ``only``)."""
-    now = c.clock.now()
-    until = until or now
-    since = since or until - timedelta(days=1)
-    if since.tzinfo is None or until.tzinfo is None:
-        raise InvalidInput("since/until need a time zone (e.g. 2026-11-23T00:00:00+08:00).", code="invalid_time")
-    if since >= until:
-        raise InvalidInput("since must be before until.", code="invalid_range")
-    return views.kpis(p, uow=dispatch_read_uow(c), since=since.astimezone(UTC), until=until.astimezone(UTC),
-                      tz=catalogue(c).timezone, officer_initiated=officer_initiated)
 
 
 @router.get("/stream")

@@ -15,6 +15,7 @@ from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from jingwu.dispatch.incident_store import IncidentRepository
+from jingwu.dispatch.records_store import IncidentRecords
 from jingwu.dispatch.rows import AlertRow, AssignmentRow, DeviceRow, TransferRow
 from jingwu.dispatch.tables import alarm_devices, alerts, assignments, incident_transfers, location_links
 from jingwu.platform.clock import Clock
@@ -289,4 +290,5 @@ class DispatchUnitOfWork(SqlUnitOfWork):
         self.links = LinkRepository(self.session)
         self.alerts = AlertRepository(self.session)
         self.transfers = TransferRepository(self.session)
+        self.records = IncidentRecords(self.session)
         return self

@@ -21,6 +21,11 @@ FREE_TEXT_PERMS = (Permission.TAKE_CALLS, Permission.DISPATCH, Permission.COMMAN
 WITHHELD = "…"
 
 
+def works_calls(p: Principal) -> bool:
+    """The roles that work calls read their free text without a stated reason."""
+    return any(p.can(x) for x in FREE_TEXT_PERMS)
+
+
 def redact_free_text(inc: IncidentRow, timeline: list[dict[str, Any]]) -> tuple[IncidentRow, list[dict[str, Any]]]:
     """The incident and timeline with their free text withheld (structured facts kept)."""
     tl = [{**e, "detail": {k: (WITHHELD if isinstance(v, str) and k in ("text", "address", "summary", "note",
@@ -45,7 +50,7 @@ def get_incident(p: Principal, incident_id: str, *, uow: DispatchUnitOfWork, wit
             inc = found
         else:
             inc = load_incident(uow, p, incident_id, Permission.READ_ORG)
-        works_call = any(p.can(x) for x in FREE_TEXT_PERMS)
+        works_call = works_calls(p)
         shown = with_personal and any(p.can(x) for x in PERSONAL_ROLES_PERMS)
         if with_personal and not shown and works_call:
             raise Forbidden("Your roles may not read the caller's personal data.", code="missing_role")
