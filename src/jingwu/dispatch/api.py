@@ -49,7 +49,9 @@ from jingwu.dispatch.services import intake as intake_svc
 from jingwu.dispatch.services import location as location_svc
 from jingwu.dispatch.services import planning as planning_svc
 from jingwu.dispatch.services import recommend as recommend_svc
+from jingwu.dispatch.services import tap_time
 from jingwu.dispatch.services import transfers as transfers_svc
+from jingwu.dispatch.settings import DispatchSettings
 from jingwu.dispatch.wiring import BOARD_HUB, catalogue, dispatch_read_uow, dispatch_uow, geo, intake
 from jingwu.platform.container import Container
 from jingwu.platform.domain import Permission, Principal
@@ -208,17 +210,25 @@ def escalate(incident_id: UUID, body: EscalateCreate, p: Dispatcher, c: Containe
     return Response(status_code=204)
 
 
+def _tap_policy(c: Container) -> tap_time.TapPolicy:
+    s = c.settings.section(DispatchSettings)
+    return tap_time.TapPolicy(skew=timedelta(seconds=s.status_skew_seconds),
+                              max_age=timedelta(hours=s.status_max_age_hours))
+
+
 @router.post("/units/{unit_id}/status")
 def unit_status(unit_id: UUID, body: StatusCreate, p: PrincipalDep, c: ContainerDep) -> dict[str, Any]:
     """签收 acknowledged → 出警 en_route → 到场 on_scene → 处置完毕 cleared (→ feedback); each step timed."""
-    u = assignments_svc.report_status(p, str(unit_id), body.status, uow=dispatch_uow(c), note=body.note)
+    u = assignments_svc.report_status(p, str(unit_id), body.status, uow=dispatch_uow(c), note=body.note,
+                                      client_at=tap_time.parse(body.at), policy=_tap_policy(c))
     return {"unit_id": u.id, "status": u.status, "incident_id": u.incident_id}
 
 
 @router.post("/units/{unit_id}/feedback", status_code=204)
 def unit_feedback(unit_id: UUID, body: FeedbackCreate, p: PrincipalDep, c: ContainerDep) -> Response:
     assignments_svc.give_feedback(p, str(unit_id), body.text, uow=dispatch_uow(c), cat=catalogue(c),
-                           final_type=body.final_type)
+                                  final_type=body.final_type, client_at=tap_time.parse(body.at),
+                                  policy=_tap_policy(c))
     return Response(status_code=204)
 
 
