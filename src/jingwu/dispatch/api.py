@@ -14,7 +14,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from jingwu.dispatch import views
+from jingwu.dispatch import type_pinyin, views
 from jingwu.dispatch.domain import IntakeFlags, incident_number
 from jingwu.dispatch.rows import AssignmentRow, IncidentRow, TransferRow
 from jingwu.dispatch.schemas import (
@@ -85,8 +85,9 @@ def _type_name(c: Container, type_code: str) -> str:
 
 @router.get("/incident-types")
 def incident_types(p: PrincipalDep, c: ContainerDep) -> list[dict[str, Any]]:
-    """The incident type dictionary (code, names, category, default priority, APCO, GA 240.1)."""
-    return [t.__dict__ for t in catalogue(c).types.types.values()]
+    """The incident type dictionary (code, names, category, default priority, APCO, GA 240.1), with the
+    Chinese name's pinyin and initials for the type picker's search (``daoqie``, ``dq``)."""
+    return [type_pinyin.type_entry(t) for t in catalogue(c).types.types.values()]
 
 
 @router.post("/calls", response_model=CallCreated, status_code=201)
