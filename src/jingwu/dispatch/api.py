@@ -61,6 +61,7 @@ from jingwu.platform.http import ERROR_RESPONSES, ContainerDep, PrincipalDep, re
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES, tags=["dispatch"])
 public_router = APIRouter(prefix="/api/v1/public", responses=ERROR_RESPONSES, tags=["public"])
 
+STREAM_PING_SECONDS = 15.0
 TakeCalls = Annotated[Principal, Depends(requires(Permission.TAKE_CALLS))]
 Dispatcher = Annotated[Principal, Depends(requires(Permission.DISPATCH))]
 
@@ -338,7 +339,8 @@ def kpis(p: PrincipalDep, c: ContainerDep, since: datetime | None = None, until:
 
 @router.get("/stream")
 async def stream(request: Request, p: PrincipalDep, c: ContainerDep) -> StreamingResponse:
-    """Server-Sent Events: a small message whenever dispatch state changes (clients refetch /board)."""
+    """Server-Sent Events: a small message whenever dispatch state changes (clients refetch /board), and a
+    `ping` event after every STREAM_PING_SECONDS without one, so a phone notices a dead link."""
     queue: asyncio.Queue[str] = asyncio.Queue(maxsize=100)
     hub = c.get(BOARD_HUB)
     hub.add(queue)
@@ -350,10 +352,10 @@ async def stream(request: Request, p: PrincipalDep, c: ContainerDep) -> Streamin
                 if await request.is_disconnected():
                     break
                 try:
-                    msg = await asyncio.wait_for(queue.get(), timeout=15)
+                    msg = await asyncio.wait_for(queue.get(), timeout=STREAM_PING_SECONDS)
                     yield f"event: change\ndata: {msg}\n\n".encode()
-                except TimeoutError:
-                    yield b": keep-alive\n\n"
+                except TimeoutError:  # a ping the client sees: silence longer than that is a dead link
+                    yield b"event: ping\ndata: {}\n\n"
         finally:
             hub.discard(queue)
 
