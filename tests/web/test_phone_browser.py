@@ -138,3 +138,19 @@ def test_phone_rings_and_replays_offline_taps_with_their_times(server, browser, 
     uv.wait_for_selector("#netbar[hidden]", state="attached", timeout=10_000)
     uv.screenshot(path=str(shots / "phone-replayed.png"), full_page=True)
     phone.close()
+
+
+def test_stream_sends_a_visible_ping_every_15_seconds(server) -> None:  # type: ignore[no-untyped-def]
+    base, pw = server
+    h = token(base, "officer", pw["officer"])
+    start = time.monotonic()
+    events: list[str] = []
+    with httpx.stream("GET", f"{base}/api/v1/stream", headers=h, timeout=30) as r:
+        assert r.status_code == 200
+        for line in r.iter_lines():
+            if line.startswith("event:"):
+                events.append(line.split(":", 1)[1].strip())
+                if events[-1] == "ping":
+                    break
+    waited = time.monotonic() - start
+    assert events[-1] == "ping" and 13 <= waited <= 20, (events, waited)
