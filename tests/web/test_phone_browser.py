@@ -117,6 +117,7 @@ def test_phone_rings_and_replays_offline_taps_with_their_times(server, browser, 
     time.sleep(1.5)
     uv.tap("#btn-on_scene")
     uv.wait_for_selector("#netbar[data-queued='2']", timeout=10_000)
+    assert uv.locator("#ubtns button.queued").count() == 2  # the queued steps say so
     queue = uv.evaluate("JSON.parse(localStorage.getItem('jw.tapq'))")
     assert [q["body"]["status"] for q in queue] == ["en_route", "on_scene"]
     assert ts(queue[0]["body"]["at"]) >= before_en_route - 1
@@ -128,6 +129,7 @@ def test_phone_rings_and_replays_offline_taps_with_their_times(server, browser, 
     phone.set_offline(False)
     uv.wait_for_selector("#netbar[data-queued='0']", state="attached", timeout=20_000)
     uv.wait_for_selector("#unitview[data-unit-status=on_scene]", timeout=10_000)
+    assert uv.locator("#ubtns button.queued").count() == 0
     inc = httpx.get(f"{base}/api/v1/incidents/{call['incident_id']}", headers=disp).json()
     a = next(x for x in inc["assignments"] if x["unit_id"] == unit_id)
     assert abs(ts(a["en_route_at"]) - ts(queue[0]["body"]["at"])) < 0.01

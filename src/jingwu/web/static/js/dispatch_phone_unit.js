@@ -1,6 +1,6 @@
 /* The officer's phone (the /unit page), on top of dispatch_unit.js (ADR 0024):
-   - status and feedback taps carry their own time `at`; a tap made without network is queued in
-     localStorage (jw.tapq) with that time and replayed in order when the network is back, and the page
+   - a tap made without network (status or feedback) is queued in
+     localStorage (jw.tapq) with its own time `at` and replayed in order when the network is back, and the page
      shows the queued steps as done (the last order seen, with the queued taps applied);
    - a new order rings (Web Audio, unlocked by the first tap on the page), vibrates and shows a banner
      until it is acknowledged or the banner is tapped;
@@ -19,7 +19,7 @@
 
   // ------------------------------------------------------------------ the offline queue
   const load = () => { try { return JSON.parse(localStorage.getItem(QKEY) || "[]"); } catch (e) { return []; } };
-  const save = (q) => { localStorage.setItem(QKEY, JSON.stringify(q)); showBar(); };
+  const save = (q) => { localStorage.setItem(QKEY, JSON.stringify(q)); showBar(); markQueued(); };
   const isNetworkError = (e) => !(e instanceof J.ApiError);
   const offline = () => navigator.onLine === false;
 
@@ -44,6 +44,17 @@
     el.textContent = (off ? t("ph_offline") : state === "lost" ? t("ph_reconnecting") : t("ph_sending")) +
       (n ? " · " + t("ph_queued", { n: n }) : "");
   }
+
+  /* The buttons of queued steps say so (class "queued"), whatever dispatch_unit.js last drew. */
+  function markQueued() {
+    const q = load().filter((i) => i.body.status).map((i) => i.body.status);
+    document.querySelectorAll("#ubtns button[data-status]").forEach((b) => {
+      const on = q.includes(b.dataset.status) || (b.dataset.status === "feedback" && load().some((i) => !i.body.status));
+      if (b.classList.contains("queued") !== on) b.classList.toggle("queued", on);
+    });
+  }
+  const btns = document.getElementById("ubtns");
+  if (btns && window.MutationObserver) new MutationObserver(markQueued).observe(btns, { childList: true, subtree: true });
 
   function enqueue(path, body) {
     const q = load();
@@ -105,13 +116,14 @@
     const method = opts.method || "GET";
     if (method === "POST" && TAP.test(path)) {
       const body = Object.assign({}, opts.body);
-      if (!body.at) body.at = new Date().toISOString();  // the tap's own time
-      if (offline() || load().length) { enqueue(path, body); replay(); return { queued: true }; }
+      const at = body.at || new Date().toISOString();  // the tap's own time, sent only if the tap is queued:
+      // a live tap is stamped by the server on receipt, so a phone with a fast clock cannot spoil it
+      if (offline() || load().length) { enqueue(path, Object.assign(body, { at: at })); replay(); return { queued: true }; }
       try {
         return await rawApi(path, Object.assign({}, opts, { body: body }));
       } catch (e) {
         if (!isNetworkError(e)) throw e;
-        enqueue(path, body); showBar("offline");
+        enqueue(path, Object.assign(body, { at: at })); showBar("offline");
         return { queued: true };
       }
     }
