@@ -98,6 +98,8 @@ def test_phone_rings_and_replays_offline_taps_with_their_times(server, browser, 
     uv.wait_for_selector("#unitview[data-unit-status=dispatched]", timeout=10_000)
     uv.wait_for_selector("#route-info:not(:empty)", timeout=15_000)
     assert ":" in uv.locator("#route-info").inner_text()  # ETA m:ss
+    uv.wait_for_selector("#order-eta:not([hidden])", timeout=5_000)  # the ETA at the top, under the order
+    assert "公里" in uv.locator("#order-eta").inner_text() and int(uv.get_attribute("#order-eta", "data-seconds")) > 0
     uv.screenshot(path=str(shots / "phone-new-order.png"))
     box = uv.locator("#neworder").bounding_box()
     assert box and box["width"] <= 390
@@ -130,6 +132,7 @@ def test_phone_rings_and_replays_offline_taps_with_their_times(server, browser, 
     uv.wait_for_selector("#netbar[data-queued='0']", state="attached", timeout=20_000)
     uv.wait_for_selector("#unitview[data-unit-status=on_scene]", timeout=10_000)
     assert uv.locator("#ubtns button.queued").count() == 0
+    assert uv.locator("#order-eta").is_hidden()  # on scene: no ETA any more
     inc = httpx.get(f"{base}/api/v1/incidents/{call['incident_id']}", headers=disp).json()
     a = next(x for x in inc["assignments"] if x["unit_id"] == unit_id)
     assert abs(ts(a["en_route_at"]) - ts(queue[0]["body"]["at"])) < 0.01

@@ -141,7 +141,39 @@
     }
     return rawApi(path, opts);
   }
-  J.api = api;
+  // ------------------------------------------------------------------ the route's ETA at the top of the order
+  const ROUTE = /^\/api\/v1\/incidents\/[^/]+\/route\?unit_id=/;
+  const MOVING = ["dispatched", "acknowledged", "en_route"];
+  function etaBox() {
+    let el = document.getElementById("order-eta");
+    const order = document.getElementById("order");
+    if (!el && order) {
+      el = document.createElement("div");
+      el.id = "order-eta"; el.className = "ucard ueta"; el.hidden = true;
+      order.parentNode.insertBefore(el, order.nextSibling);
+    }
+    return el;
+  }
+  function showEta(r) {
+    const el = etaBox();
+    if (!el) return;
+    if (!r) { el.hidden = true; return; }
+    const arrive = new Date(Date.now() + r.seconds * 1000).toISOString();
+    el.innerHTML = `<b>${esc(t("eta"))} ${J.mmss(r.seconds)}</b> · ${esc(t("ph_eta_line", { clock: J.clock(arrive), km: (r.meters / 1000).toFixed(1) }))}`;
+    el.dataset.seconds = String(Math.round(r.seconds));
+    el.hidden = false;
+  }
+  const root = document.getElementById("unitview");
+  if (root && window.MutationObserver) {
+    new MutationObserver(() => { if (!MOVING.includes(root.dataset.unitStatus)) showEta(null); })
+      .observe(root, { attributes: true, attributeFilter: ["data-unit-status"] });
+  }
+  const routeApi = async (path, opts) => {
+    try { const r = await api(path, opts); if (ROUTE.test(path)) showEta(r); return r; }
+    catch (e) { if (ROUTE.test(path)) showEta(null); throw e; }
+  };
+
+  J.api = routeApi;
   J.post = (path, body, headers) => api(path, { method: "POST", body: body, headers: headers });
 
   // ------------------------------------------------------------------ new order: sound, vibration, banner
