@@ -18,7 +18,8 @@ def test_parse_accepts_offsets_and_z() -> None:
     assert tap_time.parse(None) is None
 
 
-@pytest.mark.parametrize("bad", ["yesterday", "2026-13-01T00:00:00+08:00", "2026-12-01T21:00:00", ""])
+@pytest.mark.parametrize("bad", ["yesterday", "2026-13-01T00:00:00+08:00", "2026-12-01T21:00:00", "",
+                                 "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
 def test_parse_refuses_garbage_and_naive_times(bad: str) -> None:
     with pytest.raises(InvalidInput) as e:
         tap_time.parse(bad)

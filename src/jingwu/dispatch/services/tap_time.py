@@ -51,7 +51,10 @@ def parse(value: str | datetime | None) -> datetime | None:
                                code="invalid_time") from None
     if dt.tzinfo is None or dt.utcoffset() is None:
         raise InvalidInput("at needs a time zone offset (e.g. 2026-12-01T21:05:00+08:00).", code="invalid_time")
-    return dt.astimezone(UTC)
+    try:
+        return dt.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+14:00 has no UTC time
+        raise InvalidInput(f"at={value!r} is out of range.", code="invalid_time") from None
 
 
 def _utc(dt: datetime) -> datetime:
