@@ -141,6 +141,12 @@ def test_phone_rings_and_replays_offline_taps_with_their_times(server, browser, 
     ev = next(e for e in inc["timeline"] if e["kind"] == "unit_on_scene")
     assert ts(ev["detail"]["received_at"]) - ts(ev["detail"]["at"]) > 3  # received on replay
     uv.wait_for_selector("#netbar[hidden]", state="attached", timeout=10_000)
+    # the stream is back (reopened on "online"): a change made elsewhere shows within seconds, before the
+    # 10 s fallback poll could have fetched it
+    uv.wait_for_selector("html[data-stream=live]", state="attached", timeout=10_000)
+    r = httpx.post(f"{base}/api/v1/units/{unit_id}/status", headers=officer, json={"status": "cleared"})
+    assert r.status_code == 200, r.text
+    uv.wait_for_selector("#unitview[data-unit-status=cleared]", timeout=5_000)
     uv.screenshot(path=str(shots / "phone-replayed.png"), full_page=True)
     phone.close()
 
