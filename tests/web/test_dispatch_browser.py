@@ -247,8 +247,10 @@ def test_intake_form_map_click_escalate_and_english(server, browser, shots: Path
     page = login(ctx, base, "dispatcher", pw["dispatcher"], "/dispatch")
     page.wait_for_selector("#dmap[data-status=ready]", timeout=30_000)
     page.click("#rt-intake")
-    page.wait_for_selector("#f-type option[value='020300']", state="attached", timeout=10_000)
-    page.select_option("#f-type", "020300")
+    page.wait_for_selector("#f-type-q[data-ready='1']", state="attached", timeout=10_000)
+    page.fill("#f-type-q", "xxzs")  # the type picker: initials of 寻衅滋事/扰乱公共秩序
+    page.keyboard.press("Enter")
+    assert page.input_value("#f-type") == "020300"
     box = page.locator("#dmap").bounding_box()
     assert box is not None
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)  # the caller's position

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from jingwu.dispatch import views
+from jingwu.dispatch import type_pinyin, views
 from jingwu.dispatch.domain import IntakeFlags, incident_number
 from jingwu.dispatch.rows import AssignmentRow, IncidentRow, TransferRow
 from jingwu.dispatch.schemas import (
@@ -47,7 +48,9 @@ from jingwu.dispatch.services import intake as intake_svc
 from jingwu.dispatch.services import location as location_svc
 from jingwu.dispatch.services import planning as planning_svc
 from jingwu.dispatch.services import recommend as recommend_svc
+from jingwu.dispatch.services import tap_time
 from jingwu.dispatch.services import transfers as transfers_svc
+from jingwu.dispatch.settings import DispatchSettings
 from jingwu.dispatch.wiring import BOARD_HUB, catalogue, dispatch_read_uow, dispatch_uow, geo, intake
 from jingwu.platform.container import Container
 from jingwu.platform.domain import Permission, Principal
@@ -57,6 +60,7 @@ from jingwu.platform.http import ERROR_RESPONSES, ContainerDep, PrincipalDep, re
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES, tags=["dispatch"])
 public_router = APIRouter(prefix="/api/v1/public", responses=ERROR_RESPONSES, tags=["public"])
 
+STREAM_PING_SECONDS = 15.0
 TakeCalls = Annotated[Principal, Depends(requires(Permission.TAKE_CALLS))]
 Dispatcher = Annotated[Principal, Depends(requires(Permission.DISPATCH))]
 
@@ -81,8 +85,9 @@ def _type_name(c: Container, type_code: str) -> str:
 
 @router.get("/incident-types")
 def incident_types(p: PrincipalDep, c: ContainerDep) -> list[dict[str, Any]]:
-    """The incident type dictionary (code, names, category, default priority, APCO, GA 240.1)."""
-    return [t.__dict__ for t in catalogue(c).types.types.values()]
+    """The incident type dictionary (code, names, category, default priority, APCO, GA 240.1), with the
+    Chinese name's pinyin and initials for the type picker's search (``daoqie``, ``dq``)."""
+    return [type_pinyin.type_entry(t) for t in catalogue(c).types.types.values()]
 
 
 @router.post("/calls", response_model=CallCreated, status_code=201)
@@ -206,17 +211,25 @@ def escalate(incident_id: UUID, body: EscalateCreate, p: Dispatcher, c: Containe
     return Response(status_code=204)
 
 
+def _tap_policy(c: Container) -> tap_time.TapPolicy:
+    s = c.settings.section(DispatchSettings)
+    return tap_time.TapPolicy(skew=timedelta(seconds=s.status_skew_seconds),
+                              max_age=timedelta(hours=s.status_max_age_hours))
+
+
 @router.post("/units/{unit_id}/status")
 def unit_status(unit_id: UUID, body: StatusCreate, p: PrincipalDep, c: ContainerDep) -> dict[str, Any]:
     """签收 acknowledged → 出警 en_route → 到场 on_scene → 处置完毕 cleared (→ feedback); each step timed."""
-    u = assignments_svc.report_status(p, str(unit_id), body.status, uow=dispatch_uow(c), note=body.note)
+    u = assignments_svc.report_status(p, str(unit_id), body.status, uow=dispatch_uow(c), note=body.note,
+                                      client_at=tap_time.parse(body.at), policy=_tap_policy(c))
     return {"unit_id": u.id, "status": u.status, "incident_id": u.incident_id}
 
 
 @router.post("/units/{unit_id}/feedback", status_code=204)
 def unit_feedback(unit_id: UUID, body: FeedbackCreate, p: PrincipalDep, c: ContainerDep) -> Response:
     assignments_svc.give_feedback(p, str(unit_id), body.text, uow=dispatch_uow(c), cat=catalogue(c),
-                           final_type=body.final_type)
+                                  final_type=body.final_type, client_at=tap_time.parse(body.at),
+                                  policy=_tap_policy(c))
     return Response(status_code=204)
 
 
@@ -306,7 +319,8 @@ def board(p: PrincipalDep, c: ContainerDep, level: str | None = Query(None, patt
 
 @router.get("/stream")
 async def stream(request: Request, p: PrincipalDep, c: ContainerDep) -> StreamingResponse:
-    """Server-Sent Events: a small message whenever dispatch state changes (clients refetch /board)."""
+    """Server-Sent Events: a small message whenever dispatch state changes (clients refetch /board), and a
+    `ping` event after every STREAM_PING_SECONDS without one, so a phone notices a dead link."""
     queue: asyncio.Queue[str] = asyncio.Queue(maxsize=100)
     hub = c.get(BOARD_HUB)
     hub.add(queue)
@@ -319,10 +333,10 @@ async def stream(request: Request, p: PrincipalDep, c: ContainerDep) -> Streamin
                 if await request.is_disconnected():
                     break
                 try:
-                    msg = await asyncio.wait_for(queue.get(), timeout=15)
+                    msg = await asyncio.wait_for(queue.get(), timeout=STREAM_PING_SECONDS)
                     yield f"event: change\ndata: {msg}\n\n".encode()
-                except TimeoutError:
-                    yield b": keep-alive\n\n"
+                except TimeoutError:  # a ping the client sees: silence longer than that is a dead link
+                    yield b"event: ping\ndata: {}\n\n"
         finally:
             hub.discard(queue)
 

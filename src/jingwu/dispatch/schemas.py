@@ -170,11 +170,14 @@ class DispatchCreate(BaseModel):
 class StatusCreate(BaseModel):
     status: str
     note: str | None = Field(None, max_length=2000)
+    at: str | None = Field(None, max_length=64, description="when the officer tapped (ISO 8601 with offset); "
+                           "taps queued offline are replayed with it (ADR 0024)")
 
 
 class FeedbackCreate(BaseModel):
     text: str = Field(..., min_length=1, max_length=4000)
     final_type: str | None = None
+    at: str | None = Field(None, max_length=64, description="when the officer sent it (ISO 8601 with offset)")
 
 
 class PositionIn(BaseModel):

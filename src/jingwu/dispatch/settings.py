@@ -16,3 +16,8 @@ class DispatchSettings(BaseSettings):
     intake_max_batch: int = Field(default=64, ge=1, le=1000,
                                   description="Most calls stored in one intake transaction (group commit)")
     intake_writers: int = Field(default=1, ge=1, le=16, description="Intake writer threads per process")
+    status_max_age_hours: float = Field(default=6, gt=0, le=72,
+                                        description="Oldest status/feedback tap time (`at`) accepted from a phone's "
+                                                    "offline queue (ADR 0024)")
+    status_skew_seconds: float = Field(default=30, ge=0, le=600,
+                                       description="Clock skew allowed for a tap time in the future (ADR 0024)")

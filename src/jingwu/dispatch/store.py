@@ -251,9 +251,10 @@ class DispatchUnits(UnitRepository):
         return bool(r.rowcount == 1)  # type: ignore[attr-defined]
 
     def set_status(self, unit_id: str, *, expect: str, status: str, at: datetime,
-                   incident_id: str | bool | None = False) -> bool:
-        """Compare-and-set the status; ``incident_id=False`` leaves the assignment untouched."""
-        values: dict[str, Any] = {"status": status, "status_at": at, "last_contact_at": at}
+                   incident_id: str | bool | None = False, contact_at: datetime | None = None) -> bool:
+        """Compare-and-set the status; ``incident_id=False`` leaves the assignment untouched. ``contact_at``
+        (default ``at``): when the unit was last heard from (a tap replayed later is heard at its receipt)."""
+        values: dict[str, Any] = {"status": status, "status_at": at, "last_contact_at": contact_at or at}
         if incident_id is not False:
             values["incident_id"] = incident_id
         r = self.s.execute(update(units).where(units.c.id == unit_id, units.c.status == expect).values(**values))
