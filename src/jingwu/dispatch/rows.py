@@ -46,6 +46,7 @@ class IncidentRow:
     external_ref: str | None = None
     officer_initiated: bool = False
     disposition: str | None = None
+    human_touched_at: datetime | None = None  # the first timeline entry by a person (ADR 0018)
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,9 @@ class AssignmentRow:
     feedback: str | None
     cancelled_at: datetime | None
     dispatched_by: str
+    arrival_flags: tuple[str, ...] = ()  # an implausible arrival, accepted but flagged (ADR 0018)
+    stand_down_reason: str | None = None
+    stood_down_by: str | None = None
 
 
 @dataclass(frozen=True)

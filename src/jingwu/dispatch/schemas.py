@@ -55,6 +55,9 @@ class AssignmentRead(BaseModel):
     feedback_at: datetime | None
     feedback: str | None
     cancelled_at: datetime | None
+    arrival_flags: list[str] = []  # too_soon / far_from_scene: an implausible arrival, accepted but flagged
+    stand_down_reason: str | None = None
+    stood_down_by: str | None = None
 
 
 class TransferRead(BaseModel):
@@ -160,6 +163,11 @@ class DispatchCreate(BaseModel):
 class StatusCreate(BaseModel):
     status: str
     note: str | None = Field(None, max_length=2000)
+    reason: str | None = Field(None, max_length=2000)  # required to stand a dispatched unit down (available)
+
+
+class CrewCreate(BaseModel):
+    shift_ends_at: datetime | None = None  # the planned end of the shift (within 24 h); none: until sign-off
 
 
 class FeedbackCreate(BaseModel):
