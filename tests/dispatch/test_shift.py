@@ -310,6 +310,7 @@ def test_stand_down_needs_a_reason_and_raises_an_alert(api: TestClient, city: An
     nxt = api.get(f"/api/v1/incidents/{iid}/recommendations", headers=h).json()["units"][0]["unit_id"]
     assert nxt != unit
     assert api.post(f"/api/v1/incidents/{iid}/dispatch", json={"unit_id": nxt}, headers=h).status_code == 200
+    assert not [x for x in api.get("/api/v1/board", headers=h).json()["alerts"] if x["kind"] == "stood_down"]
     with city[0].engine.connect() as conn:
         audit = conn.execute(text("SELECT detail FROM audit_log WHERE action='unit_status' AND object_id=:u "
                                   "ORDER BY seq DESC"), {"u": unit}).first()

@@ -97,6 +97,7 @@ def test_officer_signs_on_from_the_phone_and_the_board_shows_the_crew(server, br
     board.click(".alert.k-stood_down button[data-dispatch]")
     board.wait_for_function(f"""() => (window.JW.board.state.board.units || []).some(
         (u) => u.incident_id === '{iid}' && u.id !== '{unit['id']}')""", timeout=15_000)
+    board.wait_for_selector(".alert.k-stood_down", state="detached", timeout=15_000)  # resolved by the redispatch
     a = httpx.get(f"{base}/api/v1/incidents/{iid}", headers=disp).json()["assignments"]
     assert a[0]["stand_down_reason"] == "车辆故障" and any(x["active"] for x in a[1:])
     phone.close()

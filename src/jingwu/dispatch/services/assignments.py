@@ -58,6 +58,7 @@ def dispatch_unit(p: Principal, incident_id: str, unit_id: str, *, uow: Dispatch
         uow.incidents.add_event(inc.id, at=now, kind="dispatched", actor=p.username,
                                 detail={"unit_id": unit_id, "call_sign": unit.call_sign, "eta_seconds": eta_seconds})
         uow.alerts.resolve(kind="ack_timeout", at=now, by=p.username, incident_id=inc.id)
+        uow.alerts.resolve(kind="stood_down", at=now, by=p.username, incident_id=inc.id)  # redispatched
         uow.audit.write(actor=p.username, action="unit_dispatched", object_type="incident", object_id=inc.id,
                         agency_id=inc.agency_id, detail={"unit_id": unit_id})
         uow.emit("jingwu.dispatch.unit_dispatched", {"incident_id": inc.id, "unit_id": unit_id,
