@@ -315,3 +315,28 @@ def test_stand_down_needs_a_reason_and_raises_an_alert(api: TestClient, city: An
         audit = conn.execute(text("SELECT detail FROM audit_log WHERE action='unit_status' AND object_id=:u "
                                   "ORDER BY seq DESC"), {"u": unit}).first()
     assert audit is not None and "车辆故障" in audit[0]
+
+
+def test_add_events_marks_only_a_persons_incident_once(api: TestClient, city: Any) -> None:
+    """Store level: human_touched_at is set by the first entry of a person, never by an automation, never moved."""
+    c: Container = city[0]
+    h = hdr(api, city)
+    ids = [api.post("/api/v1/calls", json={"channel": "phone", "type_code": "020200", "lon": EAST[0],
+                                          "lat": EAST[1] + k * 0.01},
+                    headers={**h, "Idempotency-Key": f"store-{k}"}).json()["incident_id"] for k in range(2)]
+    with c.engine.begin() as conn:  # as if both came from the generated stream
+        conn.execute(text("UPDATE incidents SET human_touched_at = NULL"))
+    t0 = c.clock.now()
+    with dispatch_uow(c) as uow:
+        uow.incidents.add_events([
+            {"incident_id": ids[0], "at": t0, "kind": "x", "actor": "demo-autopilot"},
+            {"incident_id": ids[0], "at": t0, "kind": "x", "actor": "device:A1"},
+            {"incident_id": ids[0], "at": t0, "kind": "x", "actor": "rule"},
+            {"incident_id": ids[1], "at": t0, "kind": "x", "actor": "dispatcher"}])
+        uow.incidents.add_event(ids[1], at=t0 + timedelta(minutes=5), kind="y", actor="officer")
+        uow.commit()
+    with dispatch_uow(c) as uow:
+        a, b = (uow.incidents.get(i) for i in ids)
+    assert a is not None and b is not None
+    assert a.human_touched_at is None
+    assert b.human_touched_at is not None and abs((b.human_touched_at - t0).total_seconds()) < 1e-3
