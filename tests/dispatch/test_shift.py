@@ -178,8 +178,8 @@ def test_autopilot_leaves_crewed_units_and_touched_incidents_alone(api: TestClie
     with c.engine.connect() as conn:
         pos_before = conn.execute(text("SELECT position_at FROM units WHERE id=:u"), {"u": crewed["id"]}).scalar_one()
     ap = Autopilot(c, calls_per_hour=600, seed=3)
-    for _ in range(int(12 * 60 / 3)):  # 12 simulated minutes
-        c.clock.advance(seconds=3)
+    for _ in range(int(8 * 60 / 4)):  # 8 simulated minutes
+        c.clock.advance(seconds=4)
         ap.step()
     with c.engine.connect() as conn:
         crewed_asg = conn.execute(text("SELECT count(*) FROM assignments WHERE unit_id=:u"),
@@ -194,7 +194,7 @@ def test_autopilot_leaves_crewed_units_and_touched_incidents_alone(api: TestClie
     assert crewed_asg == 0 and human_asg == 0 and unit_pos == pos_before
     # the officer's unit is dispatched by a person: the autopilot never moves it along the chain
     iid = dispatch_to(api, h, crewed["id"], at=(104.0657, 30.6598))
-    for _ in range(60):
+    for _ in range(30):  # 90 s: the autopilot would have acknowledged within 20 s
         c.clock.advance(seconds=3)
         ap.step()
     u = next(x for x in api.get("/api/v1/units", headers=h).json() if x["id"] == crewed["id"])
