@@ -165,6 +165,13 @@ def test_openapi_documents_the_error_shape(client: TestClient) -> None:
     assert op["responses"]["404"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorBody")
     assert op["responses"]["422"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorBody")
     assert "/api/v1/auth/token" in spec["paths"]
+    # every authenticated operation documents the errors the middleware and policy can answer
+    for path, ops in spec["paths"].items():
+        if not path.startswith("/api/v1/") or path.startswith("/api/v1/public") or path == "/api/v1/auth/token":
+            continue
+        for method, op in ops.items():
+            for status in ("400", "401", "403", "413", "422", "429"):
+                assert status in op["responses"], (method, path, status)
 
 
 def test_unknown_route_uses_error_shape(client: TestClient) -> None:

@@ -245,6 +245,12 @@ def test_unit_create_update_deactivate_delete(client: TestClient, org: Org, cont
     assert r.json()["travel_mode"] == "foot" and r.json()["travel_mode_set"] is None
     with container.engine.connect() as conn:
         assert conn.execute(text("SELECT travel_mode FROM units WHERE id=:i"), {"i": u["id"]}).scalar_one() is None
+    # null for a required field is refused, never read as "false": the unit stays active and named
+    for body in ({"call_sign": None}, {"active": None}, {"kind": None, "travel_mode": "car"}):
+        err(client.patch(f"{A}/units/{u['id']}", headers=h, json=body), 422, "null_value")
+    got = client.get(f"{A}/units/{u['id']}", headers=h).json()
+    assert got["active"] is True and got["call_sign"] == "A7" and got["travel_mode"] == "foot"
+    err(client.patch(f"{A}/agencies/{org.station_a}", headers=h, json={"active": None}), 422, "null_value")
 
     err(client.post(f"{A}/units", headers=h, json={"call_sign": "A1", "kind": "patrol_car",
                                                    "station_id": org.station_a}), 409, "call_sign_taken")

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from jingwu.dispatch import views
@@ -50,6 +50,7 @@ from jingwu.dispatch.services import devices as devices_svc
 from jingwu.dispatch.services import incidents as incidents_svc
 from jingwu.dispatch.services import intake as intake_svc
 from jingwu.dispatch.services import location as location_svc
+from jingwu.dispatch.services import planning as planning_svc
 from jingwu.dispatch.services import recommend as recommend_svc
 from jingwu.dispatch.services import transfers as transfers_svc
 from jingwu.dispatch.wiring import BOARD_HUB, catalogue, dispatch_read_uow, dispatch_uow, geo, intake, sanity
@@ -98,7 +99,7 @@ async def receive_call(body: CallCreate, p: TakeCalls, c: ContainerDep, response
     cmd = intake_svc.ReceiveCall(
         channel=body.channel, type_code=body.type_code, lon=body.lon, lat=body.lat, accuracy_m=body.accuracy_m,
         address=body.address, summary=body.summary, caller_name=body.caller_name, caller_phone=body.caller_phone,
-        flags=IntakeFlags(**body.flags.model_dump()), idempotency_key=idempotency_key)
+        flags=IntakeFlags(**body.flags.model_dump()), idempotency_key=idempotency_key, handling=body.handling)
     r: intake_svc.IntakeResult = await intake(c).submit(intake_svc.IntakeItem(cmd, p.username, p.agency_id))
     if not r.created:
         response.status_code = 200
@@ -121,12 +122,15 @@ def get_incident(incident_id: UUID, p: PrincipalDep, c: ContainerDep,
 
 @router.get("/incidents/{incident_id}/recommendations", response_model=RecommendationsRead)
 def recommendations(incident_id: UUID, p: Dispatcher, c: ContainerDep,
-                    limit: int = Query(10, ge=1, le=100)) -> RecommendationsRead:
+                    limit: int = Query(10, ge=1, le=100),
+                    override: bool = Query(False, description="rank units even for a call handled without units")
+                    ) -> RecommendationsRead:
     """Units ranked by ETA on their own travel mode's road graph from their latest position, filtered by
-    availability and run card."""
+    availability and run card; none for a call handled without units (``withheld`` says why)."""
     inc, need, rule, recs = recommend_svc.recommend(p, str(incident_id), uow=dispatch_read_uow(c), geo=geo(c),
-                                               cat=catalogue(c), limit=limit)
-    return RecommendationsRead(incident_id=inc.id, required=need, run_card=rule, units=[
+                                               cat=catalogue(c), limit=limit, include_handled=override)
+    withheld = f"handled as {inc.handling}: no units by default" if inc.handling and not override else None
+    return RecommendationsRead(incident_id=inc.id, required=need, run_card=rule, withheld=withheld, units=[
         RecommendationRead(unit_id=r.unit.id, call_sign=r.unit.call_sign, kind=r.unit.kind, status=r.unit.status,
                            agency_id=r.unit.agency_id, eta_seconds=r.eta_seconds, position_source=r.position_source,
                            matches_run_card=r.matches_run_card, reasons=r.reasons,
@@ -135,12 +139,17 @@ def recommendations(incident_id: UUID, p: Dispatcher, c: ContainerDep,
 
 @router.post("/incidents/{incident_id}/dispatch", response_model=AssignmentRead)
 def dispatch(incident_id: UUID, body: DispatchCreate, p: Dispatcher, c: ContainerDep) -> AssignmentRead:
-    """One click. 409 `unit_unavailable` when another dispatcher was faster."""
+    """One click. 409 `unit_unavailable` when another dispatcher was faster. The route (ETA, line, metres,
+    travel mode) is computed read-only first and kept on the assignment. A call handled without units takes
+    one only with `override_reason` (409 `handling_no_units`; never a fire engine for a consultation)."""
     try:
         UUID(body.unit_id)
     except ValueError:
         raise InvalidInput("unit_id is not a UUID.", code="validation_error")
-    return _asg(assignments_svc.dispatch_unit(p, str(incident_id), body.unit_id, uow=dispatch_uow(c)))
+    route, need = planning_svc.plan_for(p, str(incident_id), body.unit_id, uow=dispatch_read_uow(c), geo=geo(c),
+                                        cat=catalogue(c))
+    return _asg(assignments_svc.dispatch_unit(p, str(incident_id), body.unit_id, uow=dispatch_uow(c), route=route,
+                                              required=need, override_reason=body.override_reason))
 
 
 @router.get("/incidents/{incident_id}/route")
@@ -329,7 +338,7 @@ def alerts(p: PrincipalDep, c: ContainerDep) -> list[dict[str, Any]]:
 
 
 @router.post("/alerts/{alert_id}/resolve", status_code=204)
-def resolve_alert(alert_id: int, p: Dispatcher, c: ContainerDep) -> Response:
+def resolve_alert(alert_id: Annotated[int, Path(ge=1, le=2**63 - 1)], p: Dispatcher, c: ContainerDep) -> Response:
     alerts_svc.resolve_alert(p, alert_id, uow=dispatch_uow(c))
     return Response(status_code=204)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from jingwu.dispatch import admin_api, api, cli, jobs, tables, ui, wiring
+from jingwu.dispatch import admin_api, api, cli, jobs, sets_api, tables, ui, wiring
 from jingwu.dispatch.settings import DispatchSettings
 from jingwu.platform.admin import ORG_CHANGED
 from jingwu.platform.container import Container
@@ -26,7 +26,7 @@ def _org_changed(c: Container) -> Handler:
 
 FEATURE = Feature(
     name="dispatch",
-    routers=(api.router, api.public_router, ui.router, admin_api.router, admin_api.page_router),
+    routers=(api.router, sets_api.router, api.public_router, ui.router, admin_api.router, admin_api.page_router),
     tables=tables.TABLES,
     jobs=(jobs.IntakeJob, jobs.timer_job, jobs.mqtt_job),
     subscriptions=(Subscription("jingwu.dispatch.>", _board_fan_out), Subscription(ORG_CHANGED, _org_changed)),

@@ -127,6 +127,14 @@ class Incident:
                 f"Only an undispatched incident can be transferred; this one is {self.status.value}.")
         return replace(self, status=IncidentStatus.CLOSED, closed_at=at)
 
+    def close_without_units(self, at: datetime) -> Incident:
+        """A call handled without units (consultation, transfer, duplicate; ADR 0019) closes: only while
+        no unit is committed to it."""
+        if self.status is not IncidentStatus.OPEN:
+            raise IllegalIncidentTransition(
+                f"Only an incident without units closes this way; this one is {self.status.value}.")
+        return replace(self, status=IncidentStatus.CLOSED, closed_at=at)
+
     def escalate(self, level: Level) -> Incident:
         """A commander raises the level; only upwards."""
         if LEVEL_ORDER[level] <= LEVEL_ORDER[self.level]:

@@ -29,6 +29,8 @@ class CallCreate(BaseModel):
     caller_name: str | None = Field(None, max_length=200)
     caller_phone: str | None = Field(None, max_length=64)
     flags: FlagsIn = Field(default_factory=FlagsIn)
+    handling: str | None = Field(None, max_length=32, description="dispatch (default) | consultation | "
+                                 "transfer_12345 | transfer_agency | duplicate: handled without units")
 
 
 class CallCreated(BaseModel):
@@ -55,6 +57,8 @@ class AssignmentRead(BaseModel):
     feedback_at: datetime | None
     feedback: str | None
     cancelled_at: datetime | None
+    route_metres: float | None = None  # the route stored at dispatch (GET /assignments/{id}/route)
+    travel_mode: str | None = None
     arrival_flags: list[str] = []  # too_soon / far_from_scene: an implausible arrival, accepted but flagged
     stand_down_reason: str | None = None
     stood_down_by: str | None = None
@@ -129,6 +133,7 @@ class IncidentRead(BaseModel):
     officer_initiated: bool = False
     disposition: str | None = None
     external_ref: str | None = None
+    handling: str | None = None
     transfers: list[TransferRead] = []
     assignments: list[AssignmentRead] = []
     timeline: list[dict[str, Any]] = []
@@ -154,10 +159,13 @@ class RecommendationsRead(BaseModel):
     required: dict[str, int]
     run_card: str
     units: list[RecommendationRead]
+    withheld: str | None = Field(None, description="why no units are recommended (a call handled without units)")
 
 
 class DispatchCreate(BaseModel):
     unit_id: str = Field(..., min_length=36, max_length=36)
+    override_reason: str | None = Field(None, max_length=2000, description="to send a unit to a call handled "
+                                        "without units (audited)")
 
 
 class StatusCreate(BaseModel):

@@ -28,7 +28,7 @@ from jingwu.platform.uow import SqlUnitOfWork
 def _asg(r: Any) -> AssignmentRow:
     return AssignmentRow(r.id, r.incident_id, r.unit_id, bool(r.active), r.eta_seconds, r.dispatched_at,
                          r.acknowledged_at, r.en_route_at, r.on_scene_at, r.cleared_at, r.feedback_at, r.feedback,
-                         r.cancelled_at, r.dispatched_by,
+                         r.cancelled_at, r.dispatched_by, r.route_metres, r.travel_mode, r.route_geojson,
                          tuple(r.arrival_flags.split(",")) if r.arrival_flags else (), r.stand_down_reason,
                          r.stood_down_by)
 
@@ -37,11 +37,19 @@ class AssignmentRepository:
     def __init__(self, s: Session) -> None:
         self.s = s
 
-    def add(self, *, incident_id: str, unit_id: str, eta_seconds: float | None, at: datetime, by: str) -> str:
+    def add(self, *, incident_id: str, unit_id: str, eta_seconds: float | None, at: datetime, by: str,
+            route_geojson: str | None = None, route_metres: float | None = None,
+            travel_mode: str | None = None) -> str:
         aid = new_id()
         self.s.execute(insert(assignments).values(id=aid, incident_id=incident_id, unit_id=unit_id, active=1,
-                                                  eta_seconds=eta_seconds, dispatched_at=at, dispatched_by=by))
+                                                  eta_seconds=eta_seconds, dispatched_at=at, dispatched_by=by,
+                                                  route_geojson=route_geojson, route_metres=route_metres,
+                                                  travel_mode=travel_mode))
         return aid
+
+    def get(self, assignment_id: str) -> AssignmentRow | None:
+        r = self.s.execute(select(assignments).where(assignments.c.id == assignment_id)).one_or_none()
+        return _asg(r) if r else None
 
     def active_for_unit(self, unit_id: str) -> AssignmentRow | None:
         r = self.s.execute(select(assignments).where(assignments.c.unit_id == unit_id, assignments.c.active == 1)

@@ -61,7 +61,7 @@ def board(p: Principal, *, uow: DispatchUnitOfWork, cat: Catalogue, level: str |
             "lat": None if outside(i) else i.snapped_lat or i.lat,
             "received_at": i.received_at.isoformat(), "units": active.get(i.id, []), "duplicate": i.id in dup,
             "agency_id": i.agency_id, "location_status": i.location_status,
-            "transfer": _pending(pending.get(i.id))} for i in incs],
+            "transfer": _pending(pending.get(i.id)), "handling": i.handling} for i in incs],
         "transfer_targets": targets,
         "units": [{"id": u.id, "call_sign": u.call_sign, "kind": u.kind, "status": u.status, "lon": u.lon,
                    "lat": u.lat, "incident_id": u.incident_id, "agency_id": u.agency_id,

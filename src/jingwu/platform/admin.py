@@ -61,6 +61,20 @@ def _emit(uow: SqlUnitOfWork, entity: str, object_id: str, agency_id: str | None
     uow.emit(ORG_CHANGED, {"entity": entity, "id": object_id, "agency_id": agency_id})
 
 
+NULLABLE_AGENCY = frozenset({"name_en", "jurisdiction", "lon", "lat"})
+NULLABLE_TOWN = frozenset({"name_en", "geometry", "population_note"})
+NULLABLE_UNIT = frozenset({"travel_mode", "home_lon", "home_lat"})
+NULLABLE_USER = frozenset[str]()
+
+
+def refuse_nulls(changes: dict[str, Any], nullable: frozenset[str], what: str) -> None:
+    """A PATCH that sends null for a required field is refused (422 ``null_value``), never read as
+    "false" or "empty": leaving a field out keeps it."""
+    nulls = sorted(k for k, v in changes.items() if v is None and k not in nullable)
+    if nulls:
+        raise InvalidInput(f"{nulls} of {what} cannot be emptied; leave a field out to keep it.", code="null_value")
+
+
 def _position(lon: float | None, lat: float | None, what: str) -> None:
     if (lon is None) != (lat is None):
         raise InvalidInput(f"The {what} position needs both lon and lat.", code="invalid_position")
@@ -169,6 +183,7 @@ def update_agency(p: Principal, agency_id: str, changes: dict[str, Any], *, uow:
     if unknown:
         raise InvalidInput(f"Cannot change {sorted(unknown)} of an agency; changeable: {list(AGENCY_FIELDS)}.",
                            code="invalid_input")
+    refuse_nulls(changes, NULLABLE_AGENCY, "an agency")
     values: dict[str, Any] = {}
     if "code" in changes:
         values["code"] = _code(changes["code"])
@@ -302,6 +317,7 @@ def update_town(p: Principal, town_id: str, changes: dict[str, Any], *, uow: Sql
     if unknown:
         raise InvalidInput(f"Cannot change {sorted(unknown)} of a town; changeable: {list(TOWN_FIELDS)}.",
                            code="invalid_input")
+    refuse_nulls(changes, NULLABLE_TOWN, "a town")
     values: dict[str, Any] = {}
     if "code" in changes:
         values["code"] = _code(changes["code"])
@@ -451,6 +467,7 @@ def update_unit(p: Principal, unit_id: str, changes: dict[str, Any], *, uow: Sql
     if unknown:
         raise InvalidInput(f"Cannot change {sorted(unknown)} of a unit; changeable: {list(UNIT_FIELDS)}.",
                            code="invalid_input")
+    refuse_nulls(changes, NULLABLE_UNIT, "a unit")
     values: dict[str, Any] = {}
     if "call_sign" in changes:
         values["call_sign"] = _check_call_sign(changes["call_sign"])
@@ -547,6 +564,7 @@ def update_user(p: Principal, user_id: str, changes: dict[str, Any], *, uow: Sql
     if unknown:
         raise InvalidInput(f"Cannot change {sorted(unknown)} of a user; changeable: {list(USER_FIELDS)}.",
                            code="invalid_input")
+    refuse_nulls(changes, NULLABLE_USER, "a user")
     values: dict[str, Any] = {}
     if "display_name" in changes:
         values["display_name"] = _text(changes["display_name"], "display_name")

@@ -57,7 +57,8 @@ class ErrorBody(BaseModel):
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     s: {"model": ErrorBody, "description": d}
-    for s, d in [(401, "Not authenticated"), (403, "Forbidden"), (404, "Not found"), (409, "Conflict"),
+    for s, d in [(400, "Malformed request (e.g. a Content-Length that is not a number)"),
+                 (401, "Not authenticated"), (403, "Forbidden"), (404, "Not found"), (409, "Conflict"),
                  (422, "Invalid input"), (413, "Request body too large"), (429, "Too many requests")]
 }
 

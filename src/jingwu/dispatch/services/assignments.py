@@ -13,6 +13,7 @@ from jingwu.dispatch.domain import (
     check_transition,
     escalation_level,
 )
+from jingwu.dispatch.handling import check_send
 from jingwu.dispatch.rows import AssignmentRow, IncidentRow
 from jingwu.dispatch.services.common import (
     Catalogue,
@@ -23,6 +24,7 @@ from jingwu.dispatch.services.common import (
     store_incident,
 )
 from jingwu.dispatch.services.intake import emit_recorded
+from jingwu.dispatch.services.planning import PlannedRoute, warn_if_closed_short
 from jingwu.dispatch.services.sanity import Sanity
 from jingwu.dispatch.store import DispatchUnitOfWork
 from jingwu.platform.domain import Permission, Principal
@@ -31,8 +33,13 @@ from jingwu.platform.org_store import UnitRow
 
 
 def dispatch_unit(p: Principal, incident_id: str, unit_id: str, *, uow: DispatchUnitOfWork,
-                  eta_seconds: float | None = None) -> AssignmentRow:
-    """One click: claim the unit (race-safe conditional UPDATE), record the assignment."""
+                  eta_seconds: float | None = None, route: PlannedRoute | None = None,
+                  required: dict[str, int] | None = None, override_reason: str | None = None) -> AssignmentRow:
+    """One click: claim the unit (race-safe conditional UPDATE), record the assignment with the route planned
+    before this transaction (ETA, line, metres, mode) and the run card's required set. A call handled without
+    units (consultation, transfer, duplicate) takes one only with ``override_reason`` (audited)."""
+    if route is not None:
+        eta_seconds = route.eta_seconds
     with uow:
         inc = load_incident(uow, p, incident_id, Permission.DISPATCH)
         now = uow.clock.now()
@@ -42,10 +49,17 @@ def dispatch_unit(p: Principal, incident_id: str, unit_id: str, *, uow: Dispatch
         p.require(Permission.DISPATCH, unit.agency_path)
         if not unit.active:
             raise UnitUnavailable(f"Unit {unit.call_sign} is deactivated: it is not dispatched.", code="unit_inactive")
+        override = check_send(inc.handling, unit.kind, override_reason)
         if not uow.units.claim(unit_id, inc.id, at=now):
             raise UnitUnavailable(f"Unit {unit.call_sign} is no longer available ({unit.status}).")
         aid = uow.assignments.add(incident_id=inc.id, unit_id=unit_id, eta_seconds=eta_seconds, at=now,
-                                  by=p.username)
+                                  by=p.username, route_geojson=route.geojson if route else None,
+                                  route_metres=route.metres if route else None,
+                                  travel_mode=route.travel_mode if route else None)
+        if override:
+            uow.audit.write(actor=p.username, action="handling_override", object_type="incident", object_id=inc.id,
+                            agency_id=inc.agency_id, reason=(override_reason or "").strip(),
+                            detail={"unit_id": unit_id, "handling": inc.handling})
         asgs = uow.assignments.for_incident(inc.id)
         level, why = escalation_level(priority=inc.priority, category=inc.category, deaths=inc.deaths,
                                       injuries=inc.injuries, units_assigned=sum(a.active for a in asgs),
@@ -56,7 +70,11 @@ def dispatch_unit(p: Principal, incident_id: str, unit_id: str, *, uow: Dispatch
                                     detail={"level": level.value, "why": why})
         store_incident(uow, before, raised)
         uow.incidents.add_event(inc.id, at=now, kind="dispatched", actor=p.username,
-                                detail={"unit_id": unit_id, "call_sign": unit.call_sign, "eta_seconds": eta_seconds})
+                                detail={"unit_id": unit_id, "call_sign": unit.call_sign, "eta_seconds": eta_seconds,
+                                        "route_metres": route.metres if route else None,
+                                        "travel_mode": route.travel_mode if route else None,
+                                        "required": required or None,
+                                        "override_reason": (override_reason or "").strip() if override else None})
         uow.alerts.resolve(kind="ack_timeout", at=now, by=p.username, incident_id=inc.id)
         uow.alerts.resolve(kind="stood_down", at=now, by=p.username, incident_id=inc.id)  # redispatched
         uow.audit.write(actor=p.username, action="unit_dispatched", object_type="incident", object_id=inc.id,
@@ -191,5 +209,6 @@ def _settle(uow: DispatchUnitOfWork, inc: IncidentRow, now: datetime, actor: str
     store_incident(uow, before, after)
     if after.status is IncidentStatus.CLOSED and before.status is not IncidentStatus.CLOSED:
         uow.incidents.add_event(inc.id, at=now, kind="closed", actor=actor)
+        warn_if_closed_short(uow, inc, now, actor)
         uow.emit("jingwu.dispatch.incident_closed", {"incident_id": inc.id, "agency_id": inc.agency_id})
 

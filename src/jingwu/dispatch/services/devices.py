@@ -12,7 +12,7 @@ from jingwu.dispatch.geo import Geo
 from jingwu.dispatch.services.common import Catalogue
 from jingwu.dispatch.services.intake import IntakeResult, ReceiveCall, receive_call
 from jingwu.dispatch.store import DispatchUnitOfWork
-from jingwu.platform.admin import ORG_CHANGED
+from jingwu.platform.admin import ORG_CHANGED, refuse_nulls
 from jingwu.platform.domain import Permission, Principal
 from jingwu.platform.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
 
@@ -61,6 +61,7 @@ def update_device(p: Principal, device_id: str, changes: dict[str, Any], *, uow:
     if unknown:
         raise InvalidInput(f"Cannot change {sorted(unknown)} of an alarm device; changeable: {list(DEVICE_FIELDS)}.",
                            code="invalid_input")
+    refuse_nulls(changes, frozenset(), "an alarm device")
     values = {k: v for k, v in changes.items() if k != "agency_id"}
     if "name" in values and not str(values["name"] or "").strip():
         raise InvalidInput("name is required.", code="missing_field")

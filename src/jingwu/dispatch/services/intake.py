@@ -25,6 +25,7 @@ from jingwu.dispatch.domain import (
     incident_number,
 )
 from jingwu.dispatch.geo import AddressFix, Geo
+from jingwu.dispatch.handling import HOTLINE_12345, Handling, parse_handling
 from jingwu.dispatch.incident_store import NearProbe
 from jingwu.dispatch.rows import IncidentRow
 from jingwu.dispatch.services.common import AgencyHome, Catalogue
@@ -52,6 +53,7 @@ class ReceiveCall:
     idempotency_key: str | None = None
     device_id: str | None = None
     received_at: datetime | None = None
+    handling: str | None = None  # None: units are sent; consultation / transfer_12345 / ... (ADR 0019)
 
     def fingerprint(self) -> str:
         body = {k: v for k, v in self.__dict__.items() if k not in ("idempotency_key", "received_at")}
@@ -113,7 +115,7 @@ class _Prepared:
                 "caller_phone": cmd.caller_phone, "deaths": cmd.flags.deaths, "injuries": cmd.flags.injuries,
                 "flags": {k: v for k, v in cmd.flags.__dict__.items() if v}, "device_id": cmd.device_id,
                 "received_at": cmd.received_at or now, "created_by": self.actor,
-                "location_status": self.location_status}
+                "location_status": self.location_status, "handling": cmd.handling}
 
 
 def _prepare(cmd: ReceiveCall, *, geo: Geo, cat: Catalogue, actor: str, actor_agency_id: str | None) -> _Prepared:
@@ -124,6 +126,9 @@ def _prepare(cmd: ReceiveCall, *, geo: Geo, cat: Catalogue, actor: str, actor_ag
         raise InvalidInput(f"Unknown channel '{cmd.channel}'; known: {[c.value for c in Channel]}.",
                            code="unknown_channel")
     itype = cat.types.get(cmd.type_code)
+    handling = parse_handling(cmd.handling)  # 422 unknown_handling
+    if handling is None and cmd.handling is not None:
+        cmd = replace(cmd, handling=None)
     if (cmd.lon is None) != (cmd.lat is None):
         raise InvalidInput("Give both lon and lat, or neither.", code="invalid_coordinate")
     fp = cmd.fingerprint() if cmd.idempotency_key else None  # of the call as received
@@ -231,6 +236,7 @@ def _store_calls(ready: list[tuple[int, _Prepared]], *, uow: DispatchUnitOfWork
                                   for _, p, iid in fresh])
         uow.incidents.add_events([{"incident_id": iid, "at": now, "kind": "geocoded", "actor": p.actor,
                                    "detail": p.address_fix.detail()} for _, p, iid in fresh if p.address_fix])
+        _record_handling(uow, [(p, iid) for _, p, iid in fresh if p.cmd.handling], now)
         dups = _propose_duplicates_many(uow, rows, seqs)
         uow.audit.write_many([AuditDraft(p.actor, "call_received", "incident", iid, p.agency_id,
                                          detail={"channel": p.channel, "type": p.itype_code,
@@ -261,6 +267,24 @@ def _store_calls(ready: list[tuple[int, _Prepared]], *, uow: DispatchUnitOfWork
             res[i] = IntakeResult(inc.id, incident_number(inc.received_at, inc.seq), False, inc.priority,
                                   inc.level, inc.agency_id, inc.town_id, [], inc.location_status)
     return res
+
+
+def _record_handling(uow: DispatchUnitOfWork, handled: list[tuple[_Prepared, str]], now: datetime) -> None:
+    """Calls taken with a no-unit handling (ADR 0019): the choice on the timeline; a transfer to 12345
+    recorded with its target (its outcome follows); another agency's target is given later."""
+    events = []
+    for p, iid in handled:
+        tid = None
+        if p.cmd.handling == Handling.TRANSFER_12345.value:
+            tid = uow.transfers.add(incident_id=iid, target_agency_id=None, target_name=HOTLINE_12345[0],
+                                    target_phone=HOTLINE_12345[1], reason="转 12345（接警时选定）", by=p.actor, at=now)
+            events.append({"incident_id": iid, "at": now, "kind": "transfer_requested", "actor": p.actor,
+                           "detail": {"transfer_id": tid, "target_agency_id": None, "target_name": HOTLINE_12345[0],
+                                      "target_phone": HOTLINE_12345[1], "reason": "转 12345（接警时选定）"}})
+        events.append({"incident_id": iid, "at": now, "kind": "handling_set", "actor": p.actor,
+                       "detail": {"handling": p.cmd.handling, "previous": None, "reason": "at intake",
+                                  "transfer_id": tid}})
+    uow.incidents.add_events(events)
 
 
 # Dispatch categories the IncidentRecorded contract names differently; any other category outside the

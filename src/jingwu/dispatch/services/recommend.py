@@ -36,11 +36,14 @@ def unit_travel_mode(u: UnitRow) -> str:
 
 
 def recommend(p: Principal, incident_id: str, *, uow: DispatchUnitOfWork, geo: Geo, cat: Catalogue,
-              limit: int = 10, include_busy: bool = False) -> tuple[IncidentRow, dict[str, int], str,
-                                                                    list[Recommendation]]:
+              limit: int = 10, include_busy: bool = False, include_handled: bool = False
+              ) -> tuple[IncidentRow, dict[str, int], str, list[Recommendation]]:
+    """Ranked units; none (rule "withheld") for a call handled without units unless ``include_handled``."""
     with uow:
         inc = load_incident(uow, p, incident_id, Permission.DISPATCH)
         units = uow.units.in_subtree("/" + inc.agency_path.strip("/").split("/")[0] + "/")
+    if inc.handling and not include_handled:
+        return inc, {}, "withheld", []
     town_code = geo.town_code(inc.town_id) if inc.town_id else None
     if inc.location_status == LocationStatus.OUTSIDE_AREA.value:
         raise Conflict("The call is outside the served area: set its location on the map if it is inside after "

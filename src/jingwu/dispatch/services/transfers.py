@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from jingwu.dispatch.domain import TRANSFERRED, TransferOutcome
-from jingwu.dispatch.rows import TransferRow
+from jingwu.dispatch.rows import IncidentRow, TransferRow
 from jingwu.dispatch.services.common import incident_of, load_incident, store_incident
 from jingwu.dispatch.store import DispatchUnitOfWork
 from jingwu.platform.domain import Permission, Principal
@@ -25,6 +25,20 @@ class RequestTransfer:
 
 def request_transfer(p: Principal, incident_id: str, cmd: RequestTransfer, *, uow: DispatchUnitOfWork) -> TransferRow:
     """Offer an open, undispatched incident to another agency; one pending transfer at a time."""
+    name, phone = check_target(cmd)
+    with uow:
+        inc = load_incident(uow, p, incident_id, Permission.TAKE_CALLS)
+        tid = add_transfer(uow, p, inc, cmd, name, phone)
+        uow.emit("jingwu.dispatch.incident_updated", {"incident_id": inc.id, "agency_id": inc.agency_id})
+        uow.commit()
+        row = uow.transfers.get(tid)
+    if row is None:
+        raise RuntimeError(f"Transfer {tid} vanished after its commit.")
+    return row
+
+
+def check_target(cmd: RequestTransfer) -> tuple[str | None, str | None]:
+    """The request's reason and target, checked before any transaction: (outside name, phone)."""
     if not cmd.reason.strip():
         raise InvalidInput("Say why the call is transferred.", code="missing_reason")
     name = (cmd.target_name or "").strip() or None
@@ -34,32 +48,31 @@ def request_transfer(p: Principal, incident_id: str, cmd: RequestTransfer, *, uo
                            "target_phone (an outside agency).", code="invalid_target")
     if name is not None and phone is None:
         raise InvalidInput("An outside agency needs a phone number (target_phone).", code="missing_phone")
-    with uow:
-        inc = load_incident(uow, p, incident_id, Permission.TAKE_CALLS)
-        if inc.status != "open":
-            raise Conflict(f"Only an undispatched incident can be transferred; this one is {inc.status}.",
-                           code="not_transferable")
-        if cmd.target_agency_id is not None:
-            target = uow.agencies.get(cmd.target_agency_id)  # 404 when unknown
-            if target.id == inc.agency_id:
-                raise InvalidInput("The incident already belongs to that agency.", code="invalid_target")
-        if any(t.outcome is None for t in uow.transfers.for_incidents([inc.id])):
-            raise Conflict("A transfer of this incident is waiting for its outcome.", code="transfer_pending")
-        now = uow.clock.now()
-        tid = uow.transfers.add(incident_id=inc.id, target_agency_id=cmd.target_agency_id, target_name=name,
-                                target_phone=phone, reason=cmd.reason.strip(), by=p.username, at=now)
-        detail = {"transfer_id": tid, "target_agency_id": cmd.target_agency_id, "target_name": name,
-                  "target_phone": phone}
-        uow.incidents.add_event(inc.id, at=now, kind="transfer_requested", actor=p.username,
-                                detail={**detail, "reason": cmd.reason.strip()})
-        uow.audit.write(actor=p.username, action="transfer_requested", object_type="incident", object_id=inc.id,
-                        agency_id=inc.agency_id, reason=cmd.reason.strip(), detail=detail)
-        uow.emit("jingwu.dispatch.incident_updated", {"incident_id": inc.id, "agency_id": inc.agency_id})
-        uow.commit()
-        row = uow.transfers.get(tid)
-    if row is None:
-        raise RuntimeError(f"Transfer {tid} vanished after its commit.")
-    return row
+    return name, phone
+
+
+def add_transfer(uow: DispatchUnitOfWork, p: Principal, inc: IncidentRow, cmd: RequestTransfer, name: str | None,
+                 phone: str | None) -> str:
+    """Record the request of a transfer in the caller's transaction (timeline, audit); its id."""
+    if inc.status != "open":
+        raise Conflict(f"Only an undispatched incident can be transferred; this one is {inc.status}.",
+                       code="not_transferable")
+    if cmd.target_agency_id is not None:
+        target = uow.agencies.get(cmd.target_agency_id)  # 404 when unknown
+        if target.id == inc.agency_id:
+            raise InvalidInput("The incident already belongs to that agency.", code="invalid_target")
+    if any(t.outcome is None for t in uow.transfers.for_incidents([inc.id])):
+        raise Conflict("A transfer of this incident is waiting for its outcome.", code="transfer_pending")
+    now = uow.clock.now()
+    tid = uow.transfers.add(incident_id=inc.id, target_agency_id=cmd.target_agency_id, target_name=name,
+                            target_phone=phone, reason=cmd.reason.strip(), by=p.username, at=now)
+    detail = {"transfer_id": tid, "target_agency_id": cmd.target_agency_id, "target_name": name,
+              "target_phone": phone}
+    uow.incidents.add_event(inc.id, at=now, kind="transfer_requested", actor=p.username,
+                            detail={**detail, "reason": cmd.reason.strip()})
+    uow.audit.write(actor=p.username, action="transfer_requested", object_type="incident", object_id=inc.id,
+                    agency_id=inc.agency_id, reason=cmd.reason.strip(), detail=detail)
+    return tid
 
 
 def record_outcome(p: Principal, incident_id: str, transfer_id: str, outcome: str, note: str | None, *,

@@ -236,7 +236,7 @@
       const body = {
         type_code: f.get("type_code"), channel: f.get("channel"), lon: num("lon"), lat: num("lat"), accuracy_m: num("accuracy_m"),
         address: f.get("address") || null, summary: f.get("summary") || null, caller_name: f.get("caller_name") || null,
-        caller_phone: f.get("caller_phone") || null,
+        caller_phone: f.get("caller_phone") || null, handling: f.get("handling") || null,
         flags: { weapon: f.get("weapon") === "on", trapped: f.get("trapped") === "on", ongoing: f.get("ongoing") === "on",
                  injuries: num("injuries") || 0, deaths: num("deaths") || 0 },
       };
