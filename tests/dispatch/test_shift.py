@@ -4,7 +4,7 @@ counted, stale positions never replace newer ones, flagged arrivals, stand-down 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import timedelta, timezone
 from typing import Any
 
 import pytest
@@ -235,6 +235,10 @@ def test_bad_positions_are_refused_stored_and_counted(api: TestClient, city: Any
     assert rej["total"] == 3 and rej["rejects"][0]["reason"] == "position_outside_area"
     assert rej["rejects"][-1]["reported_at"].startswith("2099")
     assert err(api.get("/api/v1/position-rejects", headers=hdr(api, city, "officer"))) == (403, "missing_role")
+    assert err(api.get("/api/v1/position-rejects?since=2026-01-01T00:00:00", headers=h)) == (422, "invalid_time")
+    assert err(api.get("/api/v1/position-rejects?since=0001-01-01T00:00:00Z", headers=h)) == (422, "invalid_range")
+    assert err(post(104.07, 30.66, now.replace(year=9999, month=12, day=31).astimezone(
+        timezone(timedelta(hours=-5))))) == (422, "invalid_time")
     metrics = api.get("/metrics", headers=METRICS).text
     assert 'jingwu_position_rejects_total{reason="null_island"}' in metrics
 
@@ -270,7 +274,7 @@ def test_arrival_too_soon_and_far_from_scene_is_flagged(api: TestClient, city: A
     a = api.get(f"/api/v1/incidents/{iid}", headers=h).json()["assignments"][0]
     assert a["on_scene_at"] and sorted(a["arrival_flags"]) == ["far_from_scene", "too_soon"]
     alerts = [x for x in api.get("/api/v1/board", headers=h).json()["alerts"] if x["kind"] == "arrival_flagged"]
-    assert len(alerts) == 1 and alerts[0]["incident_id"] == iid
+    assert len(alerts) == 1 and alerts[0]["incident_id"] == iid and "到场过快" in alerts[0]["message"]
 
 
 def test_a_plausible_arrival_is_not_flagged(api: TestClient, city: Any) -> None:

@@ -272,6 +272,10 @@ def crew_read(row: CrewRow) -> dict[str, Any]:
 def position_rejects(p: Dispatcher, c: ContainerDep, since: datetime | None = None,
                      limit: int = Query(100, ge=1, le=1000)) -> dict[str, Any]:
     """Positions refused by the sanity checks in the caller's scope: counts by reason and the latest rows."""
+    if since is not None and since.tzinfo is None:
+        raise InvalidInput("since needs a time zone (e.g. 2026-11-23T00:00:00+08:00).", code="invalid_time")
+    if since is not None and not 1900 <= since.year <= 2999:
+        raise InvalidInput("since must lie between the years 1900 and 2999.", code="invalid_range")
     return views.position_rejects(p, uow=dispatch_read_uow(c), since=since, limit=limit)
 
 

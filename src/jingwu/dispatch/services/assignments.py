@@ -25,7 +25,7 @@ from jingwu.dispatch.services.common import (
 )
 from jingwu.dispatch.services.intake import emit_recorded
 from jingwu.dispatch.services.planning import PlannedRoute, warn_if_closed_short
-from jingwu.dispatch.services.sanity import Sanity
+from jingwu.dispatch.services.sanity import FLAG_NAMES_ZH, Sanity
 from jingwu.dispatch.store import DispatchUnitOfWork
 from jingwu.platform.domain import Permission, Principal
 from jingwu.platform.errors import Conflict, InvalidInput
@@ -197,8 +197,9 @@ def _flag_arrival(uow: DispatchUnitOfWork, sanity: Sanity, unit: UnitRow, asg: A
     if not flags:
         return
     uow.assignments.stamp(asg.id, arrival_flags=",".join(flags))
+    names = "、".join(FLAG_NAMES_ZH.get(f, f) for f in flags)
     uow.alerts.raise_once(kind="arrival_flagged", agency_id=inc.agency_id, incident_id=inc.id, unit_id=unit.id,
-                          at=at, message=f"{unit.call_sign} 到场存疑：{'、'.join(flags)}",
+                          at=at, message=f"{unit.call_sign} 到场存疑：{names}",
                           detail={"call_sign": unit.call_sign, "flags": flags})
 
 

@@ -39,6 +39,8 @@ def post_positions(p: Principal | None, unit_id: str, positions: list[Position],
             raise InvalidInput(f"Bad coordinate lon={q.lon}, lat={q.lat}.", code="invalid_coordinate")
         if q.at.tzinfo is None:
             raise InvalidInput("Position times need a time zone.", code="invalid_time")
+        if not 1900 <= q.at.year <= 9998:  # beyond: no UTC conversion (the sanity check refuses the future)
+            raise InvalidInput(f"Position time {q.at.isoformat()} is out of range.", code="invalid_time")
     if not positions:
         return 0
     latest = max(positions, key=lambda q: q.at)

@@ -23,6 +23,7 @@ NULL_ISLAND_DEG = 0.01  # within about a kilometre of (0, 0): a receiver's "no f
 METRES_PER_DEG = 111_320.0
 
 TOO_SOON, FAR_FROM_SCENE = "too_soon", "far_from_scene"
+FLAG_NAMES_ZH = {TOO_SOON: "到场过快", FAR_FROM_SCENE: "距现场过远"}  # the alert's message (the board translates)
 
 
 @dataclass(frozen=True)
