@@ -156,6 +156,8 @@ def test_call_and_alarm_to_dispatch_unit_chain_and_kpis(server, browser, shots: 
 
     # the mobile unit view: the officer of the station if the unit is his, else the dispatcher
     user = "officer" if unit["agency_id"] == station_id else "dispatcher"
+    if user == "officer":  # only the unit's crew reports for it (ADR 0018)
+        httpx.post(f"{base}/api/v1/units/{unit_id}/crew", headers=officer).raise_for_status()
     phone = browser.new_context(viewport={"width": 412, "height": 860}, is_mobile=True, has_touch=True,
                                 locale="zh-CN")
     uv = login(phone, base, user, pw[user], "/unit")

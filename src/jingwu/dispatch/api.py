@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -14,12 +14,14 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from jingwu.dispatch import type_pinyin, views
+from jingwu.dispatch.crew_store import CrewRow
 from jingwu.dispatch.domain import IntakeFlags, incident_number
 from jingwu.dispatch.rows import AssignmentRow, IncidentRow, TransferRow
 from jingwu.dispatch.schemas import (
     AssignmentRead,
     CallCreate,
     CallCreated,
+    CrewCreate,
     DeviceAlarm,
     DeviceCreate,
     DeviceCreated,
@@ -42,6 +44,7 @@ from jingwu.dispatch.schemas import (
 )
 from jingwu.dispatch.services import alerts as alerts_svc
 from jingwu.dispatch.services import assignments as assignments_svc
+from jingwu.dispatch.services import crews as crews_svc
 from jingwu.dispatch.services import devices as devices_svc
 from jingwu.dispatch.services import incidents as incidents_svc
 from jingwu.dispatch.services import intake as intake_svc
@@ -51,7 +54,7 @@ from jingwu.dispatch.services import recommend as recommend_svc
 from jingwu.dispatch.services import tap_time
 from jingwu.dispatch.services import transfers as transfers_svc
 from jingwu.dispatch.settings import DispatchSettings
-from jingwu.dispatch.wiring import BOARD_HUB, catalogue, dispatch_read_uow, dispatch_uow, geo, intake
+from jingwu.dispatch.wiring import BOARD_HUB, catalogue, dispatch_read_uow, dispatch_uow, geo, intake, sanity
 from jingwu.platform.container import Container
 from jingwu.platform.domain import Permission, Principal
 from jingwu.platform.errors import InvalidInput
@@ -221,7 +224,8 @@ def _tap_policy(c: Container) -> tap_time.TapPolicy:
 def unit_status(unit_id: UUID, body: StatusCreate, p: PrincipalDep, c: ContainerDep) -> dict[str, Any]:
     """签收 acknowledged → 出警 en_route → 到场 on_scene → 处置完毕 cleared (→ feedback); each step timed."""
     u = assignments_svc.report_status(p, str(unit_id), body.status, uow=dispatch_uow(c), note=body.note,
-                                      client_at=tap_time.parse(body.at), policy=_tap_policy(c))
+                                      client_at=tap_time.parse(body.at), policy=_tap_policy(c),
+                                      reason=body.reason, sanity=sanity(c))
     return {"unit_id": u.id, "status": u.status, "incident_id": u.incident_id}
 
 
@@ -238,8 +242,52 @@ def unit_positions(unit_id: UUID, body: PositionsCreate, p: PrincipalDep, c: Con
     """A batch of AVL positions; the latest becomes the unit's position."""
     n = location_svc.post_positions(p, str(unit_id),
                                     [location_svc.Position(q.lon, q.lat, q.at) for q in body.positions],
-                                    uow=dispatch_uow(c))
+                                    uow=dispatch_uow(c), sanity=sanity(c))
     return {"accepted": n}
+
+
+@router.post("/units/{unit_id}/crew")
+def crew_sign_on(unit_id: UUID, p: PrincipalDep, c: ContainerDep, response: Response,
+                 body: CrewCreate | None = None) -> dict[str, Any]:
+    """An officer signs on to the unit's crew for a shift (201; 200 when already on it). 409 on_another_crew,
+    409 unit_inactive, 422 invalid_shift (ADR 0018)."""
+    row, new = crews_svc.sign_on(p, str(unit_id), uow=dispatch_uow(c),
+                                 shift_ends_at=body.shift_ends_at if body else None)
+    response.status_code = 201 if new else 200
+    return crew_read(row)
+
+
+@router.delete("/units/{unit_id}/crew", status_code=204)
+def crew_sign_off(unit_id: UUID, p: PrincipalDep, c: ContainerDep) -> Response:
+    """The officer signs off the unit's crew (404 unknown unit, 409 not_on_crew)."""
+    crews_svc.sign_off(p, str(unit_id), uow=dispatch_uow(c))
+    return Response(status_code=204)
+
+
+@router.get("/me/crew")
+def my_crew(p: PrincipalDep, c: ContainerDep) -> dict[str, Any]:
+    """The unit the caller crews now, with the whole crew; ``crew`` null when on none."""
+    found = crews_svc.my_crew(p, uow=dispatch_read_uow(c))
+    if found is None:
+        return {"crew": None}
+    return {"crew": {**crew_read(found[0]), "members": found[1]}}
+
+
+def crew_read(row: CrewRow) -> dict[str, Any]:
+    return {"id": row.id, "unit_id": row.unit_id, "call_sign": row.call_sign, "username": row.username,
+            "signed_on_at": row.signed_on_at.isoformat(),
+            "shift_ends_at": row.shift_ends_at.isoformat() if row.shift_ends_at else None}
+
+
+@router.get("/position-rejects")
+def position_rejects(p: Dispatcher, c: ContainerDep, since: datetime | None = None,
+                     limit: int = Query(100, ge=1, le=1000)) -> dict[str, Any]:
+    """Positions refused by the sanity checks in the caller's scope: counts by reason and the latest rows."""
+    if since is not None and since.tzinfo is None:
+        raise InvalidInput("since needs a time zone (e.g. 2026-11-23T00:00:00+08:00).", code="invalid_time")
+    if since is not None and not 1900 <= since.year <= 2999:
+        raise InvalidInput("since must lie between the years 1900 and 2999.", code="invalid_range")
+    return views.position_rejects(p, uow=dispatch_read_uow(c), since=since, limit=limit)
 
 
 @router.get("/units/{unit_id}/assignment")

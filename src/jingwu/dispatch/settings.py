@@ -21,3 +21,12 @@ class DispatchSettings(BaseSettings):
                                                     "offline queue (ADR 0024)")
     status_skew_seconds: float = Field(default=30, ge=0, le=600,
                                        description="Clock skew allowed for a tap time in the future (ADR 0024)")
+    # sanity of what units report (ADR 0018)
+    position_clock_skew_seconds: float = Field(
+        default=120, ge=0, le=3600, description="A position stamped further ahead of the server clock is refused")
+    position_area_margin_m: float = Field(
+        default=5000, ge=0, le=100_000, description="A position further outside the served area is refused")
+    arrival_far_from_scene_m: float = Field(
+        default=500, ge=10, le=100_000, description="An arrival reported further from the scene is flagged")
+    arrival_too_soon_ratio: float = Field(
+        default=0.5, ge=0, le=1, description="An arrival sooner than this share of the routed ETA is flagged")

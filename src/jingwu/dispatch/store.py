@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from jingwu.dispatch.crew_store import CrewRepository, PositionRejectRepository
 from jingwu.dispatch.incident_store import IncidentRepository
 from jingwu.dispatch.records_store import IncidentRecords
 from jingwu.dispatch.rows import AlertRow, AssignmentRow, DeviceRow, TransferRow
@@ -28,7 +29,9 @@ from jingwu.platform.uow import SqlUnitOfWork
 def _asg(r: Any) -> AssignmentRow:
     return AssignmentRow(r.id, r.incident_id, r.unit_id, bool(r.active), r.eta_seconds, r.dispatched_at,
                          r.acknowledged_at, r.en_route_at, r.on_scene_at, r.cleared_at, r.feedback_at, r.feedback,
-                         r.cancelled_at, r.dispatched_by, r.route_metres, r.travel_mode, r.route_geojson)
+                         r.cancelled_at, r.dispatched_by, r.route_metres, r.travel_mode, r.route_geojson,
+                         tuple(r.arrival_flags.split(",")) if r.arrival_flags else (), r.stand_down_reason,
+                         r.stood_down_by)
 
 
 class AssignmentRepository:
@@ -292,4 +295,6 @@ class DispatchUnitOfWork(SqlUnitOfWork):
         self.alerts = AlertRepository(self.session)
         self.transfers = TransferRepository(self.session)
         self.records = IncidentRecords(self.session)
+        self.crews = CrewRepository(self.session)
+        self.position_rejects = PositionRejectRepository(self.session)
         return self

@@ -5,7 +5,7 @@ transaction."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from jingwu.dispatch.domain import IncidentStatus, LocationStatus, device_online, incident_number
@@ -35,6 +35,7 @@ def board(p: Principal, *, uow: DispatchUnitOfWork, cat: Catalogue, level: str |
         asgs = uow.assignments.for_incidents([i.id for i in incs])
         units = [u for u in uow.units.in_subtree(p.agency_path) if u.active]  # deactivated: out of service
         al = uow.alerts.open(p.agency_path)
+        crews = uow.crews.crewed([u.id for u in units], uow.clock.now())
         dup = uow.incidents.open_proposal_ids(p.agency_path)
         pending = {t.incident_id: t for t in uow.transfers.for_incidents(
             [i.id for i in incs if i.status == IncidentStatus.OPEN.value]) if t.outcome is None}
@@ -62,7 +63,8 @@ def board(p: Principal, *, uow: DispatchUnitOfWork, cat: Catalogue, level: str |
         "transfer_targets": targets,
         "units": [{"id": u.id, "call_sign": u.call_sign, "kind": u.kind, "status": u.status, "lon": u.lon,
                    "lat": u.lat, "incident_id": u.incident_id, "agency_id": u.agency_id,
-                   "position_at": u.position_at.isoformat() if u.position_at else None} for u in units],
+                   "position_at": u.position_at.isoformat() if u.position_at else None,
+                   "crew": crews.get(u.id, [])} for u in units],
         "alerts": [{"id": a.id, "kind": a.kind, "message": a.message, "incident_id": a.incident_id,
                     "unit_id": a.unit_id, "detail": a.detail, "raised_at": a.raised_at.isoformat()} for a in al],
     }
@@ -97,6 +99,20 @@ def devices(p: Principal, *, uow: DispatchUnitOfWork) -> list[dict[str, Any]]:
     return [{"id": d.id, "code": d.code, "name": d.name, "lon": d.lon, "lat": d.lat, "agency_id": d.agency_id,
              "last_heartbeat_at": d.last_heartbeat_at, "heartbeat_seconds": d.heartbeat_seconds, "active": d.active,
              "online": device_online(d.last_heartbeat_at, d.heartbeat_seconds, now)} for d in rows]
+
+
+def position_rejects(p: Principal, *, uow: DispatchUnitOfWork, since: datetime | None, limit: int
+                     ) -> dict[str, Any]:
+    """Refused positions in the reader's scope (ADR 0018): counts by reason and the latest rows."""
+    p.require(Permission.DISPATCH)
+    with uow:
+        counts = uow.position_rejects.counts(p.agency_path, since=since)
+        rows = uow.position_rejects.recent(p.agency_path, since=since, limit=limit)
+    return {"counts": counts, "total": sum(counts.values()),
+            "rejects": [{"id": r.id, "unit_id": r.unit_id, "call_sign": r.call_sign, "reason": r.reason,
+                         "lon": r.lon, "lat": r.lat,
+                         "reported_at": r.reported_at.isoformat() if r.reported_at else None,
+                         "received_at": r.received_at.isoformat(), "actor": r.actor} for r in rows]}
 
 
 def open_alerts(p: Principal, *, uow: DispatchUnitOfWork) -> list[dict[str, Any]]:

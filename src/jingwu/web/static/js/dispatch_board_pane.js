@@ -50,13 +50,20 @@
   }
 
   const NEXT_LEVEL = { station: "branch", branch: "city" };
+  const STAND_DOWN_FROM = new Set(["dispatched", "acknowledged", "en_route"]);
+  function shiftExtras(a, u) {  // ADR 0018: the crew, arrival flags and the stand-down button of an assignment
+    return (u && u.crew && u.crew.length ? ` <span class="muted">· ${esc(u.crew.join("、"))}</span>` : "") +
+      (a.arrival_flags || []).map((f) => `<span class="tag aflag">${esc(t("arrival_" + f))}</span>`).join("") +
+      (B.perms.dispatch && u && STAND_DOWN_FROM.has(u.status)
+        ? ` <button type="button" class="link standdown" data-standdown="${u.id}">${esc(t("alert_stood_down"))}</button>` : "");
+  }
   function renderDetail() {
     const d = state.detail, r = state.recs;
     const units = d.assignments.filter((a) => a.active).map((a) => {
       const u = unitById(a.unit_id);
       return `<li><i class="dot sm" style="background:${J.UNIT_COLORS[u ? u.status : ""] || "#999"}"></i>
         <b>${esc(u ? u.call_sign : a.unit_id.slice(0, 8))}</b> ${esc(u ? J.unitStatus(u.status) : "")}
-        <span class="muted">${esc(t("dispatched_at"))} ${J.clock(a.dispatched_at)}${a.eta_seconds ? " · ETA " + J.mmss(a.eta_seconds) : ""}</span></li>`;
+        <span class="muted">${esc(t("dispatched_at"))} ${J.clock(a.dispatched_at)}${a.eta_seconds ? " · ETA " + J.mmss(a.eta_seconds) : ""}</span>${shiftExtras(a, u)}</li>`;
     }).join("");
     const flags = Object.entries(d.flags || {}).map(([k, v]) => `<span class="tag flag">${esc(t("flag_" + k))}${v === true ? "" : " " + esc(v)}</span>`).join("");
     const dups = d.duplicates.filter((p) => p.state === "proposed").map((p) => {
