@@ -40,10 +40,11 @@ def data_file(path: Path) -> Path:
 
 
 class StepClock:
-    """Real-looking time that tests can move forward."""
+    """Real-looking time that tests can move forward. ``JINGWU_TEST_CLOCK_SHIFT_HOURS`` starts every clock
+    that many hours from now, to run the suite as if at another hour of the day (tests must not depend on it)."""
 
     def __init__(self) -> None:
-        self.offset = timedelta()
+        self.offset = timedelta(hours=float(os.environ.get("JINGWU_TEST_CLOCK_SHIFT_HOURS", "0")))
 
     def now(self) -> datetime:
         return datetime.now(UTC) + self.offset
@@ -75,6 +76,9 @@ def make_settings(tmp_path: Path, backend: str, **extra: object) -> Settings:
     routing = RoutingSettings(graph_dir=extra.pop("graph_dir", GRAPH_DIR))  # type: ignore[arg-type]
     dispatch = DispatchSettings(mqtt_enabled=extra.pop("mqtt_enabled", False))  # type: ignore[arg-type]
     extra.setdefault("metrics_token", METRICS_TOKEN)
+    # no periodic audit checkpoints in the app under test (they write outbox rows tests count);
+    # tests/core/test_audit_anchor.py signs them explicitly
+    extra.setdefault("audit_anchor_interval_s", 0)
     return Settings(data_dir=tmp_path / "var", database_url=url, secret_key=SECRET, log_json=False,
                     **extra).with_sections(routing, dispatch)  # type: ignore[arg-type]
 

@@ -117,6 +117,37 @@ def test_recommendations_rank_by_road_eta_and_explain(api: TestClient, city) -> 
     assert units[0]["eta_seconds"] == pytest.approx(float(direct), rel=1e-9)
 
 
+def test_recommendations_mark_units_outside_the_dispatchers_scope(api: TestClient, city) -> None:  # type: ignore[no-untyped-def]
+    """A station's dispatcher sees the nearer units of other stations marked (it may not send them), its
+    own first; the whole set goes out from its own units only."""
+    from jingwu.platform import services
+
+    c: Container = city[0]
+    h = hdr(api, city)
+    inc = call(api, h, EAST)
+    owner = api.get(f"/api/v1/incidents/{inc['incident_id']}", headers=h).json()["agency_id"]
+    with c.uow() as uow:
+        station = uow.agencies.get(owner)
+    assert station.kind == "station"
+    services.create_user(services.CreateUser("disp_st", "站调度", "pw-disp-st-123", station.code, ("dispatcher",)),
+                         uow=c.uow(), actor=None)
+    hs = login(api, "disp_st", "pw-disp-st-123")
+    units = api.get(f"/api/v1/incidents/{inc['incident_id']}/recommendations?limit=100", headers=h).json()["units"]
+    assert all(u["in_scope"] for u in units)  # the city's dispatcher may send every unit
+    with c.uow() as uow:
+        agencies = {a.id: a.path for a in uow.agencies.in_subtree("/")}
+    got = api.get(f"/api/v1/incidents/{inc['incident_id']}/recommendations?limit=100", headers=hs).json()["units"]
+    assert any(not u["in_scope"] for u in got) and any(u["in_scope"] for u in got)
+    for u in got:
+        assert u["in_scope"] == agencies[u["agency_id"]].startswith(station.path)
+        assert ("outside your agency" in u["reasons"]) == (not u["in_scope"])
+    flags = [u["in_scope"] for u in got if u["status"] == "available"]
+    assert flags == sorted(flags, reverse=True)  # own units first
+    out = next(u for u in got if not u["in_scope"])
+    r = api.post(f"/api/v1/incidents/{inc['incident_id']}/dispatch", json={"unit_id": out["unit_id"]}, headers=hs)
+    assert r.status_code == 403
+
+
 def test_stale_positions_are_flagged(api: TestClient, city) -> None:  # type: ignore[no-untyped-def]
     h = hdr(api, city)
     inc = call(api, h, EAST)
@@ -278,11 +309,43 @@ def test_personal_data_is_role_gated_and_audited(api: TestClient, city) -> None:
     assert plain["caller"] is None and "13800000000" not in str(plain)
     full = api.get(f"/api/v1/incidents/{inc['incident_id']}?personal=true&reason=回拨核实", headers=h).json()
     assert full["caller"] == {"name": "张三", "phone": "13800000000"}
+    # free text can name people: a role that does not work the call sees it withheld ...
+    note = call(api, h, CENTRE, type_code="010400", summary="李四家中被盗，邻居王五目击", address="幸福路8号3单元")
     analyst = hdr(api, city, "analyst")
-    assert api.get(f"/api/v1/incidents/{inc['incident_id']}?personal=true", headers=analyst).status_code == 403
+    url = f"/api/v1/incidents/{note['incident_id']}"
+    seen = api.get(url, headers=analyst).json()
+    assert seen["summary"] == "…" and seen["address"] == "…" and "李四" not in str(seen) and seen["caller"] is None
+    assert api.get(url, headers=h).json()["summary"].startswith("李四")  # the dispatcher works the call
+    # ... and reads it only with a stated reason, audited; the caller's name and phone stay closed to it
+    r = api.get(f"{url}?personal=true", headers=analyst)
+    assert r.status_code == 422 and r.json()["error"]["code"] == "missing_reason"
+    opened = api.get(f"{url}?personal=true&reason=案件研判", headers=analyst).json()
+    assert opened["summary"].startswith("李四") and opened["caller"] is None
     with city[0].engine.connect() as conn:
         rows = conn.execute(text("SELECT actor, reason FROM audit_log WHERE action='personal_data_read'")).all()
+        free = conn.execute(text("SELECT actor, reason FROM audit_log WHERE action='free_text_read'")).all()
     assert [(r[0], r[1]) for r in rows] == [("dispatcher", "回拨核实")]
+    assert [(r[0], r[1]) for r in free] == [("analyst", "案件研判")]
+
+
+def test_a_call_taker_reads_the_calls_it_took(api: TestClient, city) -> None:  # type: ignore[no-untyped-def]
+    """A station's call-taker takes a call that lands in another station's area: it still reads that call,
+    and only that one (a colleague at the same station does not)."""
+    from jingwu.platform import services
+
+    c: Container = city[0]
+    h = hdr(api, city)
+    east = api.get(f"/api/v1/incidents/{call(api, h, EAST)['incident_id']}", headers=h).json()["agency_id"]
+    with c.uow() as uow:
+        other = next(a for a in uow.agencies.in_subtree("/") if a.kind == "station" and a.id != east)
+    for name in ("ct_a", "ct_b"):
+        services.create_user(services.CreateUser(name, name, f"pw-{name}-1234", other.code, ("call_taker",)),
+                             uow=c.uow(), actor=None)
+    mine = call(api, login(api, "ct_a", "pw-ct_a-1234"), EAST)
+    got = api.get(f"/api/v1/incidents/{mine['incident_id']}", headers=login(api, "ct_a", "pw-ct_a-1234"))
+    assert got.status_code == 200 and got.json()["agency_id"] == east
+    r = api.get(f"/api/v1/incidents/{mine['incident_id']}", headers=login(api, "ct_b", "pw-ct_b-1234"))
+    assert r.status_code == 403
 
 
 def test_escalation_by_rule_and_by_hand(api: TestClient, city) -> None:  # type: ignore[no-untyped-def]

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from jingwu.demo.autopilot import Autopilot
 from jingwu.dispatch.services import location
@@ -127,6 +128,8 @@ def test_unit_route_and_autopilot_walk_at_foot_speed(api: TestClient, city: Any)
     # dispatched, the demo autopilot walks it there: its trip lasts the walking time
     ok = api.post(f"/api/v1/incidents/{inc_id}/dispatch", json={"unit_id": foot_unit}, headers=h)
     assert ok.status_code in (200, 201), ok.text
+    with c.engine.begin() as conn:  # as for a generated call: the autopilot leaves calls a person touched (ADR 0018)
+        conn.execute(text("UPDATE incidents SET human_touched_at = NULL WHERE id = :i"), {"i": inc_id})
     ap = Autopilot(c, seed=3)  # only its unit simulation runs here: no generated calls
     for _ in range(60):
         c.clock.advance(seconds=2)

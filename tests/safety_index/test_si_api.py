@@ -70,7 +70,7 @@ def scored(container: Container, towns: dict[str, str]) -> tuple[Container, dict
                 i += 1
     facts = [fact_from_event(e) for e in evs]
     record_incidents(facts, uow=c.uow(), tz=jobs._tz(c))
-    today = datetime.now(ZoneInfo(c.settings.timezone)).date()  # the deployment's "today"
+    today = c.clock.now().astimezone(ZoneInfo(c.settings.timezone)).date()  # the deployment's "today"
     c.clock.advance(days=(DAY0 + timedelta(days=121) - today).days)  # type: ignore[attr-defined]
     s = compute(None, DAY0 + timedelta(days=119), uow_factory=c.uow, clock=c.clock, tz=jobs._tz(c))
     assert s.first == DAY0 + timedelta(days=90) and s.days == 30

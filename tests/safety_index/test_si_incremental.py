@@ -52,7 +52,7 @@ def test_incremental_equals_full_recompute(container: Container, org: Org) -> No
             for k, (t, d, code, de, inj) in enumerate(zip(g.town, g.day, g.type_code, g.deaths, g.injuries,
                                                           strict=True))]
     record_incidents(base, uow=c.uow(), tz=tz)
-    today = datetime.now(ZoneInfo(c.settings.timezone)).date()  # the deployment's "today"
+    today = c.clock.now().astimezone(ZoneInfo(c.settings.timezone)).date()  # the deployment's "today"
     c.clock.advance(days=(D0 + timedelta(days=DAYS) - today).days)  # type: ignore[attr-defined]
     compute(None, D0 + timedelta(days=DAYS - 1), uow_factory=c.uow, clock=c.clock, tz=tz)
     batches = [

@@ -51,7 +51,7 @@ def test_store_round_trip(container: Container, org: Org) -> None:
         assert sum(agg.count) == 30 and sum(agg.injuries) == 10
     # a burst in A at the end, backfill (old days: no tickets), then the newest days (tickets)
     record_incidents(facts(towns["A"], 100, 6, start=95)[:30], uow=c.uow(), tz=tz)
-    today = datetime.now(ZoneInfo(c.settings.timezone)).date()  # the deployment's "today"
+    today = c.clock.now().astimezone(ZoneInfo(c.settings.timezone)).date()  # the deployment's "today"
     c.clock.advance(days=(D0 + timedelta(days=101) - today).days)  # type: ignore[attr-defined]
     s = compute(None, None, uow_factory=c.uow, clock=c.clock, tz=tz)
     assert (s.first, s.last, s.days) == (D0 + timedelta(days=90), D0 + timedelta(days=100), 11)

@@ -173,6 +173,8 @@ def test_call_and_alarm_to_dispatch_unit_chain_and_kpis(server, browser, shots: 
 
     # the mobile unit view: the officer of the station if the unit is his, else the dispatcher
     user = "officer" if unit["agency_id"] == station_id else "dispatcher"
+    if user == "officer":  # only the unit's crew reports for it (ADR 0018)
+        httpx.post(f"{base}/api/v1/units/{unit_id}/crew", headers=officer).raise_for_status()
     phone = browser.new_context(viewport={"width": 412, "height": 860}, is_mobile=True, has_touch=True,
                                 locale="zh-CN")
     uv = login(phone, base, user, pw[user], "/unit")
@@ -264,8 +266,10 @@ def test_intake_form_map_click_escalate_and_english(server, browser, shots: Path
     page = login(ctx, base, "dispatcher", pw["dispatcher"], "/dispatch")
     page.wait_for_selector("#dmap[data-status=ready]", timeout=30_000)
     page.click("#rt-intake")
-    page.wait_for_selector("#f-type option[value='020300']", state="attached", timeout=10_000)
-    page.select_option("#f-type", "020300")
+    page.wait_for_selector("#f-type-q[data-ready='1']", state="attached", timeout=10_000)
+    page.fill("#f-type-q", "xxzs")  # the type picker: initials of 寻衅滋事/扰乱公共秩序
+    page.keyboard.press("Enter")
+    assert page.input_value("#f-type") == "020300"
     box = page.locator("#dmap").bounding_box()
     assert box is not None
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)  # the caller's position

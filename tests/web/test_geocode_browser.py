@@ -48,8 +48,10 @@ def test_intake_address_search_places_the_call(server, browser, shots: Path) -> 
     page.wait_for_url(f"{base}/dispatch")
     page.wait_for_selector("#dmap[data-status=ready]", timeout=30_000)
     page.click("#rt-intake")
-    page.wait_for_selector("#f-type option[value='020300']", state="attached", timeout=10_000)
-    page.select_option("#f-type", "020300")
+    page.wait_for_selector("#f-type-q[data-ready='1']", state="attached", timeout=10_000)
+    page.fill("#f-type-q", "xxzs")  # the type picker: initials of 寻衅滋事/扰乱公共秩序
+    page.keyboard.press("Enter")
+    assert page.input_value("#f-type") == "020300"
 
     searches: list[str] = []
     page.on("request", lambda r: searches.append(r.url) if "/api/v1/geocode" in r.url else None)
@@ -95,7 +97,9 @@ def test_intake_address_search_places_the_call(server, browser, shots: Path) -> 
     (a, b), nodes = next((k, v) for k, v in sorted(facts.crossings.items()) if len(v) == 1)
     page.fill("#f-address", f"{a}与{b}交叉口")
     page.keyboard.press("Escape")
-    page.select_option("#f-type", "020300")
+    page.fill("#f-type-q", "寻衅滋事")
+    page.keyboard.press("Enter")
+    assert page.input_value("#f-type") == "020300"
     page.click("#f-submit")
     page.wait_for_selector("#detail[data-status=open] #recs tbody tr", timeout=15_000)
     assert "地址检索" in page.locator("#detail").inner_text() and "已定位" in page.locator("#detail").inner_text()

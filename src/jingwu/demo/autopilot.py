@@ -2,7 +2,8 @@
 
 It feeds the generated call stream into intake, stands in for a dispatcher
 when a call has waited too long (a human click always wins: it only dispatches
-calls still open after ``auto_dispatch_after``), and drives simulated units
+calls still open after ``auto_dispatch_after``), and drives simulated units (never a
+unit with a human crew, nor a unit on an incident a person has touched, ADR 0018)
 along the real roads through the status chain (签收, 出警, 到场, 处置完毕, 反馈),
 sending positions as an AVL device would. Each unit moves on the road graph of its
 own travel mode at that mode's speeds (a foot patrol walks along footways at 5 km/h). Everything goes through the same
@@ -130,14 +131,16 @@ class Autopilot:
         p = self.principal()
         with dispatch_uow(self.c) as uow:
             waiting = [i for i in uow.incidents.search(path="/", statuses=("open",), limit=50)
-                       if now - i.received_at > self.auto_dispatch_after and i.snapped_lon is not None]
+                       if now - i.received_at > self.auto_dispatch_after and i.snapped_lon is not None
+                       and i.human_touched_at is None]  # a call a person has touched is theirs (ADR 0018)
+            crewed = uow.crews.all_crewed(now)
         for inc in waiting:
             try:
                 _i, need, _r, recs = recommend.recommend(p, inc.id, uow=dispatch_uow(self.c), geo=geo(self.c),
                                                         cat=catalogue(self.c), limit=10)
                 wanted = max(1, min(2, sum(need.values())))
-                chosen = [r for r in recs if r.unit.status == "available" and r.matches_run_card][:wanted] or [
-                    r for r in recs if r.unit.status == "available"][:1]
+                free = [r for r in recs if r.unit.status == "available" and r.unit.id not in crewed]
+                chosen = [r for r in free if r.matches_run_card][:wanted] or free[:1]
                 for r in chosen:
                     assignments.dispatch_unit(p, inc.id, r.unit.id, uow=dispatch_uow(self.c),
                                            eta_seconds=r.eta_seconds)
@@ -168,8 +171,13 @@ class Autopilot:
         with dispatch_uow(self.c) as uow:
             units = uow.units.in_subtree("/")
             incs = {i.id: i for i in uow.incidents.search(path="/", statuses=("dispatched", "on_scene"), limit=500)}
+            crewed = uow.crews.all_crewed(now)
+        touched = {i.id for i in incs.values() if i.human_touched_at is not None}
         positions: list[tuple[str, float, float, datetime]] = []
         for u in units:
+            if u.id in crewed or (u.incident_id is not None and u.incident_id in touched):
+                self.sims.pop(u.id, None)  # a person drives this unit or works its incident (ADR 0018)
+                continue
             sim = self.sims.setdefault(u.id, UnitSim())
             st = UnitStatus(u.status)
             try:

@@ -1,26 +1,27 @@
 """Dispatch HTTP API: intake, incidents, recommendations, one-click dispatch,
 unit status and positions, SMS location links, alarm devices, duplicates,
-escalation, alerts, the board snapshot, KPIs and the live event stream."""
+escalation, alerts, the board snapshot and the live event stream (KPIs: kpi_api.py)."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from jingwu.dispatch import views
+from jingwu.dispatch import type_pinyin, views
+from jingwu.dispatch.crew_store import CrewRow
 from jingwu.dispatch.domain import IntakeFlags, incident_number
 from jingwu.dispatch.rows import AssignmentRow, IncidentRow, TransferRow
 from jingwu.dispatch.schemas import (
     AssignmentRead,
     CallCreate,
     CallCreated,
+    CrewCreate,
     DeviceAlarm,
     DeviceCreate,
     DeviceCreated,
@@ -43,14 +44,17 @@ from jingwu.dispatch.schemas import (
 )
 from jingwu.dispatch.services import alerts as alerts_svc
 from jingwu.dispatch.services import assignments as assignments_svc
+from jingwu.dispatch.services import crews as crews_svc
 from jingwu.dispatch.services import devices as devices_svc
 from jingwu.dispatch.services import incidents as incidents_svc
 from jingwu.dispatch.services import intake as intake_svc
 from jingwu.dispatch.services import location as location_svc
 from jingwu.dispatch.services import planning as planning_svc
 from jingwu.dispatch.services import recommend as recommend_svc
+from jingwu.dispatch.services import tap_time
 from jingwu.dispatch.services import transfers as transfers_svc
-from jingwu.dispatch.wiring import BOARD_HUB, catalogue, dispatch_read_uow, dispatch_uow, geo, intake
+from jingwu.dispatch.settings import DispatchSettings
+from jingwu.dispatch.wiring import BOARD_HUB, catalogue, dispatch_read_uow, dispatch_uow, geo, intake, sanity
 from jingwu.platform.container import Container
 from jingwu.platform.domain import Permission, Principal
 from jingwu.platform.errors import InvalidInput
@@ -59,6 +63,7 @@ from jingwu.platform.http import ERROR_RESPONSES, ContainerDep, PrincipalDep, re
 router = APIRouter(prefix="/api/v1", responses=ERROR_RESPONSES, tags=["dispatch"])
 public_router = APIRouter(prefix="/api/v1/public", responses=ERROR_RESPONSES, tags=["public"])
 
+STREAM_PING_SECONDS = 15.0
 TakeCalls = Annotated[Principal, Depends(requires(Permission.TAKE_CALLS))]
 Dispatcher = Annotated[Principal, Depends(requires(Permission.DISPATCH))]
 
@@ -83,8 +88,9 @@ def _type_name(c: Container, type_code: str) -> str:
 
 @router.get("/incident-types")
 def incident_types(p: PrincipalDep, c: ContainerDep) -> list[dict[str, Any]]:
-    """The incident type dictionary (code, names, category, default priority, APCO, GA 240.1)."""
-    return [t.__dict__ for t in catalogue(c).types.types.values()]
+    """The incident type dictionary (code, names, category, default priority, APCO, GA 240.1), with the
+    Chinese name's pinyin and initials for the type picker's search (``daoqie``, ``dq``)."""
+    return [type_pinyin.type_entry(t) for t in catalogue(c).types.types.values()]
 
 
 @router.post("/calls", response_model=CallCreated, status_code=201)
@@ -131,7 +137,7 @@ def recommendations(incident_id: UUID, p: Dispatcher, c: ContainerDep,
         RecommendationRead(unit_id=r.unit.id, call_sign=r.unit.call_sign, kind=r.unit.kind, status=r.unit.status,
                            agency_id=r.unit.agency_id, eta_seconds=r.eta_seconds, position_source=r.position_source,
                            matches_run_card=r.matches_run_card, reasons=r.reasons,
-                           travel_mode=r.travel_mode) for r in recs])
+                           travel_mode=r.travel_mode, in_scope=r.in_scope) for r in recs])
 
 
 @router.post("/incidents/{incident_id}/dispatch", response_model=AssignmentRead)
@@ -208,17 +214,26 @@ def escalate(incident_id: UUID, body: EscalateCreate, p: Dispatcher, c: Containe
     return Response(status_code=204)
 
 
+def _tap_policy(c: Container) -> tap_time.TapPolicy:
+    s = c.settings.section(DispatchSettings)
+    return tap_time.TapPolicy(skew=timedelta(seconds=s.status_skew_seconds),
+                              max_age=timedelta(hours=s.status_max_age_hours))
+
+
 @router.post("/units/{unit_id}/status")
 def unit_status(unit_id: UUID, body: StatusCreate, p: PrincipalDep, c: ContainerDep) -> dict[str, Any]:
     """签收 acknowledged → 出警 en_route → 到场 on_scene → 处置完毕 cleared (→ feedback); each step timed."""
-    u = assignments_svc.report_status(p, str(unit_id), body.status, uow=dispatch_uow(c), note=body.note)
+    u = assignments_svc.report_status(p, str(unit_id), body.status, uow=dispatch_uow(c), note=body.note,
+                                      client_at=tap_time.parse(body.at), policy=_tap_policy(c),
+                                      reason=body.reason, sanity=sanity(c))
     return {"unit_id": u.id, "status": u.status, "incident_id": u.incident_id}
 
 
 @router.post("/units/{unit_id}/feedback", status_code=204)
 def unit_feedback(unit_id: UUID, body: FeedbackCreate, p: PrincipalDep, c: ContainerDep) -> Response:
     assignments_svc.give_feedback(p, str(unit_id), body.text, uow=dispatch_uow(c), cat=catalogue(c),
-                           final_type=body.final_type)
+                                  final_type=body.final_type, client_at=tap_time.parse(body.at),
+                                  policy=_tap_policy(c))
     return Response(status_code=204)
 
 
@@ -227,8 +242,52 @@ def unit_positions(unit_id: UUID, body: PositionsCreate, p: PrincipalDep, c: Con
     """A batch of AVL positions; the latest becomes the unit's position."""
     n = location_svc.post_positions(p, str(unit_id),
                                     [location_svc.Position(q.lon, q.lat, q.at) for q in body.positions],
-                                    uow=dispatch_uow(c))
+                                    uow=dispatch_uow(c), sanity=sanity(c))
     return {"accepted": n}
+
+
+@router.post("/units/{unit_id}/crew")
+def crew_sign_on(unit_id: UUID, p: PrincipalDep, c: ContainerDep, response: Response,
+                 body: CrewCreate | None = None) -> dict[str, Any]:
+    """An officer signs on to the unit's crew for a shift (201; 200 when already on it). 409 on_another_crew,
+    409 unit_inactive, 422 invalid_shift (ADR 0018)."""
+    row, new = crews_svc.sign_on(p, str(unit_id), uow=dispatch_uow(c),
+                                 shift_ends_at=body.shift_ends_at if body else None)
+    response.status_code = 201 if new else 200
+    return crew_read(row)
+
+
+@router.delete("/units/{unit_id}/crew", status_code=204)
+def crew_sign_off(unit_id: UUID, p: PrincipalDep, c: ContainerDep) -> Response:
+    """The officer signs off the unit's crew (404 unknown unit, 409 not_on_crew)."""
+    crews_svc.sign_off(p, str(unit_id), uow=dispatch_uow(c))
+    return Response(status_code=204)
+
+
+@router.get("/me/crew")
+def my_crew(p: PrincipalDep, c: ContainerDep) -> dict[str, Any]:
+    """The unit the caller crews now, with the whole crew; ``crew`` null when on none."""
+    found = crews_svc.my_crew(p, uow=dispatch_read_uow(c))
+    if found is None:
+        return {"crew": None}
+    return {"crew": {**crew_read(found[0]), "members": found[1]}}
+
+
+def crew_read(row: CrewRow) -> dict[str, Any]:
+    return {"id": row.id, "unit_id": row.unit_id, "call_sign": row.call_sign, "username": row.username,
+            "signed_on_at": row.signed_on_at.isoformat(),
+            "shift_ends_at": row.shift_ends_at.isoformat() if row.shift_ends_at else None}
+
+
+@router.get("/position-rejects")
+def position_rejects(p: Dispatcher, c: ContainerDep, since: datetime | None = None,
+                     limit: int = Query(100, ge=1, le=1000)) -> dict[str, Any]:
+    """Positions refused by the sanity checks in the caller's scope: counts by reason and the latest rows."""
+    if since is not None and since.tzinfo is None:
+        raise InvalidInput("since needs a time zone (e.g. 2026-11-23T00:00:00+08:00).", code="invalid_time")
+    if since is not None and not 1900 <= since.year <= 2999:
+        raise InvalidInput("since must lie between the years 1900 and 2999.", code="invalid_range")
+    return views.position_rejects(p, uow=dispatch_read_uow(c), since=since, limit=limit)
 
 
 @router.get("/units/{unit_id}/assignment")
@@ -307,31 +366,14 @@ def board(p: PrincipalDep, c: ContainerDep, level: str | None = Query(None, patt
     return views.board(p, uow=dispatch_read_uow(c), cat=catalogue(c), level=level, hours=hours)
 
 
-@router.get("/kpis")
-def kpis(p: PrincipalDep, c: ContainerDep, since: datetime | None = None, until: datetime | None = None,
-         officer_initiated: str = Query("exclude", pattern="^(exclude|include|only)$",
-                                        description="officer-initiated (on-view) incidents in the response times")
-         ) -> dict[str, Any]:
-    """Response times (s): intake→dispatch, dispatch→arrival, total — mean, median, p90 by type, priority,
-    station and hour; unit ranking by median dispatch→arrival; incident counts. Officer-initiated incidents
-    are left out of the response times unless ``officer_initiated=include`` (or ``only``)."""
-    now = c.clock.now()
-    until = until or now
-    since = since or until - timedelta(days=1)
-    if since.tzinfo is None or until.tzinfo is None:
-        raise InvalidInput("since/until need a time zone (e.g. 2026-11-23T00:00:00+08:00).", code="invalid_time")
-    if since >= until:
-        raise InvalidInput("since must be before until.", code="invalid_range")
-    return views.kpis(p, uow=dispatch_read_uow(c), since=since.astimezone(UTC), until=until.astimezone(UTC),
-                      tz=catalogue(c).timezone, officer_initiated=officer_initiated)
-
-
 @router.get("/stream")
 async def stream(request: Request, p: PrincipalDep, c: ContainerDep) -> StreamingResponse:
-    """Server-Sent Events: a small message whenever dispatch state changes (clients refetch /board)."""
+    """Server-Sent Events: a small message whenever dispatch state changes (clients refetch /board), and a
+    `ping` event after every STREAM_PING_SECONDS without one, so a phone notices a dead link."""
     queue: asyncio.Queue[str] = asyncio.Queue(maxsize=100)
     hub = c.get(BOARD_HUB)
     hub.add(queue)
+    hub.scopes[queue] = p.agency_path  # what this subscriber may hear (board_hub.py)
 
     async def gen() -> AsyncIterator[bytes]:
         try:
@@ -340,10 +382,10 @@ async def stream(request: Request, p: PrincipalDep, c: ContainerDep) -> Streamin
                 if await request.is_disconnected():
                     break
                 try:
-                    msg = await asyncio.wait_for(queue.get(), timeout=15)
+                    msg = await asyncio.wait_for(queue.get(), timeout=STREAM_PING_SECONDS)
                     yield f"event: change\ndata: {msg}\n\n".encode()
-                except TimeoutError:
-                    yield b": keep-alive\n\n"
+                except TimeoutError:  # a ping the client sees: silence longer than that is a dead link
+                    yield b"event: ping\ndata: {}\n\n"
         finally:
             hub.discard(queue)
 
@@ -352,10 +394,23 @@ async def stream(request: Request, p: PrincipalDep, c: ContainerDep) -> Streamin
 
 
 async def fan_out(c: Container, subject: str, payload: dict[str, Any]) -> None:
-    """Bus handler: push a compact change note to every open board stream."""
+    """Bus handler: push a compact change note to the open board streams allowed to hear it."""
     hub = c.get(BOARD_HUB)
-    msg = json.dumps({"subject": subject, **{k: v for k, v in payload.items() if k.endswith("_id")}})
-    for q in list(hub):
+    if not hub:
+        return
+
+    def reload() -> None:
+        with c.uow() as uow:
+            hub.agency_paths = {a.id: a.path for a in uow.agencies.in_subtree("/")}
+            hub.unit_agencies = {u.id: u.agency_id for u in uow.units.in_subtree("/")}
+
+    path = hub.change_path(payload)
+    if path is None and (payload.get("agency_id") or payload.get("unit_id")):
+        await asyncio.to_thread(reload)
+        path = hub.change_path(payload)
+        if path is None:  # an id no longer known: tell nobody its ids
+            path = "\x00"
+    for q, msg in hub.messages(subject, payload, path):
         try:
             q.put_nowait(msg)
         except asyncio.QueueFull:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from jingwu.dispatch import admin_api, api, cli, jobs, sets_api, tables, ui, wiring
+from jingwu.dispatch import admin_api, api, cli, jobs, kpi_api, records_api, records_ui, sets_api, tables, ui, wiring
 from jingwu.dispatch.settings import DispatchSettings
 from jingwu.platform.admin import ORG_CHANGED
 from jingwu.platform.container import Container
@@ -26,12 +26,13 @@ def _org_changed(c: Container) -> Handler:
 
 FEATURE = Feature(
     name="dispatch",
-    routers=(api.router, sets_api.router, api.public_router, ui.router, admin_api.router, admin_api.page_router),
+    # records_api first: /api/v1/incidents/export.csv must not be taken for an incident id
+    routers=(records_api.router, kpi_api.router, api.router, sets_api.router, api.public_router, ui.router,
+             records_ui.router, admin_api.router, admin_api.page_router),
     tables=tables.TABLES,
     jobs=(jobs.IntakeJob, jobs.timer_job, jobs.mqtt_job),
     subscriptions=(Subscription("jingwu.dispatch.>", _board_fan_out), Subscription(ORG_CHANGED, _org_changed)),
-    nav=(NavEntry("dispatch", "nav_dispatch", order=20), NavEntry("incidents", "nav_incidents", order=30,
-                                                                    ready=False)),
+    nav=(NavEntry("dispatch", "nav_dispatch", order=20), NavEntry("incidents", "nav_incidents", order=30)),
     settings=DispatchSettings,
     cli_groups=(CliGroup("calls", "Historical calls from CAD exports (警情导入)."),
                 CliGroup("mqtt", "The alarm buttons' broker: accounts (ADR 0025).")),

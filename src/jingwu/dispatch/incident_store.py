@@ -26,6 +26,17 @@ from jingwu.platform.tables import UTCDateTime, agencies, in_subtree, new_id
 _INCIDENT_FIELDS = tuple(f.name for f in fields(IncidentRow))
 
 
+# Actors that are not a person: the demo autopilot, rules, the caller's browser, alarm devices, the system and
+# command-line imports. Their timeline entries leave an incident untouched by a human (ADR 0018).
+AUTOMATION_ACTORS = frozenset({"demo-autopilot", "rule", "caller", "system", "cli"})
+AUTOMATION_PREFIXES = ("device:", "system:", "cli:", "import:", "mqtt:")
+
+
+def is_automation(actor: str) -> bool:
+    """Whether a timeline actor is an automation, not a person."""
+    return actor in AUTOMATION_ACTORS or actor.startswith(AUTOMATION_PREFIXES)
+
+
 def _inc(r: Any) -> IncidentRow:
     values = {name: getattr(r, name) for name in _INCIDENT_FIELDS}
     values["flags"] = json.loads(r.flags or "{}")
@@ -161,15 +172,23 @@ class IncidentRepository:
 
     def add_event(self, incident_id: str, *, at: datetime, kind: str, actor: str,
                   detail: dict[str, Any] | None = None) -> None:
-        self.s.execute(insert(incident_events), {
-            "incident_id": incident_id, "at": at, "kind": kind, "actor": actor,
-            "detail": json.dumps(detail or {}, ensure_ascii=False, default=str)})
+        self.add_events([{"incident_id": incident_id, "at": at, "kind": kind, "actor": actor, "detail": detail}])
 
     def add_events(self, rows: list[dict[str, Any]]) -> None:
-        """Several timeline entries (incident_id, at, kind, actor, detail) in one statement."""
-        if rows:
-            self.s.execute(insert(incident_events), [
-                {**r, "detail": json.dumps(r.get("detail") or {}, ensure_ascii=False, default=str)} for r in rows])
+        """Several timeline entries (incident_id, at, kind, actor, detail) in one statement. An entry by a
+        person (not ``is_automation``) marks its incident ``human_touched_at`` (once): the demo autopilot
+        leaves such an incident alone (ADR 0018)."""
+        if not rows:
+            return
+        self.s.execute(insert(incident_events), [
+            {**r, "detail": json.dumps(r.get("detail") or {}, ensure_ascii=False, default=str)} for r in rows])
+        touched: dict[str, datetime] = {}
+        for r in rows:
+            if not is_automation(r["actor"]):
+                touched.setdefault(r["incident_id"], r["at"])
+        for iid, at in touched.items():
+            self.s.execute(update(incidents).where(incidents.c.id == iid, incidents.c.human_touched_at.is_(None))
+                           .values(human_touched_at=at))
 
     def timeline(self, incident_id: str) -> list[dict[str, Any]]:
         rows = self.s.execute(select(incident_events).where(incident_events.c.incident_id == incident_id)

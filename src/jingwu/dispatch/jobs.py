@@ -17,7 +17,7 @@ from prometheus_client import Counter
 from jingwu.dispatch.services import alerts, devices, location
 from jingwu.dispatch.services.alarm_messages import AlarmRefused, RateLimitedLog, derived_event_id, parse_alarm
 from jingwu.dispatch.settings import DispatchSettings
-from jingwu.dispatch.wiring import catalogue, dispatch_uow, geo, stop_intake
+from jingwu.dispatch.wiring import catalogue, dispatch_uow, geo, sanity, stop_intake
 from jingwu.platform.container import Container
 from jingwu.platform.errors import AppError
 from jingwu.platform.jobs import PeriodicJob
@@ -97,7 +97,8 @@ def handle_mqtt(c: Container, topic: str, raw: bytes, *, retain: bool = False, m
                 at = at.replace(tzinfo=UTC)
             if not (math.isfinite(lon) and math.isfinite(lat)):
                 raise ValueError("non-finite coordinate")
-            location.post_positions(None, parts[2], [location.Position(lon, lat, at)], uow=dispatch_uow(c))
+            location.post_positions(None, parts[2], [location.Position(lon, lat, at)], uow=dispatch_uow(c),
+                                    sanity=sanity(c))
             outcome = "accepted"
         else:
             raise ValueError("unknown topic")

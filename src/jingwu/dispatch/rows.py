@@ -47,6 +47,7 @@ class IncidentRow:
     officer_initiated: bool = False
     disposition: str | None = None
     handling: str | None = None  # None: units are sent; consultation / transfer_12345 / transfer_agency / duplicate
+    human_touched_at: datetime | None = None  # the first timeline entry by a person (ADR 0018)
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,9 @@ class AssignmentRow:
     route_metres: float | None = None  # the route the ETA was computed on at dispatch (stored, not live)
     travel_mode: str | None = None
     route_geojson: str | None = None  # GeoJSON LineString text
+    arrival_flags: tuple[str, ...] = ()  # an implausible arrival, accepted but flagged (ADR 0018)
+    stand_down_reason: str | None = None
+    stood_down_by: str | None = None
 
 
 @dataclass(frozen=True)

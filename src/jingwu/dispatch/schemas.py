@@ -59,6 +59,9 @@ class AssignmentRead(BaseModel):
     cancelled_at: datetime | None
     route_metres: float | None = None  # the route stored at dispatch (GET /assignments/{id}/route)
     travel_mode: str | None = None
+    arrival_flags: list[str] = []  # too_soon / far_from_scene: an implausible arrival, accepted but flagged
+    stand_down_reason: str | None = None
+    stood_down_by: str | None = None
 
 
 class TransferRead(BaseModel):
@@ -149,6 +152,8 @@ class RecommendationRead(BaseModel):
     matches_run_card: bool
     reasons: list[str]
     travel_mode: str = "car"  # the road graph its ETA was computed on: car, motorbike, bicycle or foot
+    in_scope: bool = Field(True, description="false: outside your agency, you cannot dispatch it (ask the "
+                                             "command centre that covers both)")
 
 
 class RecommendationsRead(BaseModel):
@@ -168,11 +173,19 @@ class DispatchCreate(BaseModel):
 class StatusCreate(BaseModel):
     status: str
     note: str | None = Field(None, max_length=2000)
+    at: str | None = Field(None, max_length=64, description="when the officer tapped (ISO 8601 with offset); "
+                           "taps queued offline are replayed with it (ADR 0024)")
+    reason: str | None = Field(None, max_length=2000)  # required to stand a dispatched unit down (available)
+
+
+class CrewCreate(BaseModel):
+    shift_ends_at: datetime | None = None  # the planned end of the shift (within 24 h); none: until sign-off
 
 
 class FeedbackCreate(BaseModel):
     text: str = Field(..., min_length=1, max_length=4000)
     final_type: str | None = None
+    at: str | None = Field(None, max_length=64, description="when the officer sent it (ISO 8601 with offset)")
 
 
 class PositionIn(BaseModel):

@@ -26,6 +26,20 @@ class DispatchSettings(BaseSettings):
     intake_max_batch: int = Field(default=64, ge=1, le=1000,
                                   description="Most calls stored in one intake transaction (group commit)")
     intake_writers: int = Field(default=1, ge=1, le=16, description="Intake writer threads per process")
+    status_max_age_hours: float = Field(default=6, gt=0, le=72,
+                                        description="Oldest status/feedback tap time (`at`) accepted from a phone's "
+                                                    "offline queue (ADR 0024)")
+    status_skew_seconds: float = Field(default=30, ge=0, le=600,
+                                       description="Clock skew allowed for a tap time in the future (ADR 0024)")
+    # sanity of what units report (ADR 0018)
+    position_clock_skew_seconds: float = Field(
+        default=120, ge=0, le=3600, description="A position stamped further ahead of the server clock is refused")
+    position_area_margin_m: float = Field(
+        default=5000, ge=0, le=100_000, description="A position further outside the served area is refused")
+    arrival_far_from_scene_m: float = Field(
+        default=500, ge=10, le=100_000, description="An arrival reported further from the scene is flagged")
+    arrival_too_soon_ratio: float = Field(
+        default=0.5, ge=0, le=1, description="An arrival sooner than this share of the routed ETA is flagged")
 
     def mqtt_secret(self) -> str:
         """The app's broker password: the setting, else the first line of mqtt_password_file (or empty)."""

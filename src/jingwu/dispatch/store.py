@@ -14,7 +14,9 @@ from typing import Any
 from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from jingwu.dispatch.crew_store import CrewRepository, PositionRejectRepository
 from jingwu.dispatch.incident_store import IncidentRepository
+from jingwu.dispatch.records_store import IncidentRecords
 from jingwu.dispatch.rows import AlertRow, AssignmentRow, DeviceRow, TransferRow
 from jingwu.dispatch.tables import alarm_devices, alerts, assignments, incident_transfers, location_links
 from jingwu.platform.clock import Clock
@@ -27,7 +29,9 @@ from jingwu.platform.uow import SqlUnitOfWork
 def _asg(r: Any) -> AssignmentRow:
     return AssignmentRow(r.id, r.incident_id, r.unit_id, bool(r.active), r.eta_seconds, r.dispatched_at,
                          r.acknowledged_at, r.en_route_at, r.on_scene_at, r.cleared_at, r.feedback_at, r.feedback,
-                         r.cancelled_at, r.dispatched_by, r.route_metres, r.travel_mode, r.route_geojson)
+                         r.cancelled_at, r.dispatched_by, r.route_metres, r.travel_mode, r.route_geojson,
+                         tuple(r.arrival_flags.split(",")) if r.arrival_flags else (), r.stand_down_reason,
+                         r.stood_down_by)
 
 
 class AssignmentRepository:
@@ -251,9 +255,10 @@ class DispatchUnits(UnitRepository):
         return bool(r.rowcount == 1)  # type: ignore[attr-defined]
 
     def set_status(self, unit_id: str, *, expect: str, status: str, at: datetime,
-                   incident_id: str | bool | None = False) -> bool:
-        """Compare-and-set the status; ``incident_id=False`` leaves the assignment untouched."""
-        values: dict[str, Any] = {"status": status, "status_at": at, "last_contact_at": at}
+                   incident_id: str | bool | None = False, contact_at: datetime | None = None) -> bool:
+        """Compare-and-set the status; ``incident_id=False`` leaves the assignment untouched. ``contact_at``
+        (default ``at``): when the unit was last heard from (a tap replayed later is heard at its receipt)."""
+        values: dict[str, Any] = {"status": status, "status_at": at, "last_contact_at": contact_at or at}
         if incident_id is not False:
             values["incident_id"] = incident_id
         r = self.s.execute(update(units).where(units.c.id == unit_id, units.c.status == expect).values(**values))
@@ -290,4 +295,7 @@ class DispatchUnitOfWork(SqlUnitOfWork):
         self.links = LinkRepository(self.session)
         self.alerts = AlertRepository(self.session)
         self.transfers = TransferRepository(self.session)
+        self.records = IncidentRecords(self.session)
+        self.crews = CrewRepository(self.session)
+        self.position_rejects = PositionRejectRepository(self.session)
         return self

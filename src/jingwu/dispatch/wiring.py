@@ -4,14 +4,16 @@ queue and the live board's fan-out hub."""
 
 from __future__ import annotations
 
-import asyncio
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+from jingwu.dispatch.board_hub import BoardHub
 from jingwu.dispatch.domain import RunCards, TypeTable
 from jingwu.dispatch.geo import Geo
 from jingwu.dispatch.intake import IntakeBatcher
 from jingwu.dispatch.services import intake as intake_svc
 from jingwu.dispatch.services.common import Catalogue
+from jingwu.dispatch.services.sanity import Sanity
 from jingwu.dispatch.settings import DispatchSettings
 from jingwu.dispatch.store import DispatchUnitOfWork
 from jingwu.platform.container import Container, Slot
@@ -49,7 +51,22 @@ GEO: Slot[Geo] = Slot("dispatch.geo", _build_geo)
 CATALOGUE: Slot[Catalogue] = Slot("dispatch.catalogue", lambda c: Catalogue(
     TypeTable.load(), RunCards.load(), ZoneInfo(c.settings.timezone)))
 INTAKE: Slot[IntakeBatcher[intake_svc.IntakeItem]] = Slot("dispatch.intake", _build_intake)
-BOARD_HUB: Slot[set[asyncio.Queue[str]]] = Slot("dispatch.board_hub", lambda c: set())
+BOARD_HUB: Slot[BoardHub] = Slot("dispatch.board_hub", lambda c: BoardHub())
+
+
+def _build_sanity(c: Container) -> Sanity:
+    s = c.settings.section(DispatchSettings)
+    return Sanity(clock_skew=timedelta(seconds=s.position_clock_skew_seconds), area_margin_m=s.position_area_margin_m,
+                  bbox=geo(c).graph.bbox, far_from_scene_m=s.arrival_far_from_scene_m,
+                  too_soon_ratio=s.arrival_too_soon_ratio)
+
+
+SANITY: Slot[Sanity] = Slot("dispatch.sanity", _build_sanity)
+
+
+def sanity(c: Container) -> Sanity:
+    """The thresholds of the sanity checks on what units report, with the served area (ADR 0018)."""
+    return c.get(SANITY)
 
 
 def geo(c: Container) -> Geo:

@@ -14,12 +14,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from jingwu.platform import services, views
+from jingwu.platform import services, timefmt, views
 from jingwu.platform.domain import ROLE_LABELS_ZH, Permission, Principal
 from jingwu.platform.errors import AppError, Forbidden, TooManyRequests
 from jingwu.platform.feature import NavEntry
@@ -29,6 +30,8 @@ from jingwu.web.i18n import pick_lang, translate
 HERE = Path(__file__).resolve().parent
 STATIC_DIR = HERE / "static"
 templates = Jinja2Templates(directory=str(HERE / "templates"))
+# {{ t|localtime(tz) }}: an instant in the deployment's zone with its offset (platform.timefmt)
+templates.env.filters["localtime"] = lambda dt, tz, **kw: timefmt.local(dt, tz, **kw)
 
 router = APIRouter(include_in_schema=False)
 
@@ -45,6 +48,11 @@ def _logout_csrf(request: Request) -> str | None:
     return services.csrf_token(c.settings.secret_key, token) if token else None
 
 
+def _zone(request: Request) -> ZoneInfo:
+    c = getattr(request.app.state, "container", None)
+    return ZoneInfo(c.settings.timezone if c is not None else "Asia/Shanghai")
+
+
 def _ctx(request: Request, principal: Principal | None, **extra: Any) -> dict[str, Any]:
     lang = pick_lang(request.query_params.get("lang"), request.cookies.get("lang"))
     return {
@@ -53,6 +61,7 @@ def _ctx(request: Request, principal: Principal | None, **extra: Any) -> dict[st
         "lang": lang,
         "t": lambda key: translate(lang, key),
         "principal": principal,
+        "tz": _zone(request),
         "nav": [e for e in nav_entries(request)
                 if e.permission is None or (principal is not None and principal.can(Permission(e.permission)))],
         "can_audit": bool(principal and principal.can(Permission.READ_AUDIT)),

@@ -15,6 +15,7 @@ from jingwu.dispatch.domain import (
 )
 from jingwu.dispatch.handling import check_send
 from jingwu.dispatch.rows import AssignmentRow, IncidentRow
+from jingwu.dispatch.services import tap_time
 from jingwu.dispatch.services.common import (
     Catalogue,
     incident_of,
@@ -25,6 +26,7 @@ from jingwu.dispatch.services.common import (
 )
 from jingwu.dispatch.services.intake import emit_recorded
 from jingwu.dispatch.services.planning import PlannedRoute, warn_if_closed_short
+from jingwu.dispatch.services.sanity import FLAG_NAMES_ZH, Sanity
 from jingwu.dispatch.store import DispatchUnitOfWork
 from jingwu.platform.domain import Permission, Principal
 from jingwu.platform.errors import Conflict, InvalidInput
@@ -75,6 +77,7 @@ def dispatch_unit(p: Principal, incident_id: str, unit_id: str, *, uow: Dispatch
                                         "required": required or None,
                                         "override_reason": (override_reason or "").strip() if override else None})
         uow.alerts.resolve(kind="ack_timeout", at=now, by=p.username, incident_id=inc.id)
+        uow.alerts.resolve(kind="stood_down", at=now, by=p.username, incident_id=inc.id)  # redispatched
         uow.audit.write(actor=p.username, action="unit_dispatched", object_type="incident", object_id=inc.id,
                         agency_id=inc.agency_id, detail={"unit_id": unit_id})
         uow.emit("jingwu.dispatch.unit_dispatched", {"incident_id": inc.id, "unit_id": unit_id,
@@ -87,43 +90,72 @@ def dispatch_unit(p: Principal, incident_id: str, unit_id: str, *, uow: Dispatch
 
 
 
+def _previous_times(unit: UnitRow, asg: AssignmentRow | None) -> list[datetime | None]:
+    """The times a new tap may not precede: the unit's last status and the assignment's stamps."""
+    out: list[datetime | None] = [unit.status_at]
+    if asg is not None:
+        out += [getattr(asg, col, None) for col in STATUS_TIMESTAMP.values()]
+    return out
+
+
 def report_status(p: Principal, unit_id: str, status: str, *, uow: DispatchUnitOfWork,
-                  note: str | None = None) -> UnitRow:
-    """Move a unit along 签收 → 出警 → 到场 → 处置完毕 (or back to available), each step timed."""
+                  note: str | None = None, client_at: datetime | None = None,
+                  policy: tap_time.TapPolicy | None = None, reason: str | None = None,
+                  sanity: Sanity | None = None) -> UnitRow:
+    """Move a unit along 签收 → 出警 → 到场 → 处置完毕 (or back to available), each step timed. ``client_at``
+    is the tap's own time (a tap queued offline, ADR 0024): once validated it is the stored time ``at``;
+    the receipt time ``received_at`` is kept in the event and the audit entry.
+
+    Standing down a dispatched unit (back to available before arrival) needs a ``reason`` (422 missing_reason)
+    and raises a ``stood_down`` alert; an arrival is flagged (``Sanity.arrival_flags``) from ``at`` when
+    implausible (ADR 0018)."""
     with uow:
         unit = uow.units.get(unit_id)
-        may_report(p, unit)
+        may_report(uow, p, unit)
         nxt = check_transition(unit.status, status)
-        now = uow.clock.now()
+        received_at = uow.clock.now()
         asg = uow.assignments.active_for_unit(unit_id)
+        at = tap_time.effective(client_at, now=received_at, previous=_previous_times(unit, asg), policy=policy)
+        now = at  # every stamp of this status is the tap's time
         release = nxt == UnitStatus.AVAILABLE
-        if not uow.units.set_status(unit_id, expect=unit.status, status=nxt.value, at=now,
-                                    incident_id=None if release else False):
+        stand_down = release and asg is not None and unit.status in STAND_DOWN_FROM
+        reason = (reason or "").strip() or None
+        if stand_down and reason is None:
+            raise InvalidInput(f"Standing down {unit.call_sign} before it arrives needs a reason.",
+                               code="missing_reason")
+        if not uow.units.set_status(unit_id, expect=unit.status, status=nxt.value, at=at,
+                                    incident_id=None if release else False, contact_at=received_at):
             raise Conflict("The unit's status changed meanwhile; reload.", code="status_changed")
+        timing = {"at": at.isoformat(), "received_at": received_at.isoformat()} if client_at is not None else {}
         if asg is not None:
             inc = require_incident(uow, asg.incident_id)
             col = STATUS_TIMESTAMP.get(nxt)
             if col:
                 uow.assignments.stamp(asg.id, **{col: now})
             if release:
-                if unit.status in (UnitStatus.DISPATCHED.value, UnitStatus.ACKNOWLEDGED.value,
-                                   UnitStatus.EN_ROUTE.value):
-                    uow.assignments.stamp(asg.id, active=0, cancelled_at=now)  # stood down before arrival
+                if stand_down:
+                    uow.assignments.stamp(asg.id, active=0, cancelled_at=now, stand_down_reason=reason,
+                                          stood_down_by=p.username)  # stood down before arrival
+                    _stood_down_alert(uow, unit, inc, reason or "", p.username, now)
                 else:
                     uow.assignments.stamp(asg.id, active=0)
             if nxt == UnitStatus.ACKNOWLEDGED:
-                uow.alerts.resolve(kind="ack_timeout", at=now, by=p.username, unit_id=unit_id)
+                uow.alerts.resolve(kind="ack_timeout", at=received_at, by=p.username, unit_id=unit_id)
             if nxt == UnitStatus.ON_SCENE:  # the first arrival puts the incident on scene
                 here = incident_of(inc)
                 store_incident(uow, here, here.unit_arrived(now))
+                if sanity is not None:
+                    _flag_arrival(uow, sanity, unit, asg, inc, at)
             if nxt == UnitStatus.CLEARED:
-                uow.alerts.resolve(kind="officer_safety", at=now, by=p.username, unit_id=unit_id)
+                uow.alerts.resolve(kind="officer_safety", at=received_at, by=p.username, unit_id=unit_id)
             uow.incidents.add_event(inc.id, at=now, kind=f"unit_{nxt.value}", actor=p.username,
-                                    detail={"unit_id": unit_id, "call_sign": unit.call_sign, "note": note})
+                                    detail={"unit_id": unit_id, "call_sign": unit.call_sign, "note": note,
+                                            **timing, **({"reason": reason} if stand_down else {})})
             if release:
                 _settle(uow, inc, now, p.username)
         uow.audit.write(actor=p.username, action="unit_status", object_type="unit", object_id=unit_id,
-                        agency_id=unit.agency_id, detail={"from": unit.status, "to": nxt.value})
+                        agency_id=unit.agency_id, detail={"from": unit.status, "to": nxt.value, **timing,
+                                                          **({"reason": reason} if stand_down else {})})
         uow.emit("jingwu.dispatch.unit_status", {"unit_id": unit_id, "status": nxt.value,
                                                  "incident_id": asg.incident_id if asg else None})
         uow.commit()
@@ -131,20 +163,25 @@ def report_status(p: Principal, unit_id: str, status: str, *, uow: DispatchUnitO
 
 
 def give_feedback(p: Principal, unit_id: str, text: str, *, uow: DispatchUnitOfWork, cat: Catalogue,
-                  final_type: str | None = None) -> None:
-    """反馈: the cleared unit reports the outcome (optionally the final nature) and becomes available."""
+                  final_type: str | None = None, client_at: datetime | None = None,
+                  policy: tap_time.TapPolicy | None = None) -> None:
+    """反馈: the cleared unit reports the outcome (optionally the final nature) and becomes available.
+    ``client_at`` as for report_status (ADR 0024)."""
     if not text.strip():
         raise InvalidInput("Feedback text is required.", code="missing_feedback")
     ftype = cat.types.get(final_type) if final_type else None
     with uow:
         unit = uow.units.get(unit_id)
-        may_report(p, unit)
+        may_report(uow, p, unit)
         if unit.status != UnitStatus.CLEARED.value:
             raise Conflict("Feedback comes after the unit has cleared the scene.", code="illegal_transition")
         asg = uow.assignments.active_for_unit(unit_id)
-        now = uow.clock.now()
+        received_at = uow.clock.now()
+        at = tap_time.effective(client_at, now=received_at, previous=_previous_times(unit, asg), policy=policy)
+        now = at
+        timing = {"at": at.isoformat(), "received_at": received_at.isoformat()} if client_at is not None else {}
         if not uow.units.set_status(unit_id, expect=UnitStatus.CLEARED.value, status=UnitStatus.AVAILABLE.value,
-                                    at=now, incident_id=None):
+                                    at=at, incident_id=None, contact_at=received_at):
             raise Conflict("The unit's status changed meanwhile; reload.", code="status_changed")
         if asg is not None:
             uow.assignments.stamp(asg.id, feedback_at=now, feedback=text, active=0)
@@ -154,13 +191,37 @@ def give_feedback(p: Principal, unit_id: str, text: str, *, uow: DispatchUnitOfW
                 inc = require_incident(uow, inc.id)
                 emit_recorded(uow, inc)
             uow.incidents.add_event(inc.id, at=now, kind="feedback", actor=p.username,
-                                    detail={"unit_id": unit_id, "text": text, "final_type": final_type})
+                                    detail={"unit_id": unit_id, "text": text, "final_type": final_type, **timing})
             _settle(uow, inc, now, p.username)
         uow.audit.write(actor=p.username, action="unit_feedback", object_type="unit", object_id=unit_id,
-                        agency_id=unit.agency_id, detail={"final_type": final_type})
+                        agency_id=unit.agency_id, detail={"final_type": final_type, **timing})
         uow.emit("jingwu.dispatch.unit_status", {"unit_id": unit_id, "status": "available",
                                                  "incident_id": asg.incident_id if asg else None})
         uow.commit()
+
+
+STAND_DOWN_FROM = frozenset({UnitStatus.DISPATCHED.value, UnitStatus.ACKNOWLEDGED.value, UnitStatus.EN_ROUTE.value})
+
+
+def _stood_down_alert(uow: DispatchUnitOfWork, unit: UnitRow, inc: IncidentRow, reason: str, by: str,
+                      now: datetime) -> None:
+    """A unit was stood down before arrival: the board shows it with a one-click redispatch."""
+    uow.alerts.raise_once(kind="stood_down", agency_id=inc.agency_id, incident_id=inc.id, unit_id=unit.id, at=now,
+                          message=f"{unit.call_sign} 中止出警：{reason}",
+                          detail={"call_sign": unit.call_sign, "reason": reason, "by": by})
+
+
+def _flag_arrival(uow: DispatchUnitOfWork, sanity: Sanity, unit: UnitRow, asg: AssignmentRow, inc: IncidentRow,
+                  at: datetime) -> None:
+    """An implausible arrival is accepted, its flags stored on the assignment and shown on the board."""
+    flags = sanity.arrival_flags(unit, asg, inc, at)
+    if not flags:
+        return
+    uow.assignments.stamp(asg.id, arrival_flags=",".join(flags))
+    names = "、".join(FLAG_NAMES_ZH.get(f, f) for f in flags)
+    uow.alerts.raise_once(kind="arrival_flagged", agency_id=inc.agency_id, incident_id=inc.id, unit_id=unit.id,
+                          at=at, message=f"{unit.call_sign} 到场存疑：{names}",
+                          detail={"call_sign": unit.call_sign, "flags": flags})
 
 
 def _settle(uow: DispatchUnitOfWork, inc: IncidentRow, now: datetime, actor: str) -> None:

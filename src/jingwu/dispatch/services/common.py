@@ -12,7 +12,7 @@ from jingwu.dispatch.incident import Incident
 from jingwu.dispatch.rows import IncidentRow
 from jingwu.dispatch.store import DispatchUnitOfWork
 from jingwu.platform.domain import AgencyKind, Permission, Principal
-from jingwu.platform.errors import InvalidInput, NotFound
+from jingwu.platform.errors import Forbidden, InvalidInput, NotFound
 from jingwu.platform.org_store import UnitRow
 
 
@@ -55,12 +55,20 @@ def store_incident(uow: DispatchUnitOfWork, before: Incident, after: Incident) -
         uow.incidents.update(after.id, **values)
 
 
-def may_report(p: Principal, unit: UnitRow) -> None:
-    """A unit's own crew reports for it (REPORT_STATUS); otherwise a dispatcher over its agency."""
-    if p.can(Permission.REPORT_STATUS):
-        p.require(Permission.REPORT_STATUS, unit.agency_path)
-    else:
-        p.require(Permission.DISPATCH, unit.agency_path)
+def may_report(uow: DispatchUnitOfWork, p: Principal, unit: UnitRow) -> None:
+    """Who may change a unit's status, position or stand it down (ADR 0018): a dispatcher of the unit's agency
+    or of an agency above it, or an officer on the unit's crew now. Anyone else: 403 (out_of_scope when the
+    unit lies outside their agency, else not_on_crew)."""
+    if p.can(Permission.DISPATCH) and p.in_scope(unit.agency_path):
+        return
+    if p.can(Permission.REPORT_STATUS) and uow.crews.on_crew(unit.id, p.user_id, uow.clock.now()):
+        return
+    if not p.can(Permission.DISPATCH) and not p.can(Permission.REPORT_STATUS):
+        raise Forbidden(f"Your roles do not allow '{Permission.REPORT_STATUS.value}'.", code="missing_role")
+    if not p.in_scope(unit.agency_path):
+        raise Forbidden("This unit belongs to an agency outside your scope.", code="out_of_scope")
+    raise Forbidden(f"Only the crew of {unit.call_sign} or a dispatcher of its agency reports for it: sign on "
+                    "to the unit first.", code="not_on_crew")
 
 
 class AgencyHome:

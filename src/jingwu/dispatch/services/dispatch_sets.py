@@ -59,7 +59,7 @@ def _state(p: Principal, incident_id: str, uow_factory: UowFactory, geo: Geo, ca
     with uow_factory() as uow:
         asgs = uow.assignments.for_incident(inc.id)
         kinds = {a.unit_id: uow.units.get(a.unit_id).kind for a in asgs}
-    recs = [r for r in recs if r.unit.status == UnitStatus.AVAILABLE.value]
+    recs = [r for r in recs if r.unit.status == UnitStatus.AVAILABLE.value and r.in_scope]
     return recs, need, rule, missing(need, asgs, kinds), set(kinds)
 
 

@@ -3,6 +3,7 @@ merge a duplicate into an earlier incident, keep two calls separate (split), esc
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from jingwu.dispatch.domain import Level
@@ -14,6 +15,24 @@ from jingwu.platform.domain import Permission, Principal
 from jingwu.platform.errors import Forbidden, InvalidInput, NotFound
 
 PERSONAL_ROLES_PERMS = (Permission.TAKE_CALLS, Permission.DISPATCH, Permission.COMMAND)
+# Free text (address, summary, the timeline's notes) can name people: the roles that work the call read it;
+# any other role reads it only with a stated reason, audited, and otherwise sees it withheld.
+FREE_TEXT_PERMS = (Permission.TAKE_CALLS, Permission.DISPATCH, Permission.COMMAND, Permission.REPORT_STATUS)
+WITHHELD = "…"
+
+
+def works_calls(p: Principal) -> bool:
+    """The roles that work calls read their free text without a stated reason."""
+    return any(p.can(x) for x in FREE_TEXT_PERMS)
+
+
+def redact_free_text(inc: IncidentRow, timeline: list[dict[str, Any]]) -> tuple[IncidentRow, list[dict[str, Any]]]:
+    """The incident and timeline with their free text withheld (structured facts kept)."""
+    tl = [{**e, "detail": {k: (WITHHELD if isinstance(v, str) and k in ("text", "address", "summary", "note",
+                                                                          "reason") else v)
+                           for k, v in (e.get("detail") or {}).items()}} for e in timeline]
+    return replace(inc, address=WITHHELD if inc.address else None,
+                   summary=WITHHELD if inc.summary else None), tl
 
 
 def get_incident(p: Principal, incident_id: str, *, uow: DispatchUnitOfWork, with_personal: bool = False,
@@ -25,16 +44,34 @@ def get_incident(p: Principal, incident_id: str, *, uow: DispatchUnitOfWork, wit
     when asked for, and every such read is audited.
     """
     with uow:
-        inc = load_incident(uow, p, incident_id, Permission.READ_ORG)
+        found = uow.incidents.get(incident_id)
+        # a call-taker reads the calls it took, wherever they were routed
+        if found is not None and found.created_by == p.username and p.can(Permission.TAKE_CALLS):
+            inc = found
+        else:
+            inc = load_incident(uow, p, incident_id, Permission.READ_ORG)
+        works_call = works_calls(p)
         shown = with_personal and any(p.can(x) for x in PERSONAL_ROLES_PERMS)
-        if with_personal and not shown:
+        if with_personal and not shown and works_call:
             raise Forbidden("Your roles may not read the caller's personal data.", code="missing_role")
+        if with_personal and not works_call and not (reason or "").strip():
+            raise InvalidInput("Reading a call's free text needs a stated reason (it is audited).",
+                               code="missing_reason")
+        free_text = works_call or with_personal
+        timeline = uow.incidents.timeline(inc.id)
         if shown:
             uow.audit.write(actor=p.username, action="personal_data_read", object_type="incident",
                             object_id=inc.id, agency_id=inc.agency_id, reason=reason,
                             detail={"fields": ["caller_name", "caller_phone"]})
+        if not works_call and free_text:
+            uow.audit.write(actor=p.username, action="free_text_read", object_type="incident",
+                            object_id=inc.id, agency_id=inc.agency_id, reason=reason,
+                            detail={"fields": ["address", "summary", "timeline"]})
+        if shown or (not works_call and free_text):
             uow.commit()
-        return (inc, uow.assignments.for_incident(inc.id), uow.incidents.timeline(inc.id),
+        if not free_text:
+            inc, timeline = redact_free_text(inc, timeline)
+        return (inc, uow.assignments.for_incident(inc.id), timeline,
                 uow.incidents.proposals(inc.id), shown, uow.transfers.for_incidents([inc.id]))
 
 

@@ -14,6 +14,7 @@ from jingwu.dispatch.geo import Geo
 from jingwu.dispatch.rows import IncidentRow
 from jingwu.dispatch.services.common import AgencyHome, load_incident, may_report, require_incident
 from jingwu.dispatch.services.intake import emit_recorded
+from jingwu.dispatch.services.sanity import POSITION_REJECTS, Sanity
 from jingwu.dispatch.store import DispatchUnitOfWork
 from jingwu.platform.domain import Permission, Principal
 from jingwu.platform.errors import Conflict, InvalidInput, NotAuthenticated
@@ -27,20 +28,40 @@ class Position:
 
 
 def post_positions(p: Principal | None, unit_id: str, positions: list[Position], *,
-                   uow: DispatchUnitOfWork) -> int:
-    """Latest position of a unit from a batch (AVL). ``p`` None = trusted internal source (MQTT bridge)."""
+                   uow: DispatchUnitOfWork, sanity: Sanity | None = None) -> int:
+    """Latest position of a unit from a batch (AVL). ``p`` None = trusted internal source (MQTT bridge).
+
+    With ``sanity``: a batch holding a position from the future, from (0, 0) or far outside the served area
+    is refused whole (422 with the first problem's code); each refused position is stored in position_rejects
+    and counted. A position older than the unit's latest never replaces it (ignored: no history is kept)."""
     for q in positions:
         if not (math.isfinite(q.lon) and math.isfinite(q.lat) and -180 <= q.lon <= 180 and -90 <= q.lat <= 90):
             raise InvalidInput(f"Bad coordinate lon={q.lon}, lat={q.lat}.", code="invalid_coordinate")
         if q.at.tzinfo is None:
             raise InvalidInput("Position times need a time zone.", code="invalid_time")
+        if not 1900 <= q.at.year <= 9998:  # beyond: no UTC conversion (the sanity check refuses the future)
+            raise InvalidInput(f"Position time {q.at.isoformat()} is out of range.", code="invalid_time")
     if not positions:
         return 0
     latest = max(positions, key=lambda q: q.at)
     with uow:
         unit = uow.units.get(unit_id)  # 404 when the unit does not exist
         if p is not None:
-            may_report(p, unit)
+            may_report(uow, p, unit)
+        if sanity is not None:
+            now = uow.clock.now()
+            bad = [(q, code) for q in positions if (code := sanity.position_problem(q.lon, q.lat, q.at, now))]
+            if bad:
+                actor = p.username if p is not None else "system:avl"
+                uow.position_rejects.add_many([{"unit_id": unit_id, "reason": code, "lon": q.lon, "lat": q.lat,
+                                                "reported_at": q.at, "received_at": now, "actor": actor}
+                                               for q, code in bad])
+                uow.commit()
+                for _q, code in bad:
+                    POSITION_REJECTS.labels(code).inc()
+                q, code = bad[0]
+                raise InvalidInput(f"Position refused ({code}): lon={q.lon}, lat={q.lat}, at={q.at.isoformat()}; "
+                                   f"{len(bad)} of {len(positions)} in the batch.", code=code)
         uow.units.set_positions([(unit_id, latest.lon, latest.lat, latest.at)])
         uow.commit()
     return len(positions)

@@ -28,6 +28,7 @@ class Recommendation:
     matches_run_card: bool
     reasons: list[str]
     travel_mode: str = "car"
+    in_scope: bool = True  # the caller may dispatch it (its agency lies in the caller's subtree)
 
 
 def unit_travel_mode(u: UnitRow) -> str:
@@ -84,9 +85,11 @@ def recommend(p: Principal, incident_id: str, *, uow: DispatchUnitOfWork, geo: G
         if t is not None:
             secs[idx] = geo.etas([cands[i][2] for i in idx], t, mode)
     # rank all candidates, then explain only the ones returned
+    # units the caller may dispatch rank first; the others are listed (marked) so that a branch sees the
+    # nearer unit another branch could send and can ask the command centre for it
     ranked = sorted(((u, src, float(eta), need.get(u.kind, 0) > 0, mode)
                      for (u, src, _s, mode), eta in zip(cands, secs, strict=True)),
-                    key=lambda x: (x[0].status != available, not x[3], x[2]))
+                    key=lambda x: (x[0].status != available, not p.in_scope(x[0].agency_path), not x[3], x[2]))
     recs: list[Recommendation] = []
     for u, src, eta, matches, mode in ranked[:limit]:
         eta_v = eta if math.isfinite(eta) else None
@@ -101,7 +104,10 @@ def recommend(p: Principal, incident_id: str, *, uow: DispatchUnitOfWork, geo: G
             reasons.append("own jurisdiction")
         if u.status != available:
             reasons.append(f"busy: {u.status}")
-        recs.append(Recommendation(u, eta_v, src, matches, reasons, mode))
+        mine = p.in_scope(u.agency_path)
+        if not mine:
+            reasons.append("outside your agency")
+        recs.append(Recommendation(u, eta_v, src, matches, reasons, mode, in_scope=mine))
     return inc, need, rule, recs
 
 

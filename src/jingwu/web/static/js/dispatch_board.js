@@ -67,9 +67,12 @@
   setInterval(() => document.querySelectorAll(".age[data-since]").forEach((el) => { el.textContent = J.age(el.dataset.since); }), 1000);
 
   const suggestions = {};
+  const REDISPATCH = new Set(["ack_timeout", "stood_down"]);  // alerts offering "send the next recommended unit"
   function alertText(a) {
     if (J.zh) return a.message;
     const u = a.unit_id ? unitById(a.unit_id) : null;
+    const shift = J.shiftAlertText && J.shiftAlertText(a, u);
+    if (shift) return shift;
     if (a.kind === "ack_timeout" && u) return t("alert_ack_text", { unit: u.call_sign });
     if (a.kind === "officer_safety" && u) return t("alert_safety_text", { unit: u.call_sign });
     const m = a.message.match(/装置 (\S+) 离线/);
@@ -84,7 +87,7 @@
     $("alerts").innerHTML = al.map((a) => {
       const inc = a.incident_id ? incById(a.incident_id) : null;
       let extra = "";
-      if (a.kind === "ack_timeout" && perms.dispatch) {
+      if (REDISPATCH.has(a.kind) && perms.dispatch) {
         const s = suggestions[a.id];
         extra = s === undefined || s === "pending" ? `<div class="sugg" data-sugg="${a.id}">${esc(t("loading"))}</div>`
           : s ? `<div class="sugg">${esc(t("suggest_next"))}: <b>${esc(s.call_sign)}</b> ${esc(J.kind(s.kind))} · ETA ${J.mmss(s.eta_seconds)}
@@ -98,7 +101,7 @@
         ${extra}
       </li>`;
     }).join("");
-    al.filter((a) => a.kind === "ack_timeout" && perms.dispatch && suggestions[a.id] === undefined).forEach((a) => {
+    al.filter((a) => REDISPATCH.has(a.kind) && perms.dispatch && suggestions[a.id] === undefined).forEach((a) => {
       suggestions[a.id] = "pending";
       J.api(`/api/v1/incidents/${a.incident_id}/recommendations?limit=5`).then((r) => {
         suggestions[a.id] = r.units.find((u) => u.status === "available" && u.unit_id !== a.unit_id) || null;

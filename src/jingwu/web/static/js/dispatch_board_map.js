@@ -61,7 +61,7 @@
       if (u.lon == null) return;
       const m = L.circleMarker([u.lat, u.lon], { renderer: canvas, radius: u.status === "available" ? 5 : 7,
         color: "#fff", weight: 1.5, fillColor: J.UNIT_COLORS[u.status] || "#555", fillOpacity: 1 });
-      m.bindTooltip(`${esc(u.call_sign)} · ${esc(J.kind(u.kind))} · ${esc(J.unitStatus(u.status))}`);
+      m.bindTooltip(`${esc(u.call_sign)} · ${esc(J.kind(u.kind))} · ${esc(J.unitStatus(u.status))}${u.crew && u.crew.length ? " · " + esc(u.crew.join("、")) : ""}`);
       if (u.incident_id) m.on("click", () => B.select(u.incident_id));
       m.addTo(unitLayer);
     });

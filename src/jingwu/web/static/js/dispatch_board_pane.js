@@ -50,13 +50,20 @@
   }
 
   const NEXT_LEVEL = { station: "branch", branch: "city" };
+  const STAND_DOWN_FROM = new Set(["dispatched", "acknowledged", "en_route"]);
+  function shiftExtras(a, u) {  // ADR 0018: the crew, arrival flags and the stand-down button of an assignment
+    return (u && u.crew && u.crew.length ? ` <span class="muted">· ${esc(u.crew.join("、"))}</span>` : "") +
+      (a.arrival_flags || []).map((f) => `<span class="tag aflag">${esc(t("arrival_" + f))}</span>`).join("") +
+      (B.perms.dispatch && u && STAND_DOWN_FROM.has(u.status)
+        ? ` <button type="button" class="link standdown" data-standdown="${u.id}">${esc(t("alert_stood_down"))}</button>` : "");
+  }
   function renderDetail() {
     const d = state.detail, r = state.recs;
     const units = d.assignments.filter((a) => a.active).map((a) => {
       const u = unitById(a.unit_id);
       return `<li><i class="dot sm" style="background:${J.UNIT_COLORS[u ? u.status : ""] || "#999"}"></i>
         <b>${esc(u ? u.call_sign : a.unit_id.slice(0, 8))}</b> ${esc(u ? J.unitStatus(u.status) : "")}
-        <span class="muted">${esc(t("dispatched_at"))} ${J.clock(a.dispatched_at)}${a.eta_seconds ? " · ETA " + J.mmss(a.eta_seconds) : ""}</span></li>`;
+        <span class="muted">${esc(t("dispatched_at"))} ${J.clock(a.dispatched_at)}${a.eta_seconds ? " · ETA " + J.mmss(a.eta_seconds) : ""}</span>${shiftExtras(a, u)}</li>`;
     }).join("");
     const flags = Object.entries(d.flags || {}).map(([k, v]) => `<span class="tag flag">${esc(t("flag_" + k))}${v === true ? "" : " " + esc(v)}</span>`).join("");
     const dups = d.duplicates.filter((p) => p.state === "proposed").map((p) => {
@@ -81,7 +88,7 @@
           <td><b>${esc(u.call_sign)}</b><div class="muted">${esc(J.kind(u.kind))}</div></td>
           <td class="eta">${J.mmss(u.eta_seconds)}<div><span class="src src-${u.position_source}">${esc(t("src_" + u.position_source))}</span></div></td>
           <td class="reasons">${u.reasons.map((x) => esc(reasonText(x))).join("<br>")}</td>
-          <td><button type="button" class="btn primary dispatch" data-dispatch="${u.unit_id}" data-inc="${d.id}">${esc(t("dispatch_btn"))}</button></td>
+          <td>${u.in_scope === false ? `<span class="muted out-of-scope">${esc(t("ask_command"))}</span>` : `<button type="button" class="btn primary dispatch" data-dispatch="${u.unit_id}" data-inc="${d.id}">${esc(t("dispatch_btn"))}</button>`}</td>
         </tr>`).join("") + "</tbody></table>" : `<p class="warn">${esc(t("no_available_unit"))}</p>`);
     }
     const tl = d.timeline.slice().reverse().map((e) => `<li><time>${J.clock(e.at)}</time> ${esc(t("ev_" + e.kind))}
@@ -140,6 +147,7 @@
     [/^(\w+) required by run card.*$/, (m) => t("r_runcard", { kind: J.kind(m[1]) })],
     [/^(\w+) not on the run card$/, (m) => t("r_offcard", { kind: J.kind(m[1]) })],
     [/^own jurisdiction$/, () => t("r_own")],
+    [/^outside your agency$/, () => t("r_outside_scope")],
     [/^busy: (\w+)$/, (m) => t("r_busy", { status: J.unitStatus(m[1]) })],
   ];
   function reasonText(x) {

@@ -48,8 +48,9 @@
     const h = Math.floor(sec / 3600);
     return h + t("hours_short") + Math.floor((sec % 3600) / 60) + t("minutes_short");
   };
-  const clock = (iso) => iso ? new Date(iso).toLocaleTimeString(zh ? "zh-CN" : "en-GB", { hour12: false }) : "—";
-  const dateTime = (iso) => iso ? new Date(iso).toLocaleString(zh ? "zh-CN" : "en-GB", { hour12: false }) : "—";
+  // the deployment's zone (body data-tz, timefmt.js), never the browser's
+  const clock = (iso) => iso ? JW.fmtTime(iso, { date: false, zone: false }) : "—";
+  const dateTime = (iso) => iso ? JW.fmtTime(iso) : "—";
 
   const PRIORITY_COLORS = { 1: "#d32f2f", 2: "#f57c00", 3: "#f9c80e", 4: "#8d99a6" };
   const UNIT_COLORS = {
@@ -84,11 +85,11 @@
     return map;
   }
 
-  window.JW = {
+  window.JW = Object.assign(window.JW || {}, {  // keeps JW.fmtTime (timefmt.js)
     T: T, zh: zh, t: t, api: api, post: post, ApiError: ApiError, esc: esc, mmss: mmss, age: age, clock: clock,
     dateTime: dateTime, PRIORITY_COLORS: PRIORITY_COLORS, UNIT_COLORS: UNIT_COLORS, drawRoads: drawRoads, newMap: newMap,
     unitStatus: (s) => t("us_" + s), incStatus: (s) => t("is_" + s), kind: (k) => t("kind_" + k),
     channel: (c) => t("ch_" + c), levelName: (l) => t("lv_" + l),
     errorText: (e) => (e && e.code && T["dsp_err_" + e.code]) ? T["dsp_err_" + e.code] : (e && e.message) || String(e),
-  };
+  });
 })();

@@ -7,7 +7,7 @@
   const $ = (id) => document.getElementById(id);
   const root = $("kpis");
   const METRICS = ["total", "intake_to_dispatch", "dispatch_to_arrival"];
-  const state = { days: 1, metric: "total", oi: "exclude", data: null, types: {} };
+  const state = { days: 1, metric: "total", oi: "exclude", flagged: "include", data: null, types: {} };
   const charts = {};
   Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
   Chart.defaults.font.size = 12;
@@ -21,6 +21,25 @@
       <div class="sub">${esc(t("median"))} · ${esc(t("mean"))} ${J.mmss(o.mean)} · ${esc(t("p90"))} ${J.mmss(o.p90)} · ${esc(t("n"))} ${o.n}</div></div>`;
   }
 
+  function headline(h) {
+    if (!h) return "";
+    const ref = t("kpi_headline_ref").replace("{t}", J.mmss(h.reference.mean_seconds));
+    return `<div class="kcard" id="kpi-headline" data-mean="${h.mean_seconds === null ? "" : h.mean_seconds}"><h3>${esc(t("kpi_headline"))}</h3>
+      <div class="big">${J.mmss(h.mean_seconds)}</div>
+      <div class="sub">${esc(t("n"))} ${h.n}${h.flagged_included ? ` · <span class="flag flag-arrival_flagged">${esc(t("kpi_flagged_count"))} ${h.flagged_included}</span>` : ""}</div>
+      <div class="sub">${esc(ref)}</div></div>`;
+  }
+
+  function weekly(h) {
+    const weeks = (h && h.weekly) || [];
+    const group = {};
+    weeks.forEach((w) => { group[w.week] = { dispatch_to_arrival: w }; });
+    const m = state.metric;
+    state.metric = "dispatch_to_arrival";
+    chart("ch-week", weeks.map((w) => w.week), group, { line: true, height: 240 });
+    state.metric = m;
+  }
+
   function chart(id, labels, group, opts) {
     const m = state.metric;
     const datasets = SERIES.map(([k, color]) => ({
@@ -28,7 +47,8 @@
       backgroundColor: color, borderColor: color, borderWidth: opts.line ? 2 : 0, spanGaps: true, pointRadius: opts.line ? 2 : 0,
       tension: 0.25, borderRadius: 3, maxBarThickness: 28,
     }));
-    const valueAxis = { beginAtZero: true, ticks: { callback: (v) => J.mmss(v) }, grid: { color: "#eef1f4" } };
+    const valueAxis = { beginAtZero: true, suggestedMax: 60, ticks: { precision: 0, callback: (v) => J.mmss(v) },
+      grid: { color: "#eef1f4" } };
     const catAxis = { grid: { display: false }, ticks: { autoSkip: !opts.horizontal } };
     const config = {
       type: opts.line ? "line" : "bar",
@@ -41,8 +61,24 @@
       },
     };
     const el = $(id);
+    if (charts[id]) { charts[id].destroy(); delete charts[id]; }
+    // no data: an empty state, never an axis of "0:01 0:01 …"
+    const any = datasets.some((ds) => ds.data.some((v) => v !== null && v !== undefined));
+    let empty = el.parentElement.querySelector(".empty-state");
+    if (!any) {
+      el.hidden = true;
+      el.parentElement.style.height = "";
+      if (!empty) {
+        empty = document.createElement("p");
+        empty.className = "empty-state";
+        el.parentElement.appendChild(empty);
+      }
+      empty.textContent = t("chart_empty");
+      return;
+    }
+    if (empty) empty.remove();
+    el.hidden = false;
     el.parentElement.style.height = (opts.height || 300) + "px";
-    if (charts[id]) charts[id].destroy();
     charts[id] = new Chart(el, config);
   }
 
@@ -53,10 +89,12 @@
     $("cards").innerHTML = `<div class="kcard" id="kpi-counts"><h3>${esc(t("kpi_incidents"))}</h3><div class="big">${d.incidents}</div>
       <div class="sub">${J.dateTime(d.since)} – ${J.dateTime(d.until)}</div>
       <div class="sub">${per}</div>
-      <div class="sub">${esc(t("oi_count"))} ${c.officer_initiated} · ${esc(t("imported_count"))} ${c.imported}</div></div>` +
-      METRICS.map(card).join("");
+      <div class="sub">${esc(t("oi_count"))} ${c.officer_initiated} · ${esc(t("imported_count"))} ${c.imported}</div>
+      <div class="sub" id="kpi-flagged">${c.flagged_arrivals ? '<span class="flag flag-arrival_flagged">' : ""}${esc(t("kpi_flagged_count"))} ${c.flagged_arrivals || 0}${c.flagged_arrivals ? "</span>" : ""}</div></div>` +
+      headline(d.headline) + METRICS.map(card).join("");
     document.querySelectorAll(".kpi-cards .kcard[data-metric]").forEach((c) => c.classList.toggle("sel", c.dataset.metric === state.metric));
     $("kpi-empty").hidden = d.overall.total.n + d.overall.intake_to_dispatch.n > 0;
+    weekly(d.headline);
     const pr = Object.keys(by.priority).sort();
     chart("ch-priority", pr, by.priority, {});
     const hours = Array.from({ length: 24 }, (_, h) => String(h).padStart(2, "0"));
@@ -73,13 +111,15 @@
     root.dataset.status = "ready";
     root.dataset.incidents = String(d.incidents);
     root.dataset.arrivals = String(d.overall.total.n);
+    root.dataset.flagged = String((d.counts && d.counts.flagged_arrivals) || 0);
   }
 
   function load() {
     const until = new Date();
     const since = new Date(until.getTime() - state.days * 86400000);
     const q = `since=${encodeURIComponent(since.toISOString())}&until=${encodeURIComponent(until.toISOString())}` +
-      `&officer_initiated=${state.oi}`;
+      `&officer_initiated=${state.oi}&flagged=${state.flagged}`;
+    $("kpi-export").href = "/api/v1/kpis/export.csv?" + q;
     return J.api("/api/v1/kpis?" + q).then((d) => { state.data = d; render(); })
       .catch((e) => { $("cards").innerHTML = `<p class="err">${esc(J.errorText(e))}</p>`; root.dataset.status = "error"; });
   }
@@ -90,7 +130,7 @@
       if (!b) return;
       $(id).querySelectorAll("button").forEach((x) => x.classList.toggle("on", x === b));
       state[key] = attr === "days" ? Number(b.dataset.days) : b.dataset[attr];
-      if (key === "days" || key === "oi") load(); else if (state.data) render();
+      if (key === "days" || key === "oi" || key === "flagged") load(); else if (state.data) render();
     });
   }
   $("cards").addEventListener("click", (e) => {
@@ -100,6 +140,7 @@
   seg("range", "days", "days");
   seg("metric", "metric", "metric");
   seg("oi", "oi", "oi");
+  seg("flagged", "flagged", "flagged");
 
   let debounce = null;
   if (window.EventSource) {

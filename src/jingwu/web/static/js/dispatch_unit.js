@@ -122,16 +122,16 @@
     const s = b.dataset.status;
     if (s === "feedback") { $("feedback").hidden = false; $("feedback").querySelector("textarea").focus(); return; }
     b.disabled = true;
-    J.post(`/api/v1/units/${state.unit}/status`, { status: s }).then(() => {
-      toast(t("status_ok", { status: J.unitStatus(s) }));
+    J.post(`/api/v1/units/${state.unit}/status`, { status: s }).then((r) => {
+      toast(r && r.queued ? t("ph_tap_queued", { status: J.unitStatus(s) }) : t("status_ok", { status: J.unitStatus(s) }));
     }).catch((err) => toast(J.errorText(err), true)).finally(refresh);
   });
   $("feedback").addEventListener("submit", (e) => {
     e.preventDefault();
     const text = e.target.text.value.trim();
     if (!text) return;
-    J.post(`/api/v1/units/${state.unit}/feedback`, { text: text }).then(() => {
-      e.target.reset(); toast(t("feedback_ok"));
+    J.post(`/api/v1/units/${state.unit}/feedback`, { text: text }).then((r) => {
+      e.target.reset(); toast(r && r.queued ? t("ph_feedback_queued") : t("feedback_ok"));
     }).catch((err) => toast(J.errorText(err), true)).finally(refresh);
   });
 
@@ -161,8 +161,22 @@
   // ------------------------------------------------------------------ live updates
   let debounce = null, poller = null;
   const soon = () => { clearTimeout(debounce); debounce = setTimeout(refresh, 300); };
+  const onChange = (ev) => {
+    let m = {};
+    try { m = JSON.parse(ev.data); } catch (e) { m = {}; }
+    const inc = state.data && state.data.incident;
+    if (!m.unit_id || m.unit_id === state.unit || (inc && m.incident_id === inc.id)) soon();
+  };
+  window.addEventListener("jw:refresh", soon);
   function connect() {
     if (!window.EventSource) { poller = setInterval(refresh, 10000); return; }
+    if (J.liveStream) {  // watchdog on the server's pings, reconnect with backoff (dispatch_phone_unit.js)
+      J.liveStream(onChange, (s) => {
+        if (s === "live") { if (poller) { clearInterval(poller); poller = null; } soon(); }
+        else if (!poller) poller = setInterval(refresh, 10000);
+      });
+      return;
+    }
     const es = new EventSource("/api/v1/stream");
     es.onopen = () => { if (poller) { clearInterval(poller); poller = null; } };
     es.addEventListener("change", (ev) => {
