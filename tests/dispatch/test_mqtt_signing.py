@@ -139,9 +139,12 @@ def test_jingwu_mqtt_passwd_writes_hashed_accounts(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "JINGWU_DATABASE_URL"}
     env.update({"JINGWU_DATA_DIR": str(tmp_path / "data"), "JINGWU_MQTT_PASSWORD": "app-secret-1"})
     out = tmp_path / "broker" / "passwd"
+    (tmp_path / "extra").write_text("# the position gateway\njingwu-avl:avl-secret-1\n")
     r = subprocess.run([str(Path(sys.executable).parent / "jingwu"), "mqtt", "passwd", "--out", str(out),
-                        "--pid-file", str(tmp_path / "none.pid")], env=env, capture_output=True, text=True, timeout=120)
+                        "--pid-file", str(tmp_path / "none.pid"), "--extra", str(tmp_path / "extra")],
+                       env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     lines = out.read_text().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("jingwu-app:$7$") and "app-secret-1" not in lines[0]
+    assert [ln.split(":")[0] for ln in lines] == ["jingwu-app", "jingwu-avl"]
+    assert all(ln.split(":")[1].startswith("$7$") for ln in lines) and "secret-1" not in out.read_text()
     assert out.stat().st_mode & 0o777 == 0o600

@@ -82,11 +82,12 @@ def calls_import_cmd(
               + (" (dry run: nothing stored)" if dry_run else ""), highlight=False, soft_wrap=True)
 
 
-def write_broker_passwd(c: Any, out: Path, pid_file: Path | None = None) -> int:
+def write_broker_passwd(c: Any, out: Path, pid_file: Path | None = None, extra: Path | None = None) -> int:
     """The broker's password file (ADR 0025): the app's account (JINGWU_MQTT_USERNAME / its password) and one
     account per active alarm device (user = device code, password = its MQTT secret), hashed by
     ``mosquitto_passwd -U`` and swapped in atomically; then SIGHUP to the broker in ``pid_file`` (it rereads
-    the file). Returns the number of device accounts."""
+    the file). ``extra``: further ``user:password`` lines (e.g. the ``jingwu-avl`` position gateway).
+    Returns the number of device accounts."""
     import os
     import shutil
     import signal
@@ -104,6 +105,9 @@ def write_broker_passwd(c: Any, out: Path, pid_file: Path | None = None) -> int:
         lines.append(f"{s.mqtt_username}:{s.mqtt_secret()}")
     lines += [f"{d.code}:{d.key_hash}" for d in devs if d.code.replace("-", "").replace("_", "").replace(".", "")
               .isalnum()]  # codes are [A-Za-z0-9_.-]: nothing that could break a line of the file
+    if extra is not None:
+        lines += [ln.strip() for ln in extra.read_text(encoding="utf-8").splitlines()
+                  if ln.strip() and not ln.startswith("#") and ":" in ln]
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -124,10 +128,12 @@ def mqtt_passwd_cmd(
     out: Annotated[Path, typer.Option("--out", help="password file the broker reads")] = Path("var/mosquitto/passwd"),
     pid_file: Annotated[Path | None, typer.Option("--pid-file", help="broker pid file: SIGHUP it to reload")]
     = Path("var/mosquitto/mosquitto.pid"),
+    extra: Annotated[Path | None, typer.Option("--extra", help="more user:password lines (e.g. jingwu-avl)",
+                                               exists=True, dir_okay=False)] = None,
 ) -> None:
     """Write the broker's password file from the registered alarm devices and the app's account, and tell the
     broker to reload it (run after registering or deactivating devices)."""
     c = migrated_container()
-    n = write_broker_passwd(c, out, pid_file)
+    n = write_broker_passwd(c, out, pid_file, extra)
     out_ = f"{out}: the app's account and {n} device accounts"
     Console().print(out_)
