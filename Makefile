@@ -71,7 +71,7 @@ broker:
 	@(echo > /dev/tcp/127.0.0.1/1884) 2>/dev/null && echo "jingwu mosquitto (1884): up" || { echo "jingwu mosquitto (1884): DOWN"; exit 1; }
 
 demo: install broker
-	$(VENV)/bin/jingwu demo
+	JINGWU_MQTT_BROKER_PASSWD_FILE=var/mosquitto/passwd $(VENV)/bin/jingwu demo
 
 serve: install
 	$(VENV)/bin/jingwu serve

@@ -81,7 +81,16 @@ def signed(c: Container, secret: str, code: str, ev: str, ts: int | None = None)
 
 def bridge_settings(broker: Path) -> DispatchSettings:
     return DispatchSettings(mqtt_enabled=True, mqtt_port=MQTT_PORT, mqtt_password_file=str(broker / "app.secret"),
-                            mqtt_client_id=f"jingwu-test-{uuid.uuid4().hex[:8]}")
+                            mqtt_client_id=f"jingwu-test-{uuid.uuid4().hex[:8]}",
+                            mqtt_broker_passwd_file=str(broker / "passwd"),
+                            mqtt_broker_pid_file=str(broker / "mosquitto.pid"))
+
+
+def can_connect(user: str, password: str) -> bool:
+    cl, rc = connect(user, password)
+    cl.loop_stop()
+    cl.disconnect()
+    return not rc.is_failure
 
 
 def register(api: TestClient, admin: dict[str, str], station: str, **profile: Any) -> tuple[str, str]:
@@ -111,9 +120,8 @@ def test_alarms_heartbeat_position_and_garbage_over_the_project_broker(city: Any
         station = api.get("/api/v1/agencies?kind=station", headers=admin).json()[0]["id"]
         code, secret = register(api, admin, station)  # signs by default
         plain, plain_secret = register(api, admin, station, signs=False, payload_format="plain")
-        write_broker_passwd(c, broker / "passwd", broker / "mosquitto.pid")
-        time.sleep(0.5)  # the broker rereads its password file on SIGHUP
-        time.sleep(1.0)  # the bridge subscribes on connect
+        # the app rewrote the broker's password file (JINGWU_MQTT_BROKER_PASSWD_FILE) and sent it SIGHUP
+        assert wait_for(lambda: can_connect(code, secret) and can_connect(plain, plain_secret))
 
         good = signed(c, secret, code, "m1")
         publish(code, secret, f"jingwu/alarm/{code}", good)

@@ -21,6 +21,10 @@ class DispatchSettings(BaseSettings):
                                 "QoS-1 alarms published while the app is down arrive after restart")
     mqtt_tls: bool = Field(default=False, description="connect with TLS (production broker on 8883)")
     mqtt_ca_file: str = Field(default="", description="CA bundle for mqtt_tls; empty: the system's")
+    mqtt_broker_passwd_file: str = Field(default="", description="set: the app rewrites this broker password file "
+                                         "when an alarm device changes (as `jingwu mqtt passwd`)")
+    mqtt_broker_pid_file: str = Field(default="var/mosquitto/mosquitto.pid",
+                                      description="the broker's pid file: SIGHUP after rewriting the password file")
     mqtt_alarm_window_seconds: int = Field(default=300, ge=10, le=7 * 86_400,
                                            description="signed alarms: accepted timestamp skew and age")
     intake_max_batch: int = Field(default=64, ge=1, le=1000,
