@@ -1,6 +1,6 @@
 """mqtt: alarm-device profile (signs its messages, payload format), ADR 0025
 
-Revision ID: 0012
+Revision ID: 0010
 (File names follow the order migrations apply; revision ids never change once released.)
 Revises: 0009
 Create Date: 2026-12-02 01:30:00
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0012'
+revision = '0010'
 down_revision = '0009'
 branch_labels = None
 depends_on = None
