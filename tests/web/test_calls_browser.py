@@ -147,7 +147,7 @@ def test_board_lists_calls_without_a_place_and_locates_or_transfers_them(server,
     without = int(k.get_attribute("#kpis", "data-arrivals") or 0)
     with k.expect_response(lambda r: "officer_initiated=include" in r.url):
         k.click("#oi button[data-oi=include]")
-    k.wait_for_function(f"document.getElementById('kpis').dataset.arrivals !== '{without}'", timeout=10_000)
+    k.wait_for_function(f"() => document.getElementById('kpis').dataset.arrivals !== '{without}'", timeout=10_000)
     assert "导入 222" in k.locator("#kpi-counts").inner_text()
     k.screenshot(path=str(shots / "kpis-officer-initiated.png"))
     ctx.close()

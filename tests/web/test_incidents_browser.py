@@ -123,7 +123,7 @@ def test_incidents_list_record_kpis_and_board(server, browser, shots: Path) -> N
     assert "folded" not in (board.get_attribute("#legend", "class") or "")
     before = board.eval_on_selector("#dmap", "e => e.getBoundingClientRect().width")
     board.click("#left-panel-toggle")
-    board.wait_for_function(f"document.getElementById('dmap').getBoundingClientRect().width > {before + 200}")
+    board.wait_for_function(f"() => document.getElementById('dmap').getBoundingClientRect().width > {before + 200}")
     assert board.locator(".dsp-right .rtabs").is_visible()  # the other panel stays open
     board.screenshot(path=str(shots / "board-folded.png"))
     assert not errors, errors

@@ -74,6 +74,8 @@ def test_phone_rings_and_replays_offline_taps_with_their_times(server, browser, 
              if u["agency_id"] == station_id and u["status"] == "available" and u["kind"] == "patrol_car"]
     assert units, "the officer's station has an available patrol car"
     unit_id = units[0]["id"]
+    # only the unit's crew reports for it (ADR 0018); the autopilot leaves a crewed unit alone
+    httpx.post(f"{base}/api/v1/units/{unit_id}/crew", headers=officer).raise_for_status()
 
     phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
                                 locale="zh-CN", device_scale_factor=2)
