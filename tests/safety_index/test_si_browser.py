@@ -143,14 +143,14 @@ def test_public_page_map_ranking_dates_chart_and_no_small_counts(server: str, br
     past = (FIRST + timedelta(days=100)).isoformat()
     page.fill("#si-date", past)
     page.dispatch_event("#si-date", "change")
-    page.wait_for_function(f"document.getElementById('si-map').dataset.date === '{past}' && "
+    page.wait_for_function(f"() => document.getElementById('si-map').dataset.date === '{past}' && "
                            "document.getElementById('si-map').dataset.status === 'ready'", timeout=30_000)
     assert page.locator("#si-rank tbody tr").count() == 78
     # click a town in the ranking: its trend chart
     row = page.locator("#si-rank tbody tr").nth(5)
     name = row.locator("td").nth(1).inner_text().strip()
     row.click()
-    page.wait_for_function(f"document.getElementById('si-chart-title').textContent.includes('{name}')",
+    page.wait_for_function(f"() => document.getElementById('si-chart-title').textContent.includes('{name}')",
                            timeout=30_000)
     # English
     page.click("#lang-switch")
