@@ -52,6 +52,7 @@ def test_keyboard_only_intake_with_the_type_picker(server, browser, shots: Path)
 
     # keyboard only: Alt+N, type "dq", ↓ (second hit), Enter, Tab through the form, Ctrl+Enter
     page.keyboard.press("Alt+n")
+    page.wait_for_selector("#f-type-q:focus", timeout=5_000)  # the pane opens, then the picker takes the focus
     assert page.evaluate("document.activeElement.id") == "f-type-q"
     assert page.locator("#pane-intake").is_visible()
     page.keyboard.type("dq", delay=30)
