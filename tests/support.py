@@ -196,3 +196,23 @@ def demo_server(data_dir: Path, *extra: str) -> Iterator[tuple[str, dict[str, st
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def bearer(base: str, user: str, password: str) -> dict[str, str]:
+    """Authorization headers for ``user`` on a running server (its token endpoint)."""
+    import httpx
+
+    r = httpx.post(f"{base}/api/v1/auth/token", data={"username": user, "password": password})
+    r.raise_for_status()
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+def browser_login(ctx: Any, base: str, user: str, password: str, path: str) -> Any:
+    """A new page of ``ctx`` logged in through the real login form, landed on ``path``."""
+    page = ctx.new_page()
+    page.goto(f"{base}/login?next={path}")
+    page.fill("input[name=username]", user)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}{path}")
+    return page

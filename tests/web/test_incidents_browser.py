@@ -5,14 +5,14 @@ legend and side panels fold away. Screenshots go to $JINGWU_SCREENSHOT_DIR when 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
+from support import bearer as token
+from support import browser_login as login
 from support import demo_server
 
 pytestmark = pytest.mark.browser
@@ -22,29 +22,6 @@ pytestmark = pytest.mark.browser
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
     with demo_server(tmp_path_factory.mktemp("incidents-demo"), "--no-stream") as srv:
         yield srv
-
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    d = Path(os.environ.get("JINGWU_SCREENSHOT_DIR") or tmp_path_factory.mktemp("shots"))
-    d.mkdir(parents=True, exist_ok=True)
-    return d
-
-
-def token(base: str, user: str, password: str) -> dict[str, str]:
-    r = httpx.post(f"{base}/api/v1/auth/token", data={"username": user, "password": password})
-    r.raise_for_status()
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
-
-
-def login(ctx: Any, base: str, user: str, password: str, path: str) -> Any:
-    page = ctx.new_page()
-    page.goto(f"{base}/login?next={path}")
-    page.fill("input[name=username]", user)
-    page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}{path}")
-    return page
 
 
 def test_incidents_list_record_kpis_and_board(server, browser, shots: Path) -> None:  # type: ignore[no-untyped-def]

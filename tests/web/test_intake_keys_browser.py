@@ -4,7 +4,6 @@ stores the call — and the picker finds types by Chinese, pinyin and initials (
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,13 +19,6 @@ pytestmark = pytest.mark.browser
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
     with demo_server(tmp_path_factory.mktemp("keys-demo"), "--no-stream") as srv:
         yield srv
-
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    d = Path(os.environ.get("JINGWU_SCREENSHOT_DIR") or tmp_path_factory.mktemp("shots"))
-    d.mkdir(parents=True, exist_ok=True)
-    return d
 
 
 def test_keyboard_only_intake_with_the_type_picker(server, browser, shots: Path) -> None:  # type: ignore[no-untyped-def]

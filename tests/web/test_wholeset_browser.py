@@ -5,7 +5,6 @@ raises the board alert, in English too. Screenshots go to $JINGWU_SCREENSHOT_DIR
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
+from support import bearer as token
+from support import browser_login as login
 from support import demo_server
 
 pytestmark = pytest.mark.browser
@@ -23,29 +24,6 @@ pytestmark = pytest.mark.browser
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
     with demo_server(tmp_path_factory.mktemp("wholeset-demo"), "--no-stream") as srv:
         yield srv
-
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    d = Path(os.environ.get("JINGWU_SCREENSHOT_DIR") or tmp_path_factory.mktemp("shots"))
-    d.mkdir(parents=True, exist_ok=True)
-    return d
-
-
-def token(base: str, user: str, password: str) -> dict[str, str]:
-    r = httpx.post(f"{base}/api/v1/auth/token", data={"username": user, "password": password})
-    r.raise_for_status()
-    return {"Authorization": f"Bearer {r.json()['access_token']}"}
-
-
-def login(ctx: Any, base: str, user: str, password: str, path: str) -> Any:
-    page = ctx.new_page()
-    page.goto(f"{base}/login?next={path}")
-    page.fill("input[name=username]", user)
-    page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}{path}")
-    return page
 
 
 def new_call(base: str, h: dict[str, str], type_code: str, **extra: Any) -> dict[str, Any]:
