@@ -8,10 +8,12 @@ import asyncio
 import csv
 import io
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from xml.etree import ElementTree as ET
 from zoneinfo import ZoneInfo
 
 import pytest
+import xmlschema
 from fastapi.testclient import TestClient
 
 from jingwu.app import subscribe_features
@@ -144,7 +146,10 @@ def check_public_formats_and_suppression(scored: tuple[Container, dict[str, str]
     assert len(feats) == 3 and feats[0]["geometry"]["type"] == "Polygon"
     cap = client.get(f"/api/v1/public/safety-index?date={last}&format=cap")
     assert cap.headers["content-type"].startswith("application/cap+xml")
+    xmlschema.XMLSchema(str(Path(__file__).resolve().parents[1] / "data" / "cap" / "CAP-v1.2.xsd")).validate(
+        cap.content)  # the official OASIS CAP 1.2 schema
     root = ET.fromstring(cap.content)
+    assert {i.findtext(CAP + "effective") for i in root.findall(CAP + "info")} == {f"{last}T00:00:00+08:00"}
     assert root.tag == CAP + "alert" and root.find(CAP + "status").text == "Actual"  # type: ignore[union-attr]
     events = [i.find(CAP + "event").text for i in root.findall(CAP + "info")]  # type: ignore[union-attr]
     assert "平安指数红色预警" in events and "Safety Index red warning" in events

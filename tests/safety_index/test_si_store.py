@@ -54,7 +54,8 @@ def test_store_round_trip(container: Container, org: Org) -> None:
     today = c.clock.now().astimezone(ZoneInfo(c.settings.timezone)).date()  # the deployment's "today"
     c.clock.advance(days=(D0 + timedelta(days=101) - today).days)  # type: ignore[attr-defined]
     s = compute(None, None, uow_factory=c.uow, clock=c.clock, tz=tz)
-    assert (s.first, s.last, s.days) == (D0 + timedelta(days=90), D0 + timedelta(days=100), 11)
+    # no end given: up to the last day with data (D0+99), not up to yesterday (D0+100, no incident)
+    assert (s.first, s.last, s.days) == (D0 + timedelta(days=90), D0 + timedelta(days=99), 10)
     with c.uow() as uow:
         r = repo(uow)
         day = D0 + timedelta(days=99)

@@ -140,7 +140,7 @@ def get_public(request: Request, c: ContainerDep, day: DateQ = None,
     if format == "cap":
         d, warns = views.public_warnings(day, uow=c.uow())
         xml = publish.to_cap(d, warns, sender=c.settings.section(SafetyIndexSettings).cap_sender, sent=c.clock.now(),
-                             base_url=str(request.base_url))
+                             base_url=str(request.base_url), tz=ZoneInfo(c.settings.timezone))
         return Response(xml, media_type="application/cap+xml; charset=utf-8")
     pub = views.public_index(day, uow=c.uow(), with_geometry=format == "geojson")
     headers = {"Cache-Control": "public, max-age=300"}

@@ -36,7 +36,8 @@ def _day(value: str | None, name: str) -> date | None:
 def compute_cmd(
     from_: Annotated[str | None, typer.Option("--from", help="first day YYYY-MM-DD (default: earliest possible)")]
     = None,
-    to: Annotated[str | None, typer.Option("--to", help="last day YYYY-MM-DD (default: yesterday)")] = None,
+    to: Annotated[str | None, typer.Option(
+        "--to", help="last day YYYY-MM-DD (default: the last day with data, at most yesterday)")] = None,
 ) -> None:
     """Compute (backfill) scores, ranks, warnings and tickets for a range of days."""
     from jingwu.safety_index.config import SafetyIndexSettings, load_method

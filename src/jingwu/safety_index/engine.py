@@ -152,7 +152,9 @@ def score_sums(sums: Sums, population: F64, codes: list[str], first: int, method
     band = np.full(score.shape, len(BANDS) - 1, dtype=np.int64)
     for i in range(len(BANDS) - 2, -1, -1):
         band[score >= BAND_THRESHOLDS[i][1]] = i
-    pop = np.maximum(population, 1.0)[:, None, None]
+    if population.size and float(population.min()) < 1.0:
+        raise ValueError("population must be at least 1 for every town (the rate is per 10,000 residents)")
+    pop = population[:, None, None]
     rate = cur * RATE_PER / pop
     total_rate = rate.sum(axis=2)
     rank = ranks(score, total_rate, codes)

@@ -135,6 +135,23 @@ class TownLocator:
         return self._index.locate_many(lon, lat)
 
 
+def localize_keeping_date(t: pd.Series, tz: ZoneInfo) -> pd.Series:
+    """Naive local times to aware ones by the product's DST rule (the same as calls import,
+    ``platform.tabular.to_utc``; docs/methods/safety-index.md, "Import"): a wall time that occurs twice when
+    the clocks go back takes its first occurrence, and one that does not exist when they go forward is read
+    with the offset in force before the change (Python's ``fold=0``: 02:30 in a 02:00->03:00 gap is 03:30).
+    The record keeps its local date whenever the skipped hour does not end at midnight; no record is refused
+    for its hour. Vectorised; only the few times at a change go through the per-row path."""
+    loc = t.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
+    odd = np.nonzero((loc.isna() & t.notna()).to_numpy())[0]
+    if len(odd):
+        fixed = [pd.Timestamp(t.iloc[i].to_pydatetime().replace(tzinfo=tz, fold=0).astimezone(UTC)).tz_convert(tz)
+                 for i in odd.tolist()]
+        loc = loc.copy()
+        loc.iloc[odd] = fixed
+    return loc
+
+
 def parse(df: pd.DataFrame, m: Mapping, towns: list[TownRow]) -> Parsed:
     """Turn a table into facts and rejected rows (no storage)."""
     if m.lon == "_geometry":
@@ -165,10 +182,7 @@ def parse(df: pd.DataFrame, m: Mapping, towns: list[TownRow]) -> Parsed:
     if not bad_t.all():
         tt = t[~bad_t]
         if getattr(tt.dt, "tz", None) is None:
-            loc = tt.dt.tz_localize(ZoneInfo(m.timezone), ambiguous="NaT", nonexistent="NaT")
-            reject(np.isin(np.arange(n), np.nonzero(~bad_t)[0][loc.isna().to_numpy()]),
-                   "time does not exist or is ambiguous in the source time zone")
-            utc[~bad_t] = loc.dt.tz_convert(UTC)
+            utc[~bad_t] = localize_keeping_date(tt, ZoneInfo(m.timezone)).dt.tz_convert(UTC)
         else:
             utc[~bad_t] = tt.dt.tz_convert(UTC)
     # town

@@ -8,9 +8,10 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 from xml.etree import ElementTree as ET
+from zoneinfo import ZoneInfo
 
 from jingwu.safety_index.domain import SUB_INDICES
 from jingwu.safety_index.views import PublicTownScore, PublicWarning
@@ -69,8 +70,12 @@ _DESC = {
 }
 
 
-def _cap_time(dt: datetime) -> str:
-    return dt.replace(microsecond=0).isoformat().replace("+00:00", "+00:00")
+def _cap_time(dt: datetime, tz: ZoneInfo) -> str:
+    """CAP 1.2 dateTime: local time of the deployment's zone with its offset, no fraction, e.g.
+    2026-04-30T00:00:00+08:00 (the schema's pattern also forbids "Z")."""
+    if dt.tzinfo is None:
+        raise ValueError("CAP times must be timezone-aware")
+    return dt.astimezone(tz).replace(microsecond=0).isoformat()
 
 
 def _polygons(geom: dict[str, Any] | None) -> list[str]:
@@ -85,8 +90,10 @@ def _polygons(geom: dict[str, Any] | None) -> list[str]:
     return out
 
 
-def to_cap(day: date, warnings: list[PublicWarning], *, sender: str, sent: datetime, base_url: str) -> str:
-    """One CAP 1.2 alert for the day with an <info> per warning and language (zh-CN, en)."""
+def to_cap(day: date, warnings: list[PublicWarning], *, sender: str, sent: datetime, base_url: str,
+           tz: ZoneInfo) -> str:
+    """One CAP 1.2 alert for the day with an <info> per warning and language (zh-CN, en). ``sent`` and each
+    ``effective`` (the start of the scored day, local midnight) are in the deployment's zone ``tz``."""
     ET.register_namespace("", CAP_NS)
     q = f"{{{CAP_NS}}}"
     digest = hashlib.sha256("|".join(f"{w.town_code}:{w.kind}" for w in warnings).encode()).hexdigest()[:12]
@@ -99,10 +106,11 @@ def to_cap(day: date, warnings: list[PublicWarning], *, sender: str, sent: datet
 
     sub(alert, "identifier", f"jingwu-safety-index-{day.isoformat()}-{digest}")
     sub(alert, "sender", sender)
-    sub(alert, "sent", _cap_time(sent))
+    sub(alert, "sent", _cap_time(sent, tz))
     sub(alert, "status", "Actual")
     sub(alert, "msgType", "Alert")
     sub(alert, "scope", "Public")
+    effective = _cap_time(datetime.combine(day, time(0), tzinfo=tz), tz)
     if not warnings:
         sub(alert, "note", f"No Safety Index warnings for {day.isoformat()}.")
     for w in warnings:
@@ -115,7 +123,7 @@ def to_cap(day: date, warnings: list[PublicWarning], *, sender: str, sent: datet
             sub(info, "urgency", "Expected")
             sub(info, "severity", _EVENT[w.kind][2])
             sub(info, "certainty", _EVENT[w.kind][3])
-            sub(info, "effective", f"{day.isoformat()}T00:00:00+00:00")
+            sub(info, "effective", effective)
             sub(info, "senderName", "平安指数 Safety Index")
             name = w.name if idx == 0 else (w.name_en or w.name)
             sub(info, "headline", f"{name}: {_EVENT[w.kind][idx]}")

@@ -246,8 +246,9 @@ def read_town_features(path: Path, rej: list[Rejection]) -> list[TownRec]:
                 population = int(float(_text(p, "population")))
             except ValueError:
                 raise Bad("invalid_population", f"population {p['population']!r} is not a number") from None
-            if population < 0:
-                raise Bad("invalid_population", "population is negative")
+            if population < 1:
+                raise Bad("invalid_population", f"population must be at least 1 (got {population}): the Safety "
+                                                "Index rates incidents per 10,000 residents")
             try:
                 g = shape(geom)
             except Exception as exc:  # shapely raises several kinds for malformed coordinates
@@ -292,6 +293,9 @@ def read_osm_towns(spec: TownsFromBoundaries, base: Path, network: Path, default
         note = "population from the population CSV" if population is not None else None
         if population is None and raw.isdigit():
             population, note = int(raw), "population from the OSM population tag"
+        if population is not None and population < 1:
+            rej.append(Rejection(where, "invalid_population", f"population must be at least 1 (got {population})"))
+            continue
         if population is None:
             rej.append(Rejection(where, "missing_population",
                                  "no population tag on the relation and no row for its name in population_csv"))

@@ -35,7 +35,7 @@ from jingwu.safety_index.domain import (
     Method,
     harm,
 )
-from jingwu.safety_index.services.common import ComputeSummary, Progress, UowFactory
+from jingwu.safety_index.services.common import ComputeSummary, Progress, UowFactory, populations
 from jingwu.safety_index.services.tickets import open_or_extend
 from jingwu.safety_index.store import AggregateRows, repo
 
@@ -61,7 +61,7 @@ def _arrays(agg: AggregateRows, towns: list[TownRow], origin: date, n_days: int,
              method.injury_weight)
     return engine.DailyArrays.from_sparse(
         len(towns), n_days, town.astype(np.int64), day, sub, h, n, df["dead"].to_numpy(dtype=np.int64),
-        np.asarray([t.population for t in towns], dtype=np.float64), [t.code for t in towns])
+        populations(towns), [t.code for t in towns])
 
 
 def score_columns(res: engine.Result, towns: list[TownRow], day0: date, skip: int,
@@ -138,9 +138,12 @@ def compute(first: date | None = None, last: date | None = None, *, uow_factory:
         r = repo(uow)
         towns = uow.towns.all()
         origin = r.origin_day()
+        data_last = r.last_incident_day()
     today = clock.now().astimezone(tz).date()
     yesterday = today - timedelta(days=1)
-    last = last or yesterday
+    # without an end: the data's range, never past the last day with an incident (imported or taken in):
+    # the days after it have no data and are not scored as "perfectly safe" (issue #14, coverage)
+    last = last or (min(yesterday, data_last) if data_last else yesterday)
     if last > today:
         raise InvalidInput(f"{last.isoformat()} is in the future (today is {today.isoformat()} in {tz.key}); "
                            "the index is computed only for days that have happened", code="future_day")

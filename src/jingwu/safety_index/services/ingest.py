@@ -24,7 +24,7 @@ from jingwu.platform.uow import SqlUnitOfWork
 from jingwu.safety_index import engine
 from jingwu.safety_index.columnar import weight_table
 from jingwu.safety_index.domain import HISTORY_DAYS, SUB_INDICES, TICKET_DEADLINE_DAYS, Category, Method, harm
-from jingwu.safety_index.services.common import ComputeSummary, UowFactory
+from jingwu.safety_index.services.common import ComputeSummary, UowFactory, populations
 from jingwu.safety_index.services.compute import recompute_days, score_columns, trigger_tickets, warning_rows
 from jingwu.safety_index.store import repo
 
@@ -183,7 +183,7 @@ def _apply_in(uow: SqlUnitOfWork, ch: Changes, m: Method, now: datetime, tz: Zon
             ints[key] = ints[key] + getattr(ds, key)
     sums = engine.Sums(np.maximum(np.round(cur, 6), 0.0), np.maximum(np.round(base, 6), 0.0), ints["c7"],
                        ints["cb"], ints["c28"], ints["cp28"], ints["d7"])
-    res = engine.score_sums(sums, np.asarray([t.population for t in towns], dtype=np.float64),
+    res = engine.score_sums(sums, populations(towns),
                             [t.code for t in towns], 0, m)
     prev: dict[str, set[str]] = {}
     for w in r.warnings_between(a - timedelta(days=1), a - timedelta(days=1)):
