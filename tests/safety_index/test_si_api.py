@@ -237,9 +237,13 @@ def test_tickets_lifecycle_audited_and_escalated(scored: tuple[Container, dict[s
     rep = client.get("/api/v1/safety-index/assessment?from=2026-04-01&to=2026-04-30", headers=h).json()
     t3 = next(x for x in rep["towns"] if x["id"] == towns["T3"])
     assert t3["days"] == 30 and t3["band_days"]["red"] >= 1 and t3["tickets_opened"] == 1
+    # every mean with its day count and coverage: April fully scored, nothing scored a year before
+    assert (t3["period_days"], t3["coverage"]) == (30, 1.0)
+    assert (t3["previous_year_days"], t3["previous_year_coverage"], t3["previous_year_mean"]) == (0, 0.0, None)
     assert t3["tickets_closed"] == 1 and t3["tickets_closed_on_time"] == 0 and t3["tickets_escalated"] == 1
     agencies = {x["id"]: x for x in rep["agencies"]}
     assert agencies[org.station_a]["towns"] == 2 and agencies[org.station_b]["tickets_opened"] == 1
+    assert agencies[org.station_a]["period_days"] == 60 and agencies[org.station_a]["coverage"] == 1.0
 
 
 def test_read_publish_and_validate(scored: tuple[Container, dict[str, str]], client: TestClient, org: Org) -> None:

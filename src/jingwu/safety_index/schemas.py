@@ -135,6 +135,10 @@ class AssessmentRead(BaseModel):
     tickets_escalated: int
     tickets_open: int
     previous_year_mean: float | None
+    period_days: int = Field(description="calendar town-days in the period (days × towns)")
+    coverage: float | None = Field(description="scored town-days behind mean_score / period_days")
+    previous_year_days: int = Field(description="scored town-days behind previous_year_mean")
+    previous_year_coverage: float | None = Field(description="previous_year_days / period_days")
 
 
 class AssessmentReport(BaseModel):

@@ -1,6 +1,8 @@
 """The period assessment (考核): per town and per responsible agency over a range of days, mean and
 lowest score, days per band, warning onsets and ticket outcomes, with the same period a year
-earlier for comparison.
+earlier for comparison. Every mean carries the number of scored town-days it is taken over and its
+coverage (scored town-days / calendar town-days of the period), so a mean of two scored days is not read
+as a year's.
 """
 
 from __future__ import annotations
@@ -31,6 +33,14 @@ class Assessment:
     tickets_open: int = 0
     previous_year_mean: float | None = None
     towns: int = 1
+    period_days: int = 0  # calendar town-days in the period: days × towns
+    coverage: float | None = None  # days / period_days
+    previous_year_days: int = 0  # scored town-days behind previous_year_mean
+    previous_year_coverage: float | None = None
+
+
+def _coverage(n: int, of: int) -> float | None:
+    return round(n / of, 4) if of else None
 
 
 def assessment(first: date, last: date, *, principal: Principal, uow: SqlUnitOfWork,
@@ -54,6 +64,7 @@ def assessment(first: date, last: date, *, principal: Principal, uow: SqlUnitOfW
         warns = [w for w in r.warnings_between(first, last) if w["onset"] and w["town_id"] in ids]
         tickets = [t for t in r.tickets(town_ids=ids) if first <= t.day <= last]
         agencies = {a.id: a for a in uow.agencies.in_subtree("/")}
+    n_days = (last - first).days + 1
     per_town = {t.id: Assessment(t.id, t.name) for t in towns}
     sums: dict[str, list[float]] = {t.id: [] for t in towns}
     for x in scores:
@@ -69,6 +80,8 @@ def assessment(first: date, last: date, *, principal: Principal, uow: SqlUnitOfW
         a.min_score = min(v) if v else None
         pv = prev_sums[tid]
         a.previous_year_mean = round(sum(pv) / len(pv), 2) if pv else None
+        a.period_days, a.previous_year_days = n_days, len(pv)
+        a.coverage, a.previous_year_coverage = _coverage(a.days, n_days), _coverage(len(pv), n_days)
     for w in warns:
         per_town[w["town_id"]].warnings += 1
     for t in tickets:
@@ -97,4 +110,6 @@ def assessment(first: date, last: date, *, principal: Principal, uow: SqlUnitOfW
         g.mean_score = round(sum(v) / len(v), 2) if v else None
         g.min_score = min(v) if v else None
         g.previous_year_mean = round(sum(pv) / len(pv), 2) if pv else None
+        g.period_days, g.previous_year_days = n_days * g.towns, len(pv)
+        g.coverage, g.previous_year_coverage = _coverage(g.days, g.period_days), _coverage(len(pv), g.period_days)
     return list(per_town.values()), sorted(per_agency.values(), key=lambda g: g.name)
