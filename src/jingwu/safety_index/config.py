@@ -27,12 +27,23 @@ class SafetyIndexSettings(BaseSettings):
     method_file: Path | None = Field(default=None, description="JSON overriding harm/sub-index weights")
 
 
+METHOD_KEYS = frozenset({"harm_weights", "category_weights", "subindex_weights", "injury_weight", "smoothing",
+                         "slope", "death_penalty", "death_penalty_cap", "alpha"})
+
+
 def load_method(path: Path | None) -> Method:
-    """The method, with optional overrides: {"harm_weights": {code: w}, "subindex_weights": {...}, ...}."""
+    """The method, with optional overrides: {"harm_weights": {code: w}, "subindex_weights": {...}, ...}.
+    A file with an unknown key, an unknown sub-index or category, or sub-index weights not summing to 1 is
+    refused as a whole (code ``invalid_method``): a typo never silently leaves the default in force."""
     if path is None:
         return Method()
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise ValueError("the file must hold one JSON object")
+        unknown = sorted(set(data) - METHOD_KEYS)
+        if unknown:
+            raise ValueError(f"unknown key(s) {', '.join(unknown)} (expected {', '.join(sorted(METHOD_KEYS))})")
         base = Method()
         harm = {**base.harm_weights, **{str(k): float(v) for k, v in data.get("harm_weights", {}).items()}}
         cats = {**base.category_weights,
@@ -42,5 +53,7 @@ def load_method(path: Path | None) -> Method:
         extra = {k: float(data[k]) for k in ("injury_weight", "smoothing", "slope", "death_penalty",
                                              "death_penalty_cap", "alpha") if k in data}
         return Method(harm_weights=harm, category_weights=cats, subindex_weights=subw, **extra)
+    except InvalidInput as exc:
+        raise InvalidInput(f"method file {path}: {exc.message}", code="invalid_method") from exc
     except (OSError, ValueError, TypeError, AttributeError) as exc:
-        raise InvalidInput(f"method file {path}: {exc}") from exc
+        raise InvalidInput(f"method file {path}: {exc}", code="invalid_method") from exc
