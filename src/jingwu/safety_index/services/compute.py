@@ -81,7 +81,7 @@ def score_columns(res: engine.Result, towns: list[TownRow], day0: date, skip: in
         "total_rate": col(res.total_rate), "count_7d": col(res.count_7d), "deaths_7d": col(res.deaths_7d),
         "computed_at": [now] * (n_t * len(days))}
     for si, s in enumerate(SUB_INDICES):
-        out[f"s_{s.value}"] = col(np.round(res.sub_score[:, :, si], 4))
+        out[f"s_{s.value}"] = col(np.round(res.sub_score[:, :, si], 2))  # once, as published (§5)
         out[f"h7_{s.value}"] = col(res.sums.cur[:, :, si])
         out[f"h84_{s.value}"] = col(res.sums.base[:, :, si])
     out["count_baseline"] = col(res.sums.cb)
