@@ -79,7 +79,7 @@ def test_store_round_trip(container: Container, org: Org) -> None:
                                                              towns["B"], "030100", Category.TRAFFIC, 1, 2)],
                                       uow=c.uow(), tz=tz)
     s3 = apply_changes(ch, uow_factory=c.uow, clock=c.clock, tz=tz)
-    assert (s3.first, s3.last) == (date(2026, 4, 9), D0 + timedelta(days=100)) and not s3.notes
+    assert (s3.first, s3.last) == (date(2026, 4, 9), D0 + timedelta(days=99)) and not s3.notes  # the last scored day
     with c.uow() as uow:
         b = {x["town_id"]: x for x in repo(uow).scores_on(date(2026, 4, 9))}[towns["B"]]
     assert b["deaths_7d"] == 1 and b["count_7d"] == 15 and b["score"] < 90

@@ -231,8 +231,11 @@ def recompute_days(days: Iterable[date], *, uow_factory: UowFactory, clock: Cloc
 
 def daily(*, uow_factory: UowFactory, clock: Clock, tz: ZoneInfo, method: Method | None = None,
           **kw: Any) -> ComputeSummary:
-    """The daily job: every day from the last scored day (exclusive) up to yesterday."""
+    """The daily job: every day from the last scored day (exclusive) up to yesterday. It runs inside the
+    live platform, whose intake is open: a day on which no call came in is a real zero, not a day
+    without data (an offline ``compute`` without an end stops at the last day with an incident)."""
     with uow_factory() as uow:
         last_scored = repo(uow).last_scored_day()
     first = last_scored + timedelta(days=1) if last_scored else None
-    return compute(first, None, uow_factory=uow_factory, clock=clock, tz=tz, method=method, **kw)
+    yesterday = clock.now().astimezone(tz).date() - timedelta(days=1)
+    return compute(first, yesterday, uow_factory=uow_factory, clock=clock, tz=tz, method=method, **kw)
