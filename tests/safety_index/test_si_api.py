@@ -119,8 +119,11 @@ def check_bad_dates_are_422_with_error_shape(scored: tuple[Container, dict[str, 
                 "/api/v1/public/safety-index/towns/T1/series?to=9999-12-31"):
         r = client.get(url, headers=h)
         assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_range", (url, r.text)
+    # a day never computed is "no data" for every town (not a 404, never 100)
     r = client.get("/api/v1/public/safety-index?date=2020-01-01")
-    assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+    assert r.status_code == 200 and r.json()["ranked_towns"] == 0
+    assert {t["state"] for t in r.json()["towns"]} == {"no_data"}
+    assert {t["score"] for t in r.json()["towns"]} == {None}
     r = client.get("/api/v1/public/safety-index?format=xls")
     assert r.status_code == 422
 
@@ -267,7 +270,8 @@ def test_read_publish_and_validate(scored: tuple[Container, dict[str, str]], cli
     future = (today + timedelta(days=1)).isoformat()
     r = client.post("/api/v1/safety-index/compute", json={"from": future, "to": future}, headers=h)
     assert r.status_code == 422 and r.json()["error"]["code"] == "future_day", r.text
-    assert client.get(f"/api/v1/public/safety-index?date={future}").status_code == 404
+    r = client.get(f"/api/v1/public/safety-index?date={future}")  # a future day: no data, never 100
+    assert r.status_code == 200 and {t["state"] for t in r.json()["towns"]} == {"no_data"}
     check_events_idempotent_and_late_incident_recomputes(scored)
     # the daily job scores every unscored day up to yesterday (local time), then escalates
     s = jobs.run_daily(scored[0])

@@ -84,7 +84,10 @@ def reference_scores(first: date, last: date) -> pd.DataFrame:
             ratio = (cur + EPS) / (base + EPS)
             sub_scores[s] = np.clip(100 - SLOPE * np.log2(ratio), 0, 100)
             sub_scores["rate_" + s] = cur * 10_000 / POP[town]
+        first_own = df.loc[df.town == town, "day"].min()  # warm-up on the town's own history (§4)
         for k in range(90, len(days)):
+            if days[k] < first_own + timedelta(days=90):
+                continue  # no data: fewer than 91 days of the town's own history
             score = round(min(100.0, max(0.0, sum(WEIGHTS[s] * sub_scores[s][k] for s in WEIGHTS))), 2)
             rows.append({"day": days[k], "town": town, "score": score, "band": band(score),
                          "rate": sum(sub_scores["rate_" + s][k] for s in WEIGHTS),
@@ -125,6 +128,11 @@ def test_api_scores_match_independent_recomputation(seattle: tuple[Container, Te
         r = client.get(f"/api/v1/safety-index?date={d}")
         assert r.status_code == 200, r.text
         got = {code_of[t["town_id"]]: t for t in r.json()["towns"]}
+        scored_here = set(ref.loc[ref.day == d, "town"])
+        assert r.json()["ranked_towns"] == len(scored_here)
+        for code, t in got.items():  # a town still in its own warm-up: no data, never 100
+            if code not in scored_here:
+                assert t["state"] == "no_data" and t["score"] is None and t["rank"] is None, (d, code)
         for _, row in ref[ref.day == d].iterrows():
             t = got[row.town]
             assert t["score"] == pytest.approx(row.score, abs=0.011), (d, row.town)

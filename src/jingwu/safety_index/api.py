@@ -59,17 +59,19 @@ def _ticket(t: Ticket, c: ContainerDep) -> TicketRead:
 
 @router.get("", response_model=IndexRead)
 def get_index(p: PrincipalDep, c: ContainerDep, day: DateQ = None) -> IndexRead:
-    """Per town in your scope: score, band, rank (city-wide), sub-indices, rates, warnings."""
-    d, rows = views.index_for(day, principal=p, uow=c.uow())
-    return IndexRead(date=d, towns=[TownScoreRead(**{k: v for k, v in r.__dict__.items() if k != "day"})
-                                    for r in rows])
+    """Per town in your scope: state, score, band, rank (city-wide, among the scored towns), sub-indices,
+    rates, warnings. A town without data that day has ``state: no_data`` and nulls, never 100."""
+    d, rows, ranked = views.index_for(day, principal=p, uow=c.uow())
+    return IndexRead(date=d, ranked_towns=ranked,
+                     towns=[TownScoreRead(**{k: v for k, v in r.__dict__.items() if k != "day"}) for r in rows])
 
 
 @router.get("/towns/{town}/series", response_model=SeriesRead)
 def get_series(town: str, p: PrincipalDep, c: ContainerDep, first: FromQ = None, last: ToQ = None) -> SeriesRead:
     t, pts = views.series(town, first, last, uow=c.uow(), principal=p)
     return SeriesRead(town_code=t.code, name=t.name, name_en=t.name_en,
-                      points=[SeriesPointRead(date=x.day, score=x.score, band=x.band, rank=x.rank) for x in pts])
+                      points=[SeriesPointRead(date=x.day, state=x.state, score=x.score, band=x.band, rank=x.rank)
+                              for x in pts])
 
 
 @router.post("/compute", response_model=ComputeRead)
@@ -138,9 +140,10 @@ def get_public(request: Request, c: ContainerDep, day: DateQ = None,
     """The published index of a day: aggregates only; counts below 3 withheld. ``format=cap`` gives the
     day's warnings (red band, trend) as one CAP 1.2 alert."""
     if format == "cap":
-        d, warns = views.public_warnings(day, uow=c.uow())
+        d, warns, scored, n_towns = views.public_warnings(day, uow=c.uow())
         xml = publish.to_cap(d, warns, sender=c.settings.section(SafetyIndexSettings).cap_sender, sent=c.clock.now(),
-                             base_url=str(request.base_url), tz=ZoneInfo(c.settings.timezone))
+                             base_url=str(request.base_url), tz=ZoneInfo(c.settings.timezone), scored=scored,
+                             towns=n_towns)
         return Response(xml, media_type="application/cap+xml; charset=utf-8")
     pub = views.public_index(day, uow=c.uow(), with_geometry=format == "geojson")
     headers = {"Cache-Control": "public, max-age=300"}
@@ -151,6 +154,7 @@ def get_public(request: Request, c: ContainerDep, day: DateQ = None,
         return JSONResponse(publish.to_geojson(pub.day, pub.towns), media_type="application/geo+json",
                             headers=headers)
     body = PublicIndexRead(date=pub.day, first_date=pub.first_date, last_date=pub.last_date,
+                           ranked_towns=pub.ranked_towns, total_towns=len(pub.towns),
                            towns=[PublicTownRead(**publish.public_properties(r)) for r in pub.towns])
     return JSONResponse(body.model_dump(mode="json"), headers=headers)
 
@@ -160,4 +164,5 @@ def get_public_series(town_code: str, c: ContainerDep, first: FromQ = None, last
     """Daily score, band and rank of one town (no counts)."""
     t, pts = views.series(town_code, first, last, uow=c.uow())
     return SeriesRead(town_code=t.code, name=t.name, name_en=t.name_en,
-                      points=[SeriesPointRead(date=x.day, score=x.score, band=x.band, rank=x.rank) for x in pts])
+                      points=[SeriesPointRead(date=x.day, state=x.state, score=x.score, band=x.band, rank=x.rank)
+                              for x in pts])

@@ -131,6 +131,9 @@ def import_cmd(
         raise typer.Exit(1)
     out.print(f"{rep.file}: {rep.rows} rows, {rep.stored} stored, {len(rep.rejected)} rejected; "
               f"{rep.recomputed_days} scored days recomputed")
+    if rep.first_day is not None:
+        out.print(f"covers {rep.first_day} .. {rep.last_day} (recorded; days after the data's last day are "
+                  "not scored)")
 
 
 def daily_cmd() -> None:

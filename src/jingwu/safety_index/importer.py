@@ -259,6 +259,8 @@ class ImportReport:
     recomputed_days: int = 0
     committed: bool = True
     changes: Changes = field(default_factory=Changes)  # what the stored rows changed
+    first_day: date | None = None  # the range of days the stored rows cover (recorded in si_coverage)
+    last_day: date | None = None
 
 
 def import_file(path: Path, mapping: Mapping, *, uow_factory: Callable[[], Any], tz: ZoneInfo,
@@ -276,5 +278,8 @@ def import_file(path: Path, mapping: Mapping, *, uow_factory: Callable[[], Any],
     if strict and parsed.rejected:
         return ImportReport(path.name, parsed.rows, 0, parsed.rejected, [], committed=False)
     step("store")
-    ch = record_incidents_ex(parsed.facts, uow=uow_factory(), tz=tz) if parsed.facts else Changes()
-    return ImportReport(path.name, parsed.rows, len(parsed.facts), parsed.rejected, sorted(ch.days), changes=ch)
+    ch = (record_incidents_ex(parsed.facts, uow=uow_factory(), tz=tz, import_source=f"{mapping.source}:{path.name}")
+          if parsed.facts else Changes())
+    days = [f.occurred_at.astimezone(tz).date() for f in parsed.facts]
+    return ImportReport(path.name, parsed.rows, len(parsed.facts), parsed.rejected, sorted(ch.days), changes=ch,
+                        first_day=min(days, default=None), last_day=max(days, default=None))

@@ -17,7 +17,7 @@ from jingwu.safety_index.domain import SUB_INDICES
 from jingwu.safety_index.views import PublicTownScore, PublicWarning
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
-CSV_COLUMNS = ["date", "town_code", "name", "name_en", "score", "band", "rank",
+CSV_COLUMNS = ["date", "town_code", "name", "name_en", "state", "score", "band", "rank",
                *[f"sub_{s.value}" for s in SUB_INDICES], "incidents_7d", "rate_per_10k", "warnings"]
 
 
@@ -33,8 +33,12 @@ def to_csv(rows: list[PublicTownScore]) -> str:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(CSV_COLUMNS)
     for r in rows:
+        if r.score is None or r.sub_indices is None:  # no data: state says so, every value cell empty
+            w.writerow([r.day.isoformat(), _csv_cell(r.town_code), _csv_cell(r.name), _csv_cell(r.name_en or ""),
+                        r.state, "", "", "", *["" for _ in SUB_INDICES], "", "", ""])
+            continue
         w.writerow([r.day.isoformat(), _csv_cell(r.town_code), _csv_cell(r.name), _csv_cell(r.name_en or ""),
-                    f"{r.score:.2f}", r.band, r.rank,
+                    r.state, f"{r.score:.2f}", r.band, r.rank,
                     *[f"{r.sub_indices[s.value]:.2f}" for s in SUB_INDICES],
                     "<3" if r.incidents_7d is None else r.incidents_7d,
                     "" if r.rate_per_10k is None else r.rate_per_10k, ";".join(r.warnings)])
@@ -43,13 +47,15 @@ def to_csv(rows: list[PublicTownScore]) -> str:
 
 def public_properties(r: PublicTownScore) -> dict[str, Any]:
     return {"date": r.day.isoformat(), "town_code": r.town_code, "name": r.name, "name_en": r.name_en,
-            "score": r.score, "band": r.band, "rank": r.rank, "sub_indices": r.sub_indices,
-            "incidents_7d": r.incidents_7d, "incidents_7d_suppressed": r.incidents_7d is None,
+            "state": r.state, "score": r.score, "band": r.band, "rank": r.rank, "sub_indices": r.sub_indices,
+            "incidents_7d": r.incidents_7d,
+            "incidents_7d_suppressed": r.incidents_7d is None and r.score is not None,
             "rate_per_10k": r.rate_per_10k, "warnings": r.warnings}
 
 
 def to_geojson(day: date, rows: list[PublicTownScore]) -> dict[str, Any]:
     return {"type": "FeatureCollection", "date": day.isoformat(),
+            "ranked_towns": sum(1 for r in rows if r.score is not None), "towns": len(rows),
             "features": [{"type": "Feature", "id": r.town_code, "geometry": r.geometry,
                           "properties": public_properties(r)} for r in rows]}
 
@@ -90,10 +96,25 @@ def _polygons(geom: dict[str, Any] | None) -> list[str]:
     return out
 
 
+def cap_note(day: date, n_warnings: int, scored: int, towns: int) -> str | None:
+    """The alert's <note>: why there is no warning, and how many towns have no data (they raise none)."""
+    d = day.isoformat()
+    if towns and not scored:
+        return (f"No Safety Index data for {d}: no town is scored, so no warning can be issued "
+                f"(无数据：{d} 没有镇街有评分，不发布预警).")
+    parts = [] if n_warnings else [f"No Safety Index warnings for {d}."]
+    if scored < towns:
+        parts.append(f"{towns - scored} of {towns} towns have no data on {d} and raise no warning "
+                     f"({towns - scored}/{towns} 个镇街无数据，不发布预警).")
+    return " ".join(parts) or None
+
+
 def to_cap(day: date, warnings: list[PublicWarning], *, sender: str, sent: datetime, base_url: str,
-           tz: ZoneInfo) -> str:
+           tz: ZoneInfo, scored: int | None = None, towns: int | None = None) -> str:
     """One CAP 1.2 alert for the day with an <info> per warning and language (zh-CN, en). ``sent`` and each
-    ``effective`` (the start of the scored day, local midnight) are in the deployment's zone ``tz``."""
+    ``effective`` (the start of the scored day, local midnight) are in the deployment's zone ``tz``.
+    ``scored``/``towns``: towns with data of all towns (a town without data raises no alert; the note
+    says how many)."""
     ET.register_namespace("", CAP_NS)
     q = f"{{{CAP_NS}}}"
     digest = hashlib.sha256("|".join(f"{w.town_code}:{w.kind}" for w in warnings).encode()).hexdigest()[:12]
@@ -111,8 +132,10 @@ def to_cap(day: date, warnings: list[PublicWarning], *, sender: str, sent: datet
     sub(alert, "msgType", "Alert")
     sub(alert, "scope", "Public")
     effective = _cap_time(datetime.combine(day, time(0), tzinfo=tz), tz)
-    if not warnings:
-        sub(alert, "note", f"No Safety Index warnings for {day.isoformat()}.")
+    n_towns = towns if towns is not None else 0
+    note = cap_note(day, len(warnings), scored if scored is not None else n_towns, n_towns)
+    if note:
+        sub(alert, "note", note)
     for w in warnings:
         for lang, idx in (("zh-CN", 0), ("en-US", 1)):
             info = ET.SubElement(alert, q + "info")

@@ -17,19 +17,23 @@ class TownScoreRead(BaseModel):
     name_en: str | None
     agency_id: str
     population: int
-    score: float = Field(description="0–100 against the town's own baseline")
-    band: str = Field(description="green | blue | yellow | orange | red")
-    rank: int = Field(description="1 = safest of all towns that day")
-    sub_indices: dict[str, float] = Field(description="order, fire, traffic, drugs, fraud: 0–100 each")
-    rates_per_10k: dict[str, float] = Field(description="mean daily harm per 10,000 residents, last 7 days")
-    total_rate_per_10k: float
-    count_7d: int
-    deaths_7d: int
+    state: str = Field(description="scored | no_data (before the town's own 91 days of history, after the "
+                                   "data's horizon, or a day not computed): a no-data town has nulls")
+    score: float | None = Field(description="0–100 against the town's own baseline; null: no data")
+    band: str | None = Field(description="green | blue | yellow | orange | red; null: no data")
+    rank: int | None = Field(description="1 = safest of the scored towns that day; null: no data")
+    sub_indices: dict[str, float] | None = Field(description="order, fire, traffic, drugs, fraud: 0–100 each")
+    rates_per_10k: dict[str, float] | None = Field(
+        description="mean daily harm per 10,000 residents, last 7 days")
+    total_rate_per_10k: float | None
+    count_7d: int | None
+    deaths_7d: int | None
     warnings: list[str]
 
 
 class IndexRead(BaseModel):
     date: date
+    ranked_towns: int = Field(description="towns scored (and ranked) city-wide that day")
     towns: list[TownScoreRead]
 
 
@@ -37,11 +41,13 @@ class PublicTownRead(BaseModel):
     town_code: str
     name: str
     name_en: str | None
-    score: float
-    band: str
-    rank: int
-    sub_indices: dict[str, float]
-    incidents_7d: int | None = Field(description="incidents in the last 7 days; null when fewer than 3")
+    state: str = Field(description="scored | no_data; a no-data town has score, band, rank and sub-indices null")
+    score: float | None
+    band: str | None
+    rank: int | None = Field(description="1 = safest of the scored towns that day")
+    sub_indices: dict[str, float] | None
+    incidents_7d: int | None = Field(description="incidents in the last 7 days; null when fewer than 3 "
+                                                 "(or no data)")
     incidents_7d_suppressed: bool
     rate_per_10k: float | None = Field(description="mean daily harm per 10,000 residents; null when suppressed")
     warnings: list[str]
@@ -51,15 +57,18 @@ class PublicIndexRead(BaseModel):
     date: dt.date
     first_date: dt.date | None
     last_date: dt.date | None
+    ranked_towns: int = Field(description="towns scored and ranked that day; the others have no data")
+    total_towns: int
     method: str = "docs/methods/safety-index.md (Jingwu source tree)"
     towns: list[PublicTownRead]
 
 
 class SeriesPointRead(BaseModel):
     date: date
-    score: float
-    band: str
-    rank: int
+    state: str = Field(description="scored | no_data")
+    score: float | None
+    band: str | None
+    rank: int | None
 
 
 class SeriesRead(BaseModel):

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    case,
     delete,
     func,
     insert,
@@ -52,7 +53,8 @@ si_incidents = Table(
     Index("ix_si_incidents_day_town", "day", "town_id"),
 )
 
-_SUB_COLS = [Column(f"s_{s.value}", Float, nullable=False) for s in SUB_INDICES]
+# sub-index scores: NULL on a no-data row (before the town's warm-up ends)
+_SUB_COLS = [Column(f"s_{s.value}", Float, nullable=True) for s in SUB_INDICES]
 # window sums the score is made of (harm over the 7-day and 84-day windows), for incremental updates
 _SUM_COLS = [Column(f"{w}_{s.value}", Float, nullable=False) for w in ("h7", "h84") for s in SUB_INDICES]
 
@@ -61,11 +63,14 @@ si_scores = Table(
     metadata,
     Column("day", Date, primary_key=True),
     Column("town_id", String(36), primary_key=True),
-    Column("score", Float, nullable=False),
-    Column("band", String(16), nullable=False),
-    Column("rank", Integer, nullable=False),
+    # scored | no_data: a no-data row (the town has less than 91 days of its own history that day) has
+    # score, band, rank, sub-index scores and rate NULL; its window sums are kept (incremental updates)
+    Column("state", String(16), nullable=False, server_default="scored"),
+    Column("score", Float, nullable=True),
+    Column("band", String(16), nullable=True),
+    Column("rank", Integer, nullable=True),  # among the scored towns of the day only
     *_SUB_COLS,
-    Column("total_rate", Float, nullable=False),
+    Column("total_rate", Float, nullable=True),
     Column("count_7d", Integer, nullable=False),
     Column("deaths_7d", Integer, nullable=False),
     *_SUM_COLS,
@@ -107,7 +112,34 @@ si_tickets = Table(
     Column("closure", Text, nullable=True),
 )
 
-TABLES = (si_incidents, si_scores, si_warnings, si_tickets)
+# per town: the first and last day with any incident record (the town's own history: its warm-up
+# counts from first_day). Kept up to date by every recording of facts; only ever widened.
+si_town_coverage = Table(
+    "si_town_coverage",
+    metadata,
+    Column("town_id", String(36), primary_key=True),
+    Column("first_day", Date, nullable=False),
+    Column("last_day", Date, nullable=False),
+)
+
+# the ranges of days each import (and the live intake of the daily job) covers: the data's horizon is
+# the last day any of them covers
+si_coverage = Table(
+    "si_coverage",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),  # import | intake
+    Column("source", String(200), nullable=False),
+    Column("first_day", Date, nullable=True),
+    Column("last_day", Date, nullable=True),
+    Column("rows", Integer, nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+)
+
+TABLES = (si_incidents, si_scores, si_warnings, si_tickets, si_town_coverage, si_coverage)
+
+STATE_SCORED = "scored"
+STATE_NO_DATA = "no_data"
 
 
 @dataclass(frozen=True)
@@ -194,6 +226,54 @@ class SafetyIndexRepository:
         v = self.s.execute(select(func.max(si_incidents.c.day))).scalar_one()
         return v if v is None or isinstance(v, date) else date.fromisoformat(str(v))
 
+    # ------------------------------------------------------------ coverage
+    def widen_town_coverage(self, spans: dict[str, tuple[date, date]]) -> dict[str, date | None]:
+        """Widen each town's (first_day, last_day) to include ``spans`` (town -> (min, max) of new facts).
+        Returns the towns whose first day moved earlier, with their previous first day (None: new)."""
+        if not spans:
+            return {}
+        c = si_town_coverage.c
+        old = {r.town_id: _as_date(r.first_day) for r in self.s.execute(
+            select(c.town_id, c.first_day).where(c.town_id.in_(list(spans))))}
+        moved: dict[str, date | None] = {t: old.get(t) for t, (lo, _hi) in spans.items()
+                                         if old.get(t) is None or lo < old[t]}  # type: ignore[operator]
+        ins = _insert_for(self.s)(si_town_coverage)
+        stmt = ins.on_conflict_do_update(index_elements=["town_id"], set_={
+            "first_day": case((ins.excluded.first_day < c.first_day, ins.excluded.first_day), else_=c.first_day),
+            "last_day": case((ins.excluded.last_day > c.last_day, ins.excluded.last_day), else_=c.last_day)})
+        self.s.execute(stmt, [{"town_id": t, "first_day": lo, "last_day": hi} for t, (lo, hi) in spans.items()])
+        return moved
+
+    def town_first_days(self) -> dict[str, date]:
+        """Each town's first day with an incident record (towns without any record are absent). Built from
+        the facts when the table is empty but facts exist (a database from before migration 0012)."""
+        c = si_town_coverage.c
+        rows = self.s.execute(select(c.town_id, c.first_day)).all()
+        if not rows and self.last_incident_day() is not None:
+            i = si_incidents.c
+            self.s.execute(insert(si_town_coverage).from_select(
+                ["town_id", "first_day", "last_day"],
+                select(i.town_id, func.min(i.day), func.max(i.day)).where(i.town_id.is_not(None))
+                .group_by(i.town_id)))
+            rows = self.s.execute(select(c.town_id, c.first_day)).all()
+        return {r.town_id: _as_date(r.first_day) for r in rows}  # type: ignore[misc]
+
+    def record_coverage(self, kind: str, source: str, first: date | None, last: date | None, rows: int,
+                        at: datetime) -> None:
+        self.s.execute(insert(si_coverage).values(kind=kind, source=source, first_day=first, last_day=last,
+                                                  rows=rows, recorded_at=at))
+
+    def coverage_log(self) -> list[dict[str, Any]]:
+        return [dict(r._mapping) for r in self.s.execute(select(si_coverage).order_by(si_coverage.c.id))]
+
+    def data_horizon(self) -> date | None:
+        """The last day the data covers: the last day with an incident or the last day the live intake
+        (the daily job) declared covered, whichever is later."""
+        c = si_coverage.c
+        intake = _as_date(self.s.execute(select(func.max(c.last_day)).where(c.kind == "intake")).scalar_one())
+        days = [d for d in (self.last_incident_day(), intake) if d is not None]
+        return max(days) if days else None
+
     def aggregates(self, first: date, last: date) -> AggregateRows:
         c = si_incidents.c
         q = (select(c.town_id, c.day, c.type_code, c.category, func.count().label("n"),
@@ -241,21 +321,32 @@ class SafetyIndexRepository:
         v = self.s.execute(select(func.max(si_scores.c.day))).scalar_one()
         return v if v is None or isinstance(v, date) else date.fromisoformat(str(v))
 
-    def scored_days(self) -> tuple[date | None, date | None]:
+    def stored_days(self) -> tuple[date | None, date | None]:
+        """First and last day with stored rows (scored or no-data)."""
         # two queries: each MIN/MAX alone is answered from the primary-key index
         first = self.s.execute(select(func.min(si_scores.c.day))).scalar_one()
         last = self.s.execute(select(func.max(si_scores.c.day))).scalar_one()
         return _as_date(first), _as_date(last)
 
+    def scored_days(self) -> tuple[date | None, date | None]:
+        """First and last day on which at least one town is scored (the published range)."""
+        c = si_scores.c
+        scored = c.state == STATE_SCORED
+        first = self.s.execute(select(c.day).where(scored).order_by(c.day).limit(1)).scalar()
+        last = self.s.execute(select(c.day).where(scored).order_by(c.day.desc()).limit(1)).scalar()
+        return _as_date(first), _as_date(last)
+
     def scores_on(self, day: date) -> list[dict[str, Any]]:
-        q = select(si_scores).where(si_scores.c.day == day).order_by(si_scores.c.rank)
+        """The day's rows: scored towns by rank, then no-data rows."""
+        q = select(si_scores).where(si_scores.c.day == day).order_by(si_scores.c.rank.is_(None), si_scores.c.rank)
         return [dict(r._mapping) for r in self.s.execute(q)]
 
     def scores_between(self, first: date, last: date, town_id: str | None = None) -> list[dict[str, Any]]:
         q = select(si_scores).where(and_(si_scores.c.day >= first, si_scores.c.day <= last))
         if town_id is not None:
             q = q.where(si_scores.c.town_id == town_id)
-        return [dict(r._mapping) for r in self.s.execute(q.order_by(si_scores.c.day, si_scores.c.rank))]
+        return [dict(r._mapping) for r in self.s.execute(q.order_by(si_scores.c.day, si_scores.c.rank.is_(None),
+                                                                              si_scores.c.rank))]
 
     def sums_between(self, first: date, last: date) -> dict[str, list[Any]]:
         """The stored window sums of first..last as columns (fast path for incremental updates)."""

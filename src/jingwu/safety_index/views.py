@@ -15,11 +15,15 @@ from jingwu.platform.org_store import TownRow
 from jingwu.platform.uow import SqlUnitOfWork
 from jingwu.safety_index.domain import CURRENT_DAYS, RATE_PER, SUB_INDICES, Band, Ticket, TicketStatus, suppress
 from jingwu.safety_index.services.tickets import known_status, tickets_in_scope
-from jingwu.safety_index.store import repo
+from jingwu.safety_index.store import STATE_NO_DATA, STATE_SCORED, repo
 
 
 @dataclass(frozen=True)
 class TownScore:
+    """A town on a day. ``state`` is ``scored`` or ``no_data``; a no-data town (before its own warm-up
+    ends, after the data's horizon, a day never computed, a town added later) has score, band, rank,
+    sub-indices, rates and counts None: never 100."""
+
     town_id: str
     code: str
     name: str
@@ -27,73 +31,85 @@ class TownScore:
     agency_id: str
     population: int
     day: date
-    score: float
-    band: str
-    rank: int
-    sub_indices: dict[str, float]
-    rates_per_10k: dict[str, float]
-    total_rate_per_10k: float
-    count_7d: int
-    deaths_7d: int
+    state: str
+    score: float | None
+    band: str | None
+    rank: int | None
+    sub_indices: dict[str, float] | None
+    rates_per_10k: dict[str, float] | None
+    total_rate_per_10k: float | None
+    count_7d: int | None
+    deaths_7d: int | None
     warnings: list[str]
 
 
 def _latest_or(day: date | None, uow: SqlUnitOfWork) -> date:
+    """The requested day, or the latest day on which any town is scored (the published default)."""
     if day is not None:
         return day
-    last = repo(uow).last_scored_day()
+    last = repo(uow).scored_days()[1]
     if last is None:
         raise NotFound("No Safety Index has been computed yet.")
     return last
 
 
 def _town_scores(day: date | None, uow: SqlUnitOfWork) -> tuple[date, list[TownScore]]:
+    """Every town on the day: the scored ones by rank, then the no-data ones by code."""
     d = _latest_or(day, uow)
     r = repo(uow)
-    rows = r.scores_on(d)
-    if not rows:
-        raise NotFound(f"No Safety Index for {d.isoformat()}.")
-    towns = {t.id: t for t in uow.towns.all()}
+    by_town = {row["town_id"]: row for row in r.scores_on(d)}
     warns: dict[str, list[str]] = {}
     for w in r.warnings_between(d, d):
         warns.setdefault(w["town_id"], []).append(w["kind"])
-    out = []
-    for row in rows:
-        t = towns.get(row["town_id"])
-        if t is None:
+    scored, missing = [], []
+    for t in uow.towns.all():
+        row = by_town.get(t.id)
+        if row is None or row["state"] != STATE_SCORED:
+            missing.append(TownScore(
+                town_id=t.id, code=t.code, name=t.name, name_en=t.name_en, agency_id=t.agency_id,
+                population=t.population, day=d, state=STATE_NO_DATA, score=None, band=None, rank=None,
+                sub_indices=None, rates_per_10k=None, total_rate_per_10k=None, count_7d=None, deaths_7d=None,
+                warnings=[]))
             continue
-        out.append(TownScore(
+        scored.append(TownScore(
             town_id=t.id, code=t.code, name=t.name, name_en=t.name_en, agency_id=t.agency_id,
-            population=t.population, day=d, score=row["score"], band=row["band"], rank=row["rank"],
-            sub_indices={s.value: round(row[f"s_{s.value}"], 2) for s in SUB_INDICES},
+            population=t.population, day=d, state=STATE_SCORED, score=row["score"], band=row["band"],
+            rank=row["rank"], sub_indices={s.value: round(row[f"s_{s.value}"], 2) for s in SUB_INDICES},
             rates_per_10k={s.value: round(row[f"h7_{s.value}"] / CURRENT_DAYS * RATE_PER / max(t.population, 1), 4)
                            for s in SUB_INDICES},
             total_rate_per_10k=round(row["total_rate"], 4), count_7d=row["count_7d"], deaths_7d=row["deaths_7d"],
             warnings=sorted(warns.get(t.id, []))))
-    return d, out
+    scored.sort(key=lambda x: (x.rank or 0, x.code))
+    missing.sort(key=lambda x: x.code)
+    return d, scored + missing
 
 
-def index_for(day: date | None, *, principal: Principal, uow: SqlUnitOfWork) -> tuple[date, list[TownScore]]:
-    """Authenticated: every town in the caller's agency scope (ranks are city-wide)."""
+def index_for(day: date | None, *, principal: Principal, uow: SqlUnitOfWork
+              ) -> tuple[date, list[TownScore], int]:
+    """Authenticated: every town in the caller's agency scope (ranks are city-wide), and the number of
+    towns ranked city-wide that day (the scored ones)."""
     principal.require(Permission.ANALYSE)
     with uow:
         d, rows = _town_scores(day, uow)
         paths = {t.id: t.agency_path for t in uow.towns.all()}
-    return d, [x for x in rows if principal.in_scope(paths[x.town_id])]
+    ranked = sum(1 for x in rows if x.state == STATE_SCORED)
+    return d, [x for x in rows if principal.in_scope(paths[x.town_id])], ranked
 
 
 @dataclass(frozen=True)
 class PublicTownScore:
-    """What the public sees: aggregates only; counts below 3 (and rates built on them) withheld."""
+    """What the public sees: aggregates only; counts below 3 (and rates built on them) withheld; a
+    no-data town with state ``no_data`` and score, band, rank and sub-indices None."""
 
     town_code: str
     name: str
     name_en: str | None
     day: date
-    score: float
-    band: str
-    rank: int
-    sub_indices: dict[str, float]
+    state: str
+    score: float | None
+    band: str | None
+    rank: int | None
+    sub_indices: dict[str, float] | None
     incidents_7d: int | None
     rate_per_10k: float | None
     warnings: list[str]
@@ -102,12 +118,14 @@ class PublicTownScore:
 
 @dataclass(frozen=True)
 class PublicIndex:
-    """The published index of a day, with the range of days published."""
+    """The published index of a day, with the range of days published (days with at least one scored
+    town) and how many towns are ranked (scored) of all towns that day."""
 
     day: date
     first_date: date | None
     last_date: date | None
     towns: list[PublicTownScore]
+    ranked_towns: int = 0
 
 
 def public_index(day: date | None, *, uow: SqlUnitOfWork, with_geometry: bool = False) -> PublicIndex:
@@ -117,13 +135,14 @@ def public_index(day: date | None, *, uow: SqlUnitOfWork, with_geometry: bool = 
         first, last = repo(uow).scored_days()
     out = []
     for x in rows:
-        shown = suppress(x.count_7d)
+        shown = suppress(x.count_7d) if x.count_7d is not None else None
         out.append(PublicTownScore(
-            town_code=x.code, name=x.name, name_en=x.name_en, day=d, score=x.score, band=x.band, rank=x.rank,
-            sub_indices=x.sub_indices, incidents_7d=shown,
-            rate_per_10k=round(x.total_rate_per_10k, 3) if shown is not None else None,
+            town_code=x.code, name=x.name, name_en=x.name_en, day=d, state=x.state, score=x.score, band=x.band,
+            rank=x.rank, sub_indices=x.sub_indices, incidents_7d=shown,
+            rate_per_10k=round(x.total_rate_per_10k, 3) if shown is not None and x.total_rate_per_10k is not None
+            else None,
             warnings=x.warnings, geometry=geo.get(x.town_id)))
-    return PublicIndex(d, first, last, out)
+    return PublicIndex(d, first, last, out, sum(1 for x in rows if x.state == STATE_SCORED))
 
 
 def public_dates(*, uow: SqlUnitOfWork) -> tuple[date | None, date | None]:
@@ -134,14 +153,16 @@ def public_dates(*, uow: SqlUnitOfWork) -> tuple[date | None, date | None]:
 @dataclass(frozen=True)
 class SeriesPoint:
     day: date
-    score: float
-    band: str
-    rank: int
+    state: str
+    score: float | None
+    band: str | None
+    rank: int | None
 
 
 def series(town_ref: str, first: date | None, last: date | None, *, uow: SqlUnitOfWork,
            principal: Principal | None = None) -> tuple[TownRow, list[SeriesPoint]]:
-    """Score per day for one town (by id or code); public when ``principal`` is None."""
+    """Score per day for one town (by id or code); public when ``principal`` is None. Every day of the
+    range is a point: days without a scored row are ``no_data`` points (score None)."""
     with uow:
         towns = uow.towns.all()
         t = next((x for x in towns if town_ref in (x.id, x.code)), None)
@@ -152,14 +173,20 @@ def series(town_ref: str, first: date | None, last: date | None, *, uow: SqlUnit
         r = repo(uow)
         if any(d is not None and not 1900 <= d.year <= 2999 for d in (first, last)):
             raise InvalidInput("dates must lie between 1900 and 2999", code="invalid_range")
-        last = last or r.last_scored_day() or uow.clock.now().date()
+        last = last or r.scored_days()[1] or uow.clock.now().date()
         first = first or last - timedelta(days=89)
         if first > last:
             raise InvalidInput("'from' must not be after 'to'", code="invalid_range")
         if (last - first).days > 3 * 366:
             raise InvalidInput("at most three years per request")
-        rows = r.scores_between(first, last, t.id)
-    return t, [SeriesPoint(x["day"], x["score"], x["band"], x["rank"]) for x in rows]
+        rows = {x["day"]: x for x in r.scores_between(first, last, t.id) if x["state"] == STATE_SCORED}
+    pts = []
+    for k in range((last - first).days + 1):
+        d = first + timedelta(days=k)
+        x = rows.get(d)
+        pts.append(SeriesPoint(d, STATE_SCORED, x["score"], x["band"], x["rank"]) if x is not None
+                   else SeriesPoint(d, STATE_NO_DATA, None, None, None))
+    return t, pts
 
 
 @dataclass(frozen=True)
@@ -172,17 +199,20 @@ class PublicWarning:
     geometry: dict[str, Any] | None
 
 
-def public_warnings(day: date | None, *, uow: SqlUnitOfWork) -> tuple[date, list[PublicWarning]]:
-    """Red bands and trend warnings of a day (no counts: the public CAP feed carries none)."""
+def public_warnings(day: date | None, *, uow: SqlUnitOfWork) -> tuple[date, list[PublicWarning], int, int]:
+    """Red bands and trend warnings of a day (no counts: the public CAP feed carries none), with the number
+    of scored towns and of all towns (a town without data raises no alert)."""
     with uow:
         d, rows = _town_scores(day, uow)
         towns = {t.id: t for t in uow.towns.all()}
     out: list[PublicWarning] = []
     for x in rows:
+        if x.state != STATE_SCORED:
+            continue  # no alert for a town without data
         t = towns[x.town_id]
         kinds = (["red"] if x.band == Band.RED.value else []) + x.warnings
         out.extend(PublicWarning(d, t.code, t.name, t.name_en, k, t.geometry) for k in kinds)
-    return d, out
+    return d, out, sum(1 for x in rows if x.state == STATE_SCORED), len(rows)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from jingwu.platform.clock import Clock
 from jingwu.platform.domain import AgencyKind, Permission, Principal
@@ -37,7 +38,7 @@ from jingwu.safety_index.domain import (
 )
 from jingwu.safety_index.services.common import ComputeSummary, Progress, UowFactory, populations
 from jingwu.safety_index.services.tickets import open_or_extend
-from jingwu.safety_index.store import AggregateRows, repo
+from jingwu.safety_index.store import STATE_NO_DATA, STATE_SCORED, AggregateRows, repo
 
 CHUNK_DAYS = 62
 
@@ -64,24 +65,52 @@ def _arrays(agg: AggregateRows, towns: list[TownRow], origin: date, n_days: int,
         populations(towns), [t.code for t in towns])
 
 
+def coverage_mask(towns: list[TownRow], first_days: dict[str, date], day0: date, n_k: int) -> NDArray[np.bool_]:
+    """[town, k]: whether town t is scored on day ``day0 + k``: from its own first day with a record plus
+    ``HISTORY_DAYS - 1`` (90) days on, so that its 84-day baseline and 7-day window lie wholly within its
+    own history. A town without any record is never scored (no data)."""
+    start = np.array([(first_days[t.id] - day0).days + HISTORY_DAYS - 1 if t.id in first_days else n_k + 1
+                      for t in towns], dtype=np.int64)
+    mask: NDArray[np.bool_] = np.arange(n_k, dtype=np.int64)[None, :] >= start[:, None]
+    return mask
+
+
+def rank_scored(res: engine.Result, mask: NDArray[np.bool_], codes: list[str]) -> None:
+    """Re-rank ``res`` among the scored towns of each day only (``mask``); no-data cells get rank 0
+    (stored as NULL). In place."""
+    if mask.all():
+        return
+    res.rank = engine.ranks(np.where(mask, res.score, -np.inf), np.where(mask, res.total_rate, np.inf), codes)
+    res.rank[~mask] = 0
+
+
 def score_columns(res: engine.Result, towns: list[TownRow], day0: date, skip: int,
-                  now: datetime) -> dict[str, list[Any]]:
-    """Score rows as columns (name -> list), town-major within each day, days from ``skip`` on."""
+                  now: datetime, mask: NDArray[np.bool_] | None = None) -> dict[str, list[Any]]:
+    """Score rows as columns (name -> list), town-major within each day, days from ``skip`` on. Where
+    ``mask`` is False the row is a no-data row: state ``no_data``, score, band, rank, sub-index scores and
+    rate NULL (its window sums are kept for incremental updates)."""
     n_t, n_k = res.score.shape
     ks = np.arange(skip, n_k)
     days = [day0 + timedelta(days=int(k)) for k in ks]
+    ok = np.ones((n_t, n_k), dtype=bool) if mask is None else mask
+    ok_flat: list[bool] = ok[:, skip:].T.ravel().tolist()
 
     def col(a: np.ndarray[Any, Any]) -> list[Any]:
         out: list[Any] = a[:, skip:].T.ravel().tolist()
         return out
 
+    def masked(values: list[Any]) -> list[Any]:
+        return values if mask is None else [v if o else None for v, o in zip(values, ok_flat, strict=True)]
+
     out: dict[str, list[Any]] = {
         "day": [d for d in days for _ in range(n_t)], "town_id": [t.id for t in towns] * len(days),
-        "score": col(res.score), "band": [engine.BANDS[b].value for b in col(res.band)], "rank": col(res.rank),
-        "total_rate": col(res.total_rate), "count_7d": col(res.count_7d), "deaths_7d": col(res.deaths_7d),
+        "state": [STATE_SCORED if o else STATE_NO_DATA for o in ok_flat],
+        "score": masked(col(res.score)), "band": masked([engine.BANDS[b].value for b in col(res.band)]),
+        "rank": masked(col(res.rank)), "total_rate": masked(col(res.total_rate)),
+        "count_7d": col(res.count_7d), "deaths_7d": col(res.deaths_7d),
         "computed_at": [now] * (n_t * len(days))}
     for si, s in enumerate(SUB_INDICES):
-        out[f"s_{s.value}"] = col(np.round(res.sub_score[:, :, si], 2))  # once, as published (§5)
+        out[f"s_{s.value}"] = masked(col(np.round(res.sub_score[:, :, si], 2)))  # once, as published (§5)
         out[f"h7_{s.value}"] = col(res.sums.cur[:, :, si])
         out[f"h84_{s.value}"] = col(res.sums.base[:, :, si])
     out["count_baseline"] = col(res.sums.cb)
@@ -91,10 +120,13 @@ def score_columns(res: engine.Result, towns: list[TownRow], day0: date, skip: in
 
 
 def warning_rows(res: engine.Result, towns: list[TownRow], day0: date, skip: int, alpha: float,
-                 prev: dict[str, set[str]] | None = None) -> list[dict[str, Any]]:
+                 prev: dict[str, set[str]] | None = None, mask: NDArray[np.bool_] | None = None,
+                 ) -> list[dict[str, Any]]:
     """Warning rows from day index ``skip`` on; ``prev`` = kind -> towns flagged the day before day0
-    (for onsets when day0 is the first day held in ``res``)."""
+    (for onsets when day0 is the first day held in ``res``). No warning on a no-data day (``mask``)."""
     surge, mom = engine.warning_flags(res, alpha)
+    if mask is not None:
+        surge, mom = surge & mask, mom & mask
     rows: list[dict[str, Any]] = []
     p_cur = CURRENT_DAYS / HISTORY_DAYS
     for kind, flag, obs, ref, pv, p0 in (
@@ -138,16 +170,23 @@ def compute(first: date | None = None, last: date | None = None, *, uow_factory:
         r = repo(uow)
         towns = uow.towns.all()
         origin = r.origin_day()
-        data_last = r.last_incident_day()
+        horizon = r.data_horizon()
+        first_days = r.town_first_days()
+        uow.commit()
     today = clock.now().astimezone(tz).date()
     yesterday = today - timedelta(days=1)
-    # without an end: the data's range, never past the last day with an incident (imported or taken in):
-    # the days after it have no data and are not scored as "perfectly safe" (issue #14, coverage)
-    last = last or (min(yesterday, data_last) if data_last else yesterday)
-    if last > today:
+    if last is not None and last > today:
         raise InvalidInput(f"{last.isoformat()} is in the future (today is {today.isoformat()} in {tz.key}); "
                            "the index is computed only for days that have happened", code="future_day")
-    if origin is None or not towns:
+    # the data's horizon: the last day with an incident or declared covered by the live intake (the daily
+    # job). Days after it have no data: they are not scored (shown as "no data", never as 100; issue #14)
+    end = min(yesterday, horizon) if horizon else yesterday
+    if last is None:
+        last = end
+    elif horizon is None or last > horizon:
+        out.notes.append(f"days after {horizon} (the last day the data covers) are not scored: no data")
+        last = min(last, horizon) if horizon else last
+    if origin is None or not towns or horizon is None:
         out.notes.append("no incidents or no towns: nothing to compute")
         return out
     earliest = origin + timedelta(days=HISTORY_DAYS - 1)
@@ -164,7 +203,7 @@ def compute(first: date | None = None, last: date | None = None, *, uow_factory:
     start = first
     while start <= last:
         end = min(last, start + timedelta(days=CHUNK_DAYS - 1))
-        _compute_chunk(start, end, towns, origin, m, uow_factory, clock, tz, out, ticket_recent_days,
+        _compute_chunk(start, end, towns, origin, first_days, m, uow_factory, clock, tz, out, ticket_recent_days,
                        ticket_deadline_days)
         done += (end - start).days + 1
         if progress is not None:
@@ -174,7 +213,8 @@ def compute(first: date | None = None, last: date | None = None, *, uow_factory:
     return out
 
 
-def _compute_chunk(first: date, last: date, towns: list[TownRow], origin: date, m: Method, uow_factory: UowFactory,
+def _compute_chunk(first: date, last: date, towns: list[TownRow], origin: date, first_days: dict[str, date],
+                   m: Method, uow_factory: UowFactory,
                    clock: Clock, tz: ZoneInfo, out: ComputeSummary, recent: int, deadline_days: int) -> None:
     # include the day before ``first`` (when it has history) to know whether a warning is an onset
     lead = 1 if first - timedelta(days=1) >= origin + timedelta(days=HISTORY_DAYS - 1) else 0
@@ -188,8 +228,10 @@ def _compute_chunk(first: date, last: date, towns: list[TownRow], origin: date, 
         arrays = _arrays(agg, towns, day0, n_days, m)
         res = engine.compute(arrays, engine.FIRST_SCORABLE, n_days - 1, m)
         first_scored = day0 + timedelta(days=engine.FIRST_SCORABLE)
-        scores = score_columns(res, towns, first_scored, lead, now)
-        warns = warning_rows(res, towns, first_scored, lead, m.alpha)
+        mask = coverage_mask(towns, first_days, first_scored, res.score.shape[1])
+        rank_scored(res, mask, [t.code for t in towns])
+        scores = score_columns(res, towns, first_scored, lead, now, mask)
+        warns = warning_rows(res, towns, first_scored, lead, m.alpha, mask=mask)
         r.replace_scores(first, last, scores)
         r.replace_warnings(first, last, warns)
         out.warnings += len(warns)
@@ -234,8 +276,12 @@ def daily(*, uow_factory: UowFactory, clock: Clock, tz: ZoneInfo, method: Method
     """The daily job: every day from the last scored day (exclusive) up to yesterday. It runs inside the
     live platform, whose intake is open: a day on which no call came in is a real zero, not a day
     without data (an offline ``compute`` without an end stops at the last day with an incident)."""
-    with uow_factory() as uow:
-        last_scored = repo(uow).last_scored_day()
-    first = last_scored + timedelta(days=1) if last_scored else None
     yesterday = clock.now().astimezone(tz).date() - timedelta(days=1)
+    with uow_factory() as uow:
+        r = repo(uow)
+        last_scored = r.last_scored_day()
+        first = last_scored + timedelta(days=1) if last_scored else None
+        if first is None or first <= yesterday:  # the live intake covered every day up to yesterday
+            r.record_coverage("intake", "daily", first, yesterday, 0, clock.now())
+        uow.commit()
     return compute(first, yesterday, uow_factory=uow_factory, clock=clock, tz=tz, method=method, **kw)

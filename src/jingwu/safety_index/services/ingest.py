@@ -25,7 +25,15 @@ from jingwu.safety_index import engine
 from jingwu.safety_index.columnar import weight_table
 from jingwu.safety_index.domain import HISTORY_DAYS, SUB_INDICES, TICKET_DEADLINE_DAYS, Category, Method, harm
 from jingwu.safety_index.services.common import ComputeSummary, UowFactory, populations
-from jingwu.safety_index.services.compute import recompute_days, score_columns, trigger_tickets, warning_rows
+from jingwu.safety_index.services.compute import (
+    compute,
+    coverage_mask,
+    rank_scored,
+    recompute_days,
+    score_columns,
+    trigger_tickets,
+    warning_rows,
+)
 from jingwu.safety_index.store import repo
 
 Locate = Callable[[float, float], str | None]  # (lon, lat) -> the id of the town there
@@ -72,6 +80,9 @@ class Changes:
     days: set[date] = field(default_factory=set)
     added: list[dict[str, Any]] = field(default_factory=list)
     removed: list[dict[str, Any]] = field(default_factory=list)
+    # towns whose first day with a record moved earlier (previous first day, None for a town's first
+    # record): their warm-up ends earlier, so days stored as no data may become scored
+    earlier_first: dict[str, date | None] = field(default_factory=dict)
 
 
 _FACT_KEYS = ("day", "town_id", "type_code", "category", "deaths", "injuries")
@@ -97,15 +108,29 @@ def _record_in(uow: SqlUnitOfWork, facts: Sequence[IncidentFact], tz: ZoneInfo) 
             ch.removed.append(old)
             ch.days.add(old["day"])
     r.upsert_incidents(fresh)
+    spans: dict[str, tuple[date, date]] = {}
+    for row in fresh:
+        t, d = row["town_id"], row["day"]
+        if t is not None:
+            lo, hi = spans.get(t, (d, d))
+            spans[t] = (min(lo, d), max(hi, d))
+    ch.earlier_first = r.widen_town_coverage(spans)
     return ch
 
 
-def record_incidents_ex(facts: Sequence[IncidentFact], *, uow: SqlUnitOfWork, tz: ZoneInfo) -> Changes:
+def record_incidents_ex(facts: Sequence[IncidentFact], *, uow: SqlUnitOfWork, tz: ZoneInfo,
+                        import_source: str | None = None) -> Changes:
     """Store facts (idempotent by incident_id) in one transaction; report what changed.
-    Scores are not touched: follow with ``apply_changes`` or a compute, or use ``ingest``."""
+    Scores are not touched: follow with ``apply_changes`` or a compute, or use ``ingest``.
+    ``import_source``: also record, in the same transaction, the range of days the facts cover (an import)."""
     with uow:
-        repo(uow).lock()
+        r = repo(uow)
+        r.lock()
         ch = _record_in(uow, facts, tz)
+        if import_source is not None:
+            days = [f.occurred_at.astimezone(tz).date() for f in facts]
+            r.record_coverage("import", import_source[:200], min(days, default=None), max(days, default=None),
+                              len(facts), uow.clock.now())
         uow.commit()
     return ch
 
@@ -130,16 +155,28 @@ def _deltas(ch: Changes, method: Method) -> pd.DataFrame:
 
 
 class _NeedsRecompute(Exception):
-    """The stored days are not complete for every town: recompute from the facts instead."""
+    """The stored days are not complete for every town, or a town's warm-up moved: recompute from the
+    facts instead (from ``first`` to ``last`` when given)."""
+
+    def __init__(self, first: date | None = None, last: date | None = None) -> None:
+        super().__init__()
+        self.first, self.last = first, last
 
 
 def _apply_in(uow: SqlUnitOfWork, ch: Changes, m: Method, now: datetime, tz: ZoneInfo, recent: int,
               deadline_days: int) -> ComputeSummary:
     """Add ``ch`` to the stored window sums inside an open unit of work (which holds the index lock)."""
     r = repo(uow)
-    first_scored, last_scored = r.scored_days()
+    first_scored, last_scored = r.stored_days()
     if not ch.days or first_scored is None or last_scored is None or min(ch.days) > last_scored:
         return ComputeSummary(notes=["affected days not scored yet"])
+    if ch.earlier_first:
+        # a town's history now starts earlier: its days from the new first day + 90 on may turn from no
+        # data to scored, which can lie beyond the 91 days a delta reaches. Recompute from the facts.
+        first_days = r.town_first_days()
+        new_start = min(first_days[t] for t in ch.earlier_first) + timedelta(days=HISTORY_DAYS - 1)
+        if new_start <= last_scored:
+            raise _NeedsRecompute(max(first_scored, min(min(ch.days), new_start)), last_scored)
     a = max(min(ch.days), first_scored)
     b = min(last_scored, max(ch.days) + timedelta(days=HISTORY_DAYS - 1))
     if a > b:
@@ -183,13 +220,15 @@ def _apply_in(uow: SqlUnitOfWork, ch: Changes, m: Method, now: datetime, tz: Zon
             ints[key] = ints[key] + getattr(ds, key)
     sums = engine.Sums(np.maximum(np.round(cur, 6), 0.0), np.maximum(np.round(base, 6), 0.0), ints["c7"],
                        ints["cb"], ints["c28"], ints["cp28"], ints["d7"])
-    res = engine.score_sums(sums, populations(towns),
-                            [t.code for t in towns], 0, m)
+    codes = [t.code for t in towns]
+    res = engine.score_sums(sums, populations(towns), codes, 0, m)
+    mask = coverage_mask(towns, r.town_first_days(), a, n_k)
+    rank_scored(res, mask, codes)
     prev: dict[str, set[str]] = {}
     for w in r.warnings_between(a - timedelta(days=1), a - timedelta(days=1)):
         prev.setdefault(w["kind"], set()).add(w["town_id"])
-    scores = score_columns(res, towns, a, 0, now)
-    warns = warning_rows(res, towns, a, 0, m.alpha, prev)
+    scores = score_columns(res, towns, a, 0, now, mask)
+    warns = warning_rows(res, towns, a, 0, m.alpha, prev, mask)
     r.replace_scores(a, b, scores)
     r.replace_warnings(a, b, warns)
     out.warnings = len(warns)
@@ -214,9 +253,9 @@ def apply_changes(ch: Changes, *, uow_factory: UowFactory, clock: Clock, tz: Zon
             out = _apply_in(uow, ch, m, clock.now(), tz, ticket_recent_days, ticket_deadline_days)
             uow.commit()
         return out
-    except _NeedsRecompute:
-        return recompute_days(ch.days, uow_factory=uow_factory, clock=clock, tz=tz, method=m,
-                              ticket_recent_days=ticket_recent_days, ticket_deadline_days=ticket_deadline_days)
+    except _NeedsRecompute as exc:
+        return _recompute(exc, ch, uow_factory=uow_factory, clock=clock, tz=tz, method=m,
+                          ticket_recent_days=ticket_recent_days, ticket_deadline_days=ticket_deadline_days)
 
 
 def ingest(facts: Sequence[IncidentFact], *, uow_factory: UowFactory, clock: Clock, tz: ZoneInfo,
@@ -233,8 +272,13 @@ def ingest(facts: Sequence[IncidentFact], *, uow_factory: UowFactory, clock: Clo
                    if ch.days else ComputeSummary())
             uow.commit()
         return ch, out
-    except _NeedsRecompute:
+    except _NeedsRecompute as exc:
         ch = record_incidents_ex(facts, uow=uow_factory(), tz=tz)
-        return ch, recompute_days(ch.days, uow_factory=uow_factory, clock=clock, tz=tz,
-                                  method=m, ticket_recent_days=ticket_recent_days,
-                                  ticket_deadline_days=ticket_deadline_days)
+        return ch, _recompute(exc, ch, uow_factory=uow_factory, clock=clock, tz=tz, method=m,
+                              ticket_recent_days=ticket_recent_days, ticket_deadline_days=ticket_deadline_days)
+
+
+def _recompute(exc: _NeedsRecompute, ch: Changes, **kw: Any) -> ComputeSummary:
+    if exc.first is not None and exc.last is not None:
+        return compute(exc.first, exc.last, **kw)
+    return recompute_days(ch.days, **kw)

@@ -5,7 +5,12 @@
   var el = document.getElementById("si-map");
   var T = JSON.parse(el.getAttribute("data-i18n"));
   var zh = T.lang === "zh-CN";
-  var COLORS = {green: "#2e9d4a", blue: "#2b6cb0", yellow: "#d9a400", orange: "#e0701f", red: "#c53030"};
+  var COLORS = {green: "#2e9d4a", blue: "#2b6cb0", yellow: "#d9a400", orange: "#e0701f", red: "#c53030",
+                no_data: "#9e9e9e"};
+  // a town without data that day (state "no_data": before its own 91 days of history, after the data's
+  // horizon): grey, no score, no rank; never shown as 100 or green
+  function bandOf(p) { return p.state === "scored" ? p.band : "no_data"; }
+  function scoreText(p) { return p.score === null ? "—" : p.score.toFixed(1); }
   var map = L.map("si-map", {zoomControl: true, attributionControl: false});
   map.setView([30.67, 104.07], 12);
   // place names and main streets from the public label endpoint, the street lines drawn faintly for context
@@ -29,6 +34,7 @@
   }
 
   function warnText(p) {
+    if (p.state !== "scored") { return ""; }
     var w = (p.band === "red" ? ["red"] : []).concat(p.warnings);
     return w.map(function (k) { return T.warn[k] || k; }).join("、");
   }
@@ -40,22 +46,37 @@
       if (layer) { map.removeLayer(layer); }
       layersByCode = {};
       layer = L.geoJSON(fc, {
-        style: function (f) { return {color: "#333", weight: 1, fillColor: COLORS[f.properties.band], fillOpacity: 0.65}; },
+        style: function (f) {
+          var nd = f.properties.state !== "scored";
+          return {color: "#333", weight: 1, fillColor: COLORS[bandOf(f.properties)], fillOpacity: nd ? 0.35 : 0.65,
+                  dashArray: nd ? "4 3" : null};
+        },
         onEachFeature: function (f, l) {
           var p = f.properties;
           layersByCode[p.town_code] = l;
-          l.bindTooltip(esc(name(p)) + " · " + p.score.toFixed(1) + " · " + esc(T.bands[p.band]), {sticky: true});
+          l.bindTooltip(esc(name(p)) + " · " + scoreText(p) + " · " + esc(T.bands[bandOf(p)]), {sticky: true});
           l.on("click", function () { chart(p.town_code); });
         }
       }).addTo(map);
       if (fc.features.length) { map.fitBounds(layer.getBounds(), {padding: [10, 10]}); }
-      var rows = fc.features.map(function (f) { return f.properties; }).sort(function (a, b) { return a.rank - b.rank; });
+      var rows = fc.features.map(function (f) { return f.properties; }).sort(function (a, b) {
+        if ((a.rank === null) !== (b.rank === null)) { return a.rank === null ? 1 : -1; }
+        return a.rank === null ? (a.town_code < b.town_code ? -1 : 1) : a.rank - b.rank;
+      });
       tbody.innerHTML = rows.map(function (p) {
-        var n = p.incidents_7d === null ? "<span title='" + esc(T.suppressed) + "'>&lt;3</span>" : p.incidents_7d;
-        return "<tr data-code='" + esc(p.town_code) + "' data-band='" + p.band + "'><td class='num'>" + p.rank +
-          "</td><td><span class='si-dot band-" + p.band + "'></span> " + esc(name(p)) + "</td><td class='num'>" +
-          p.score.toFixed(1) + "</td><td class='num'>" + n + "</td><td class='si-warn'>" + esc(warnText(p)) + "</td></tr>";
+        var nd = p.state !== "scored";
+        var n = nd ? "—" : (p.incidents_7d === null ? "<span title='" + esc(T.suppressed) + "'>&lt;3</span>" : p.incidents_7d);
+        return "<tr data-code='" + esc(p.town_code) + "' data-band='" + bandOf(p) + "' data-state='" + esc(p.state) +
+          "'><td class='num'>" + (nd ? "—" : p.rank) +
+          "</td><td><span class='si-dot band-" + bandOf(p) + "'></span> " + esc(name(p)) + "</td><td class='num'>" +
+          (nd ? "<span class='si-nodata'>" + esc(T.no_data) + "</span>" : scoreText(p)) + "</td><td class='num'>" + n +
+          "</td><td class='si-warn'>" + esc(warnText(p)) + "</td></tr>";
       }).join("");
+      var ranked = rows.filter(function (p) { return p.state === "scored"; }).length;
+      var rk = document.getElementById("si-ranked");
+      rk.textContent = ranked === 0 ? T.no_data_day :
+        T.ranked.replace("{n}", String(ranked)).replace("{m}", String(rows.length));
+      el.setAttribute("data-ranked", String(ranked));
       Array.prototype.forEach.call(tbody.querySelectorAll("tr"), function (tr) {
         tr.addEventListener("click", function () {
           var p = rows.filter(function (x) { return x.town_code === tr.getAttribute("data-code"); })[0];
@@ -83,7 +104,10 @@
       layersByCode[k].setStyle(k === code ? {weight: 3, color: "#000"} : {weight: 1, color: "#333"});
       if (k === code) { layersByCode[k].bringToFront(); }
     });
-    if (cur) {
+    if (cur && cur.state !== "scored") {
+      label = label || name(cur);
+      document.getElementById("si-subs").innerHTML = "<span class='band-no_data' style='color:#fff'>" + esc(T.no_data) + "</span>";
+    } else if (cur) {
       label = label || name(cur);
       document.getElementById("si-subs").innerHTML = Object.keys(T.subs).map(function (k) {
         return "<span>" + esc(T.subs[k]) + " " + cur.sub_indices[k].toFixed(1) + "</span>";
@@ -113,10 +137,28 @@
         if (pts.length) {
           var x = function (i) { return L0 + (pts.length === 1 ? 0 : i / (pts.length - 1)) * (W - L0 - R0); };
           var y = function (v) { return T0 + (100 - v) / 100 * (H - T0 - B0); };
-          html += "<polyline fill='none' stroke='#222' stroke-width='1.3' points='" +
-            pts.map(function (p, i) { return x(i).toFixed(1) + "," + y(p.score).toFixed(1); }).join(" ") + "'/>";
+          // one polyline per run of scored days: no-data days are gaps, shaded grey, never drawn as 100
+          var run = [];
+          var flush = function () {
+            if (run.length) { html += "<polyline fill='none' stroke='#222' stroke-width='1.3' points='" + run.join(" ") + "'/>"; }
+            run = [];
+          };
+          var step = pts.length > 1 ? (W - L0 - R0) / (pts.length - 1) : 0;
+          var gaps = 0;
           pts.forEach(function (p, i) {
-            if (p.band !== "green") {
+            if (p.score === null) {
+              flush();
+              gaps += 1;
+              html += "<rect class='si-gap' x='" + (x(i) - step / 2).toFixed(1) + "' y='" + T0 + "' width='" + Math.max(step, 1).toFixed(1) +
+                "' height='" + (H - T0 - B0) + "' fill='#9e9e9e' fill-opacity='0.25'/>";
+            } else {
+              run.push(x(i).toFixed(1) + "," + y(p.score).toFixed(1));
+            }
+          });
+          flush();
+          svg.setAttribute("data-gaps", String(gaps));
+          pts.forEach(function (p, i) {
+            if (p.score !== null && p.band !== "green") {
               html += "<circle cx='" + x(i).toFixed(1) + "' cy='" + y(p.score).toFixed(1) + "' r='1.8' fill='" + COLORS[p.band] + "'/>";
             }
           });
