@@ -35,6 +35,8 @@ SZ_EXTENT = (113.75, 22.45, 114.62, 22.86)  # lon/lat box of Shenzhen's land are
 CENSUS = TEST_DATA / "census2020_county_5cities.csv"
 FIRST = date(2026, 1, 1)
 DAYS = 130
+# towns whose records start late: SZ10 is scored from day 20 + 90, SZ11 and SZ12 never in the computed range
+LATE_START = {10: 20, 11: 60, 12: 60}
 SHOTS = Path(os.environ.get("JINGWU_SCREENSHOTS", "")) if os.environ.get("JINGWU_SCREENSHOTS") else None
 
 
@@ -90,7 +92,8 @@ def prepare(data_dir: Path) -> None:
     facts = [IncidentFact(f"gen:{k}", datetime(2026, 1, 1, 4, tzinfo=UTC) + timedelta(days=int(dd)),
                                    ids[int(t)], str(code), Category(str(cat)), int(de), int(inj), "gen")
              for k, (t, dd, code, cat, de, inj) in enumerate(zip(g.town, g.day, g.type_code, g.category, g.deaths,
-                                                                  g.injuries, strict=True))]
+                                                                  g.injuries, strict=True))
+             if int(dd) >= LATE_START.get(int(t), 0)]
     record_incidents(facts, uow=c.uow(), tz=_tz(c))
     compute(None, FIRST + timedelta(days=DAYS - 1), uow_factory=c.uow, clock=c.clock, tz=_tz(c))
     c.engine.dispose()
@@ -131,7 +134,14 @@ def test_public_page_map_ranking_dates_chart_and_no_small_counts(server: str, br
     assert rows.nth(0).locator("td").nth(0).inner_text() == "1"
     counts = [r.locator("td").nth(3).inner_text() for r in rows.all()]
     assert "<3" in counts  # small counts exist in the data and are withheld
-    assert all(c == "<3" or int(c) >= 3 for c in counts)
+    assert all(c in ("<3", "—") or int(c) >= 3 for c in counts)
+    # towns without 91 days of their own history: no data (grey, no rank), counted out of the ranking
+    states = {r.get_attribute("data-code"): r.get_attribute("data-state") for r in rows.all()}
+    assert [k for k, v in states.items() if v == "no_data"] == ["SZ11", "SZ12"]
+    assert page.get_attribute("#si-map", "data-ranked") == "76"
+    assert "76" in page.locator("#si-ranked").inner_text() and "无数据" in page.locator("#si-rank").inner_text()
+    assert rows.nth(77).locator("td").nth(0).inner_text() == "—"
+    assert page.locator("#si-legend-no-data").inner_text() == "无数据"
     bands = {r.get_attribute("data-band") for r in rows.all()}
     assert "red" in bands or "orange" in bands  # the surging towns
     page.wait_for_selector("#si-chart svg", timeout=30_000)
@@ -146,6 +156,23 @@ def test_public_page_map_ranking_dates_chart_and_no_small_counts(server: str, br
     page.wait_for_function(f"() => document.getElementById('si-map').dataset.date === '{past}' && "
                            "document.getElementById('si-map').dataset.status === 'ready'", timeout=30_000)
     assert page.locator("#si-rank tbody tr").count() == 78
+    # SZ10 still in its own warm-up (and towns whose first record came a few days after the first day)
+    assert page.get_attribute("#si-rank tbody tr[data-code=SZ10]", "data-state") == "no_data"
+    assert int(page.get_attribute("#si-map", "data-ranked") or 0) <= 75
+    # after the data's last day: every town "no data", none ranked, none shown as 100
+    after = (FIRST + timedelta(days=DAYS + 3)).isoformat()
+    page.fill("#si-date", after)
+    page.dispatch_event("#si-date", "change")
+    page.wait_for_function(f"() => document.getElementById('si-map').dataset.date === '{after}' && "
+                           "document.getElementById('si-map').dataset.status === 'ready'", timeout=30_000)
+    assert page.get_attribute("#si-map", "data-ranked") == "0"
+    assert {r.get_attribute("data-state") for r in page.locator("#si-rank tbody tr").all()} == {"no_data"}
+    assert "100" not in page.locator("#si-rank tbody").inner_text()
+    page.screenshot(path=str(shots / "safety_index_no_data_zh.png"))
+    page.fill("#si-date", past)
+    page.dispatch_event("#si-date", "change")
+    page.wait_for_function(f"() => document.getElementById('si-map').dataset.date === '{past}' && "
+                           "document.getElementById('si-map').dataset.status === 'ready'", timeout=30_000)
     # click a town in the ranking: its trend chart
     row = page.locator("#si-rank tbody tr").nth(5)
     name = row.locator("td").nth(1).inner_text().strip()

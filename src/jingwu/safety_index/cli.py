@@ -105,8 +105,8 @@ def import_cmd(
                                       "ticket_recent_days": si.ticket_recent_days,
                                       "ticket_deadline_days": si.ticket_deadline_days}
                 # small late batches: add to the stored window sums; big imports: recompute from the facts
-                s = (apply_changes(rep.changes, **kw) if rep.stored <= 50_000
-                     else recompute_days(rep.days, **kw))
+                s = (apply_changes(rep.changes, **kw) if rep.stored <= importer.BULK_ROWS
+                     else recompute_days(rep.days, through_last_scored=bool(rep.changes.earlier_first), **kw))
                 rep.recomputed_days = s.days
             step("done")
     except AppError as exc:

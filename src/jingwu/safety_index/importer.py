@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -45,7 +45,11 @@ from jingwu.platform.tabular import Rejected, load_document, read_table
 __all__ = ["ImportReport", "Mapping", "Parsed", "Rejected", "import_file", "load_mapping", "parse", "parse_mapping",
            "read_table"]
 from jingwu.safety_index.domain import Category, category_for_code
-from jingwu.safety_index.services.ingest import Changes, IncidentFact, record_incidents_ex
+from jingwu.safety_index.services.ingest import Changes, IncidentFact, local_days, record_frame, record_incidents_ex
+
+# above this many valid rows an import is stored in SQL (no Python object per fact) and the days it touches
+# are recomputed from the facts; below, per fact with incremental deltas (the same threshold as the CLI's)
+BULK_ROWS = 50_000
 
 CODE_RE = re.compile(r"^\d{6}$")
 
@@ -152,20 +156,26 @@ def localize_keeping_date(t: pd.Series, tz: ZoneInfo) -> pd.Series:
     return loc
 
 
-def parse(df: pd.DataFrame, m: Mapping, towns: list[TownRow]) -> Parsed:
-    """Turn a table into facts and rejected rows (no storage)."""
+FRAME_COLUMNS = ("incident_id", "occurred_at", "town_id", "type_code", "category", "deaths", "injuries")
+
+
+def parse_frame(df: pd.DataFrame, m: Mapping, towns: list[TownRow]) -> tuple[pd.DataFrame, list[Rejected], int]:
+    """Turn a table into the valid facts as columns (``FRAME_COLUMNS``; ``occurred_at`` aware UTC) and the
+    rejected rows (no storage). Vectorised: per-row Python only for rejected rows and distinct values."""
     if m.lon == "_geometry":
         m = Mapping(**{**m.__dict__, "lon": "_lon", "lat": "_lat"})
     missing = [c for c in m.columns() if c not in df.columns]
     if missing:
         raise InvalidInput(f"columns missing from the file: {missing} (found {list(df.columns)[:20]})")
     n = len(df)
-    reasons: list[str | None] = [None] * n
+    bad = np.zeros(n, dtype=bool)
+    reasons: dict[int, str] = {}
 
     def reject(mask: np.ndarray[Any, Any], why: str) -> None:
-        for i in np.nonzero(mask)[0].tolist():
-            if reasons[i] is None:
-                reasons[i] = why
+        new = np.asarray(mask, dtype=bool) & ~bad
+        for i in np.nonzero(new)[0].tolist():
+            reasons[i] = why
+        bad[new] = True
 
     ids = df[m.id].astype(str).str.strip()
     reject((ids == "").to_numpy(), f"empty id ({m.id})")
@@ -186,12 +196,10 @@ def parse(df: pd.DataFrame, m: Mapping, towns: list[TownRow]) -> Parsed:
         else:
             utc[~bad_t] = tt.dt.tz_convert(UTC)
     # town
-    town_ids: list[str | None] = [None] * n
     if m.town:
         by_code = {t.code: t.id for t in towns}
-        codes = df[m.town].astype(str).str.strip()
-        town_ids = [by_code.get(c) for c in codes]
-        reject(np.array([x is None for x in town_ids]), f"unknown town code ({m.town})")
+        town_s = df[m.town].astype(str).str.strip().map(by_code)
+        reject(town_s.isna().to_numpy(), f"unknown town code ({m.town})")
     else:
         if not (m.lon and m.lat):  # parse_mapping guarantees one of the two; a hand-made Mapping may not
             raise InvalidInput("mapping: give 'lon' and 'lat' columns or a 'town' column")
@@ -200,53 +208,68 @@ def parse(df: pd.DataFrame, m: Mapping, towns: list[TownRow]) -> Parsed:
         bad_pos = ~np.isfinite(lon) | ~np.isfinite(lat) | (np.abs(lon) > 180) | (np.abs(lat) > 90)
         reject(bad_pos, "missing or invalid position")
         good = ~bad_pos
-        located = TownLocator(towns).locate(lon[good], lat[good]) if good.any() else []
-        for i, tid in zip(np.nonzero(good)[0].tolist(), located, strict=True):
-            town_ids[i] = tid
-        reject(good & np.array([x is None for x in town_ids]), "position outside every town")
-    # type
-    codes_out: list[str | None] = []
-    types = df[m.type].astype(str).str.strip() if m.type else pd.Series([""] * n)
-    cache: dict[str, str | None] = {}
-    for v in types.tolist():
-        if v not in cache:
-            code = m.type_map.get(v)
-            if code is None:
-                code = next((c for rx, c in m.type_rules if rx.search(v)), None)
-            if code is None and CODE_RE.match(v):
-                code = v
-            cache[v] = code or m.default_type_code
-        codes_out.append(cache[v])
-    reject(np.array([c is None for c in codes_out]), f"type not mapped ({m.type})")
-    cats: list[Category | None] = [category_for_code(c) if c else None for c in codes_out]
+        located = np.full(n, None, dtype=object)
+        if good.any():
+            located[good] = np.asarray(TownLocator(towns).locate(lon[good], lat[good]), dtype=object)
+        town_s = pd.Series(located, index=df.index)
+        reject(good & town_s.isna().to_numpy(), "position outside every town")
+    # type: each distinct source value mapped once
+    types = df[m.type].astype(str).str.strip() if m.type else pd.Series([""] * n, index=df.index)
+    codes_of: dict[str, str | None] = {}
+    for v in types.unique().tolist():
+        code = m.type_map.get(v)
+        if code is None:
+            code = next((c for rx, c in m.type_rules if rx.search(v)), None)
+        if code is None and CODE_RE.match(v):
+            code = v
+        codes_of[v] = code or m.default_type_code
+    code_s = types.map(codes_of)
+    reject(code_s.isna().to_numpy(), f"type not mapped ({m.type})")
+    cat_s = code_s.map({c: category_for_code(c).value for c in code_s.dropna().unique().tolist()})
     if m.category:
-        for i, v in enumerate(df[m.category].astype(str).str.strip().tolist()):
-            try:
-                cats[i] = Category(v) if v else cats[i]
-            except ValueError:
-                reasons[i] = reasons[i] or f"unknown category {v!r}"
+        raw_c = df[m.category].astype(str).str.strip()
+        known = {v: v for v in raw_c.unique().tolist() if v in {c.value for c in Category}}
+        given = raw_c.map(known)
+        reject(((raw_c != "") & given.isna()).to_numpy(), "unknown category")
+        for i in np.nonzero(((raw_c != "") & given.isna()).to_numpy())[0].tolist():
+            if reasons.get(i) == "unknown category":
+                reasons[i] = f"unknown category {raw_c.iloc[i]!r}"
+        cat_s = given.where(raw_c != "", cat_s)
 
     def counts(col: str | None) -> np.ndarray[Any, Any]:
         if not col:
             return np.zeros(n, dtype=np.int64)
         raw = df[col].astype(str).str.strip().replace("", "0")
         v = pd.to_numeric(raw, errors="coerce")
-        bad = v.isna() | (v < 0) | (v != v.round())
-        reject(bad.to_numpy(), f"casualty count not a non-negative integer ({col})")
+        wrong = v.isna() | (v < 0) | (v != v.round())
+        reject(wrong.to_numpy(), f"casualty count not a non-negative integer ({col})")
         return v.fillna(0).clip(lower=0).astype(np.int64).to_numpy()
 
     deaths, injuries = counts(m.deaths), counts(m.injuries)
-    facts: list[IncidentFact] = []
-    rejected: list[Rejected] = []
-    times = utc.tolist()
-    for i in range(n):
-        if reasons[i] is not None:
-            rejected.append(Rejected(i + 1, ids.iloc[i], reasons[i] or ""))
-            continue
-        at: datetime = times[i].to_pydatetime()
-        facts.append(IncidentFact(f"{m.source}:{ids.iloc[i]}", at, town_ids[i], codes_out[i] or "",
-                                  cats[i] or Category.OTHER, int(deaths[i]), int(injuries[i]), m.source))
-    return Parsed(facts, rejected, n)
+    ok = ~bad
+    frame = pd.DataFrame({
+        "incident_id": (m.source + ":" + ids[ok]).to_numpy(dtype=object),
+        "occurred_at": utc[ok].reset_index(drop=True),
+        "town_id": town_s[ok].to_numpy(dtype=object), "type_code": code_s[ok].to_numpy(dtype=object),
+        "category": cat_s[ok].fillna(Category.OTHER.value).to_numpy(dtype=object),
+        "deaths": deaths[ok], "injuries": injuries[ok]})
+    rejected = [Rejected(i + 1, str(ids.iloc[i]), why) for i, why in sorted(reasons.items())]
+    return frame, rejected, n
+
+
+def facts_of(frame: pd.DataFrame, source: str) -> list[IncidentFact]:
+    """The rows of a parsed frame as facts (for the per-fact paths: small imports, events)."""
+    times = frame["occurred_at"].dt.to_pydatetime().tolist() if len(frame) else []
+    return [IncidentFact(i, at, t, c, Category(cat), int(d), int(inj), source)
+            for i, at, t, c, cat, d, inj in zip(frame["incident_id"].tolist(), times, frame["town_id"].tolist(),
+                                                frame["type_code"].tolist(), frame["category"].tolist(),
+                                                frame["deaths"].tolist(), frame["injuries"].tolist(), strict=True)]
+
+
+def parse(df: pd.DataFrame, m: Mapping, towns: list[TownRow]) -> Parsed:
+    """Turn a table into facts and rejected rows (no storage)."""
+    frame, rejected, n = parse_frame(df, m, towns)
+    return Parsed(facts_of(frame, m.source), rejected, n)
 
 
 @dataclass
@@ -274,12 +297,16 @@ def import_file(path: Path, mapping: Mapping, *, uow_factory: Callable[[], Any],
     if not towns:
         raise InvalidInput("no towns defined: load towns (jingwu demo or an org import) before incidents")
     step("parse")
-    parsed = parse(df, mapping, towns)
-    if strict and parsed.rejected:
-        return ImportReport(path.name, parsed.rows, 0, parsed.rejected, [], committed=False)
+    frame, rejected, n = parse_frame(df, mapping, towns)
+    if strict and rejected:
+        return ImportReport(path.name, n, 0, rejected, [], committed=False)
     step("store")
-    ch = (record_incidents_ex(parsed.facts, uow=uow_factory(), tz=tz, import_source=f"{mapping.source}:{path.name}")
-          if parsed.facts else Changes())
-    days = [f.occurred_at.astimezone(tz).date() for f in parsed.facts]
-    return ImportReport(path.name, parsed.rows, len(parsed.facts), parsed.rejected, sorted(ch.days), changes=ch,
-                        first_day=min(days, default=None), last_day=max(days, default=None))
+    source = f"{mapping.source}:{path.name}"
+    if len(frame) > BULK_ROWS:  # in SQL, no object per fact; the days are recomputed from the facts
+        ch = record_frame(frame, mapping.source, uow=uow_factory(), tz=tz, import_source=source)
+    else:  # per fact: the changes can be added to the stored window sums (incremental update)
+        facts = facts_of(frame, mapping.source)
+        ch = record_incidents_ex(facts, uow=uow_factory(), tz=tz, import_source=source) if facts else Changes()
+    days = local_days(frame["occurred_at"], tz) if len(frame) else np.asarray([], dtype=object)
+    return ImportReport(path.name, n, len(frame), rejected, sorted(ch.days), changes=ch,
+                        first_day=min(days.tolist(), default=None), last_day=max(days.tolist(), default=None))

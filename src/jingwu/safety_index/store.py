@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+import numpy as np
+import pandas as pd
 from sqlalchemy import (
     Boolean,
     Column,
@@ -18,6 +20,7 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    MetaData,
     String,
     Table,
     Text,
@@ -155,6 +158,20 @@ class AggregateRows:
     deaths: list[int]
 
 
+_FACT_COLUMNS = ("day", "town_id", "type_code", "category", "deaths", "injuries")
+
+
+def _py(v: Any) -> Any:
+    """A numpy/pandas scalar as the plain Python value the drivers bind."""
+    if isinstance(v, pd.Timestamp):
+        return v.to_pydatetime()
+    if isinstance(v, np.datetime64):
+        return pd.Timestamp(v).to_pydatetime()
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
+
+
 def _as_date(v: Any) -> date | None:
     return v if v is None or isinstance(v, date) else date.fromisoformat(str(v))
 
@@ -201,6 +218,60 @@ class SafetyIndexRepository:
         stmt = ins.on_conflict_do_update(index_elements=["incident_id"], set_=cols)
         for i in range(0, len(rows), chunk):
             self.s.execute(stmt, list(rows[i:i + chunk]))  # executemany (batched by the driver/dialect)
+
+    def insert_columns(self, table: Table, columns: dict[str, Any], chunk: int = 50_000) -> None:
+        """Insert many rows given as columns (name -> numpy array or list) with the driver's executemany.
+        Each column's distinct values go through the column type's bind conversion once (factorised), so
+        10 million timestamps cost one conversion per distinct value, not per row."""
+        conn = self.s.connection()
+        dialect = conn.dialect
+        cols = [c for c in table.c if c.name in columns]
+        data = []
+        for c in cols:
+            values = columns[c.name]
+            proc = None if isinstance(c.type, Float | Integer | String) else c.type._cached_bind_processor(dialect)
+            codes, uniques = pd.factorize(pd.Series(values), use_na_sentinel=False)
+            conv = [None if v is None or v is pd.NaT or (isinstance(v, float) and v != v) else _py(v)
+                    for v in uniques.tolist()]
+            if proc is not None:
+                conv = [None if v is None else proc(v) for v in conv]
+            data.append(np.asarray([*conv, None], dtype=object)[codes])
+        mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        sql = (f"INSERT INTO {table.name} ({', '.join(c.name for c in cols)}) "
+               f"VALUES ({', '.join([mark] * len(cols))})")
+        n = len(data[0]) if data else 0
+        for i in range(0, n, chunk):
+            conn.exec_driver_sql(sql, list(zip(*[d[i:i + chunk].tolist() for d in data], strict=True)))
+
+    def has_incidents(self) -> bool:
+        return self.s.execute(select(si_incidents.c.incident_id).limit(1)).first() is not None
+
+    def bulk_upsert_incidents(self, columns: dict[str, Any]) -> set[date]:
+        """Insert or replace many facts by incident_id (a large import), all in SQL: into an empty fact table
+        directly, else through a temporary table. Returns the days whose facts changed (the new rows' days
+        and, for replaced facts, their old days); an identical repeat changes nothing."""
+        if not self.has_incidents():
+            self.insert_columns(si_incidents, columns)
+            return set(pd.unique(pd.Series(columns["day"])).tolist())
+        names = [c.name for c in si_incidents.c]
+        self.s.execute(text("DROP TABLE IF EXISTS si_import_tmp"))
+        self.s.execute(text("CREATE TEMPORARY TABLE si_import_tmp AS SELECT * FROM si_incidents WHERE 1 = 0"))
+        tmp = Table("si_import_tmp", MetaData(), *[Column(c.name, c.type) for c in si_incidents.c])
+        self.insert_columns(tmp, columns)
+        same = " AND ".join(f"i.{k} IS NOT DISTINCT FROM t.{k}" if self.s.get_bind().dialect.name == "postgresql"
+                            else f"i.{k} IS t.{k}" for k in _FACT_COLUMNS)
+        changed: set[date] = set()
+        for q in (f"SELECT DISTINCT t.day FROM si_import_tmp t LEFT JOIN si_incidents i "
+                  f"ON i.incident_id = t.incident_id WHERE i.incident_id IS NULL OR NOT ({same})",
+                  f"SELECT DISTINCT i.day FROM si_import_tmp t JOIN si_incidents i "
+                  f"ON i.incident_id = t.incident_id WHERE NOT ({same})"):
+            changed |= {_as_date(r[0]) for r in self.s.execute(text(q))}  # type: ignore[misc]
+        cols = ", ".join(names)
+        upd = ", ".join(f"{k} = excluded.{k}" for k in names if k not in ("incident_id", "received_at"))
+        self.s.execute(text(f"INSERT INTO si_incidents ({cols}) SELECT {cols} FROM si_import_tmp WHERE true "
+                            f"ON CONFLICT (incident_id) DO UPDATE SET {upd}"))
+        self.s.execute(text("DROP TABLE si_import_tmp"))
+        return changed
 
     def incident(self, incident_id: str) -> dict[str, Any] | None:
         r = self.s.execute(select(si_incidents).where(si_incidents.c.incident_id == incident_id)).one_or_none()

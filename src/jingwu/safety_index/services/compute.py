@@ -256,9 +256,11 @@ def trigger_tickets(uow: SqlUnitOfWork, towns: list[TownRow], scores: dict[str, 
 
 
 def recompute_days(days: Iterable[date], *, uow_factory: UowFactory, clock: Clock, tz: ZoneInfo,
-                   method: Method | None = None, **kw: Any) -> ComputeSummary:
+                   method: Method | None = None, through_last_scored: bool = False, **kw: Any) -> ComputeSummary:
     """Recompute after late incidents: a change on day d alters the scores of d .. d+90 (current
-    window and baseline) and the warnings of d .. d+55; only days already scored are redone."""
+    window and baseline) and the warnings of d .. d+55; only days already scored are redone.
+    ``through_last_scored``: up to the last scored day (a town's history now starts earlier, so its
+    warm-up ends earlier: days far after the changed ones may turn from no data to scored)."""
     ds = sorted(set(days))
     if not ds:
         return ComputeSummary()
@@ -267,7 +269,7 @@ def recompute_days(days: Iterable[date], *, uow_factory: UowFactory, clock: Cloc
     if last_scored is None or ds[0] > last_scored:
         return ComputeSummary(notes=["affected days not scored yet"])
     reach = max(HISTORY_DAYS - 1, 2 * MOM_DAYS - 1)
-    last = min(last_scored, ds[-1] + timedelta(days=reach))
+    last = last_scored if through_last_scored else min(last_scored, ds[-1] + timedelta(days=reach))
     return compute(ds[0], last, uow_factory=uow_factory, clock=clock, tz=tz, method=method, **kw)
 
 

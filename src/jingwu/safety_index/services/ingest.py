@@ -135,6 +135,48 @@ def record_incidents_ex(facts: Sequence[IncidentFact], *, uow: SqlUnitOfWork, tz
     return ch
 
 
+def local_days(occurred_at: pd.Series, tz: ZoneInfo) -> np.ndarray[Any, Any]:
+    """The calendar day in ``tz`` of each aware time, as an object array of ``date`` (vectorised: one
+    ``date`` object per distinct day)."""
+    d = occurred_at.dt.tz_convert(tz).dt.tz_localize(None).to_numpy().astype("datetime64[D]").astype(np.int64)
+    codes, uniques = pd.factorize(d)
+    epoch = date(1970, 1, 1)
+    dates = np.asarray([epoch + timedelta(days=int(x)) for x in uniques], dtype=object)
+    out: np.ndarray[Any, Any] = dates[codes]
+    return out
+
+
+def record_frame(frame: pd.DataFrame, source: str, *, uow: SqlUnitOfWork, tz: ZoneInfo,
+                 import_source: str | None = None) -> Changes:
+    """Store many facts given as columns (``importer.FRAME_COLUMNS``) in one transaction, in SQL without a
+    Python object per fact (a large import); also the towns' first/last days and, with ``import_source``,
+    the range the import covers. The changes carry the days only (a large import recomputes those days from
+    the facts, it does not add deltas)."""
+    ch = Changes()
+    if frame.empty:
+        return ch
+    days = local_days(frame["occurred_at"], tz)
+    with uow:
+        r = repo(uow)
+        r.lock()
+        now = uow.clock.now()
+        cols = {"incident_id": frame["incident_id"].to_numpy(dtype=object), "occurred_at": frame["occurred_at"],
+                "day": days, "town_id": frame["town_id"].to_numpy(dtype=object),
+                "type_code": frame["type_code"].to_numpy(dtype=object),
+                "category": frame["category"].to_numpy(dtype=object),
+                "deaths": frame["deaths"].to_numpy(dtype=np.int64),
+                "injuries": frame["injuries"].to_numpy(dtype=np.int64),
+                "source": np.full(len(frame), source, dtype=object),
+                "received_at": np.full(len(frame), now, dtype=object)}
+        ch.days = r.bulk_upsert_incidents(cols)
+        spans = pd.DataFrame({"t": cols["town_id"], "d": days}).dropna().groupby("t")["d"].agg(["min", "max"])
+        ch.earlier_first = r.widen_town_coverage({str(t): (row["min"], row["max"]) for t, row in spans.iterrows()})
+        if import_source is not None:
+            r.record_coverage("import", import_source[:200], min(days.tolist()), max(days.tolist()), len(frame), now)
+        uow.commit()
+    return ch
+
+
 def record_incidents(facts: Sequence[IncidentFact], *, uow: SqlUnitOfWork, tz: ZoneInfo) -> set[date]:
     """Store facts (idempotent by incident_id). Returns the days whose aggregates changed."""
     return record_incidents_ex(facts, uow=uow, tz=tz).days
