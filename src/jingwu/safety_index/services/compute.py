@@ -46,16 +46,17 @@ CHUNK_DAYS = 62
 def _arrays(agg: AggregateRows, towns: list[TownRow], origin: date, n_days: int,
             method: Method) -> engine.DailyArrays:
     """The engine's cube from GROUP BY rows; harm weights joined per distinct (type, category)."""
-    df = pd.DataFrame({"town_id": agg.town_id, "day": agg.day, "type_code": agg.type_code,
+    day_index = (np.asarray(agg.day_index, dtype=np.int64) if agg.day_index is not None else
+                 np.fromiter(((d - origin).days for d in agg.day), dtype=np.int64, count=len(agg.town_id)))
+    df = pd.DataFrame({"town_id": agg.town_id, "d": day_index, "type_code": agg.type_code,
                        "category": agg.category, "n": agg.count, "inj": agg.injuries, "dead": agg.deaths})
     if df.empty:
         df = df.assign(sub=pd.Series(dtype="int64"), w=pd.Series(dtype="float64"))
     else:
         wt = weight_table(df[["type_code", "category"]].drop_duplicates(), method)
         df = df.merge(wt, on=["type_code", "category"], how="left")
-    index = {t.id: i for i, t in enumerate(towns)}
-    town = df["town_id"].map(index).fillna(-1).to_numpy(dtype=np.int64)
-    day = np.fromiter(((d - origin).days for d in df["day"]), dtype=np.int64, count=len(df))
+    town = pd.Categorical(df["town_id"], categories=[t.id for t in towns]).codes.astype(np.int64)  # -1: unknown
+    day = df["d"].to_numpy(dtype=np.int64)
     sub = df["sub"].to_numpy(dtype=np.int64)
     n = df["n"].to_numpy(dtype=np.int64)
     h = harm(n, df["w"].to_numpy(dtype=np.float64), df["inj"].to_numpy(dtype=np.float64), sub >= 0,

@@ -90,7 +90,10 @@
       el.setAttribute("data-status", "ready");
       current = {};
       rows.forEach(function (p) { current[p.town_code] = p; });
-      if (rows.length) { chart(selected && current[selected] ? selected : rows[rows.length - 1].town_code); }
+      // the chart opens on the selected town, else on the lowest-ranked scored town (else the last row)
+      var scored = rows.filter(function (p) { return p.state === "scored"; });
+      var fallback = scored.length ? scored[scored.length - 1] : rows[rows.length - 1];
+      if (rows.length) { chart(selected && current[selected] ? selected : fallback.town_code); }
     }).catch(function () {
       tbody.innerHTML = "<tr><td colspan='5'>" + esc(T.none) + "</td></tr>";
       el.setAttribute("data-status", "empty");
@@ -106,7 +109,8 @@
     });
     if (cur && cur.state !== "scored") {
       label = label || name(cur);
-      document.getElementById("si-subs").innerHTML = "<span class='band-no_data' style='color:#fff'>" + esc(T.no_data) + "</span>";
+      document.getElementById("si-subs").innerHTML = "<span style='color:#fff;border-color:" + COLORS.no_data + ";background:" +
+        COLORS.no_data + "'>" + esc(T.no_data) + "</span>";
     } else if (cur) {
       label = label || name(cur);
       document.getElementById("si-subs").innerHTML = Object.keys(T.subs).map(function (k) {
