@@ -218,3 +218,50 @@ def test_import_records_its_range_and_daily_job_its_intake(container: Container,
         # T1 is scored from 2026-03-01 + 90 days; T2 (first record 03-09) from 06-07; T3 never
         rows = {x["town_id"]: x["state"] for x in r.scores_on(date(2026, 6, 1))}
         assert rows == {towns["T1"]: "scored", towns["T2"]: "no_data", towns["T3"]: "no_data"}
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
+                         indirect=True)
+def test_daily_job_shifts_stored_sums_and_equals_a_computation_from_facts(
+        container: Container, towns: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from jingwu.safety_index.services import compute as compute_mod
+
+    c, tz = container, jobs._tz(container)
+    evs, i = [], 0
+    for k in range(204):
+        d = DAY0 + timedelta(days=k)
+        for _ in range(2 if k != 202 else 25):  # a surge in T1 on one of the new days
+            evs.append(event(i, d, towns["T1"]))
+            i += 1
+        if d >= T2_FIRST:
+            for _ in range(1 + k % 3):
+                evs.append(event(i, d, towns["T2"], "030200", "traffic"))
+                i += 1
+    old = [e for e in evs if str(e["occurred_at"]) < (LAST + timedelta(days=1)).isoformat()]
+    record_incidents([fact_from_event(e) for e in old], uow=c.uow(), tz=tz)
+    today = c.clock.now().astimezone(tz).date()
+    c.clock.advance(days=(LAST + timedelta(days=1) - today).days)  # type: ignore[attr-defined]
+    assert compute(uow_factory=c.uow, clock=c.clock, tz=tz).last == LAST
+    # the new days' incidents arrive through the bus path during the days (not scored yet)
+    ingest([fact_from_event(e) for e in evs[len(old):]], uow_factory=c.uow, clock=c.clock, tz=tz)
+    c.clock.advance(days=3)  # type: ignore[attr-defined]
+
+    def refuse(*_a: object, **_k: object) -> None:
+        raise AssertionError("the daily job read 91 days of facts")
+
+    monkeypatch.setattr(compute_mod, "compute", refuse)
+    s = daily(uow_factory=c.uow, clock=c.clock, tz=tz)
+    monkeypatch.undo()
+    assert (s.first, s.last, s.days) == (LAST + timedelta(days=1), LAST + timedelta(days=3), 3) and s.warnings >= 1
+
+    def snapshot() -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+        with c.uow() as uow:
+            r = repo(uow)
+            first, last = LAST - timedelta(days=2), LAST + timedelta(days=3)
+            return ([{k: v for k, v in x.items() if k != "computed_at"} for x in r.scores_between(first, last)],
+                    r.warnings_between(first, last))
+
+    shifted = snapshot()
+    compute(LAST - timedelta(days=2), LAST + timedelta(days=3), uow_factory=c.uow, clock=c.clock, tz=tz)
+    assert snapshot() == shifted
+    assert any(w["town_id"] == towns["T1"] and w["day"] == DAY0 + timedelta(days=202) for w in shifted[1])

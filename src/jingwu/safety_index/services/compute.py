@@ -287,4 +287,96 @@ def daily(*, uow_factory: UowFactory, clock: Clock, tz: ZoneInfo, method: Method
         if first is None or first <= yesterday:  # the live intake covered every day up to yesterday
             r.record_coverage("intake", "daily", first, yesterday, 0, clock.now())
         uow.commit()
+    if first is not None and first <= yesterday <= first + timedelta(days=SHIFT_MAX_DAYS - 1):
+        # a few new days after the stored ones: each from the day before's stored window sums
+        out = ComputeSummary(first=first, last=yesterday)
+        d = first
+        while d <= yesterday:
+            one = next_day(d, uow_factory=uow_factory, clock=clock, tz=tz, method=method, **kw)
+            if one is None:  # the day before is not complete: compute the rest from the facts
+                rest = compute(d, yesterday, uow_factory=uow_factory, clock=clock, tz=tz, method=method, **kw)
+                out.warnings += rest.warnings
+                out.tickets_opened += rest.tickets_opened
+                out.notes += rest.notes
+                out.towns = rest.towns
+                break
+            out.warnings += one.warnings
+            out.tickets_opened += one.tickets_opened
+            out.towns = one.towns
+            d += timedelta(days=1)
+        out.days = (yesterday - first).days + 1
+        return out
     return compute(first, yesterday, uow_factory=uow_factory, clock=clock, tz=tz, method=method, **kw)
+
+
+SHIFT_MAX_DAYS = 7  # the daily job scores up to this many new days by shifting the stored window sums
+
+
+def next_day(d: date, *, uow_factory: UowFactory, clock: Clock, tz: ZoneInfo, method: Method | None = None,
+             ticket_recent_days: int = 7, ticket_deadline_days: int = TICKET_DEADLINE_DAYS) -> ComputeSummary | None:
+    """Score day ``d`` from the stored window sums of ``d - 1`` and the facts of the five days that enter or
+    leave a window (d, d-7, d-28, d-56, d-91), instead of 91 days of facts:
+
+        cur(d)  = cur(d-1)  + H(d) - H(d-7)        base(d) = base(d-1) + H(d-7) - H(d-91)
+        c28(d)  = c28(d-1)  + N(d) - N(d-28)       cp28(d) = cp28(d-1) + N(d-28) - N(d-56)
+        c7, cb and deaths like cur and base.
+
+    The result equals a computation from the facts (sums rounded to 6 decimals, as there). Returns None,
+    changing nothing, when the stored rows of ``d - 1`` are not complete for every town."""
+    m = method or Method()
+    now = clock.now()
+    prev_day = d - timedelta(days=1)
+    with uow_factory() as uow:
+        r = repo(uow)
+        r.lock()
+        towns = uow.towns.all()
+        if d > today_in(clock, tz) or not towns:
+            return None
+        cols = r.sums_between(prev_day, prev_day)
+        t_idx = {t.id: i for i, t in enumerate(towns)}
+        rows = [t_idx.get(x, -1) for x in cols["town_id"]]
+        if len(rows) != len(towns) or min(rows) < 0 or len(set(rows)) != len(towns):
+            return None
+        ti = np.asarray(rows, dtype=np.int64)
+        n_t, n_s = len(towns), len(SUB_INDICES)
+
+        def stored(name: str, dtype: Any = np.int64) -> NDArray[Any]:
+            out = np.zeros(n_t, dtype=dtype)
+            out[ti] = cols[name]
+            return out
+
+        cur = np.stack([stored(f"h7_{s.value}", np.float64) for s in SUB_INDICES], axis=1)
+        base = np.stack([stored(f"h84_{s.value}", np.float64) for s in SUB_INDICES], axis=1)
+        c7, cb, c28, cp28, d7 = (stored(k) for k in ("count_7d", "count_baseline", "count_28d",
+                                                      "count_prev_28d", "deaths_7d"))
+
+        def day_arrays(k: int) -> engine.DailyArrays:
+            day = d - timedelta(days=k)
+            return _arrays(r.aggregates(day, day), towns, day, 1, m)
+
+        a0, a7, a28, a56, a91 = (day_arrays(k) for k in (0, CURRENT_DAYS, MOM_DAYS, 2 * MOM_DAYS, HISTORY_DAYS))
+        cur = np.maximum(np.round(cur + a0.harm[:, 0] - a7.harm[:, 0], 6), 0.0)
+        base = np.maximum(np.round(base + a7.harm[:, 0] - a91.harm[:, 0], 6), 0.0)
+        sums = engine.Sums(
+            cur[:, None, :], base[:, None, :], (c7 + a0.count[:, 0] - a7.count[:, 0])[:, None],
+            (cb + a7.count[:, 0] - a91.count[:, 0])[:, None], (c28 + a0.count[:, 0] - a28.count[:, 0])[:, None],
+            (cp28 + a28.count[:, 0] - a56.count[:, 0])[:, None], (d7 + a0.deaths[:, 0] - a7.deaths[:, 0])[:, None])
+        assert sums.cur.shape == (n_t, 1, n_s)
+        codes = [t.code for t in towns]
+        res = engine.score_sums(sums, populations(towns), codes, 0, m)
+        mask = coverage_mask(towns, r.town_first_days(), d, 1)
+        rank_scored(res, mask, codes)
+        prev: dict[str, set[str]] = {}
+        for w in r.warnings_between(prev_day, prev_day):
+            prev.setdefault(w["kind"], set()).add(w["town_id"])
+        scores = score_columns(res, towns, d, 0, now, mask)
+        warns = warning_rows(res, towns, d, 0, m.alpha, prev, mask)
+        r.replace_scores(d, d, scores)
+        r.replace_warnings(d, d, warns)
+        opened = trigger_tickets(uow, towns, scores, warns, now, tz, ticket_recent_days, ticket_deadline_days)
+        uow.commit()
+    return ComputeSummary(first=d, last=d, days=1, towns=n_t, warnings=len(warns), tickets_opened=opened)
+
+
+def today_in(clock: Clock, tz: ZoneInfo) -> date:
+    return clock.now().astimezone(tz).date()
