@@ -40,7 +40,9 @@ from jingwu.safety_index.services.common import ComputeSummary, Progress, UowFac
 from jingwu.safety_index.services.tickets import open_or_extend
 from jingwu.safety_index.store import STATE_NO_DATA, STATE_SCORED, AggregateRows, repo
 
-CHUNK_DAYS = 62
+# each chunk reads its days' facts plus the 90 days before (the windows): 184-day chunks read a year's facts
+# about 1.25 times (62-day chunks read them 2.45 times); the cube itself is small (towns x days x 5)
+CHUNK_DAYS = 184
 
 
 def _arrays(agg: AggregateRows, towns: list[TownRow], origin: date, n_days: int,
