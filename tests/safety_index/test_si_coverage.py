@@ -265,3 +265,16 @@ def test_daily_job_shifts_stored_sums_and_equals_a_computation_from_facts(
     compute(LAST - timedelta(days=2), LAST + timedelta(days=3), uow_factory=c.uow, clock=c.clock, tz=tz)
     assert snapshot() == shifted
     assert any(w["town_id"] == towns["T1"] and w["day"] == DAY0 + timedelta(days=202) for w in shifted[1])
+
+
+def test_assessment_counts_scored_town_days_only(late: tuple[Container, dict[str, str]], client: TestClient,
+                                                 org: Org) -> None:
+    c, towns = late
+    h = login(client, "analyst", org.passwords["analyst"])
+    first, last = DAY0 + timedelta(days=150), DAY0 + timedelta(days=179)  # T2 scored from day 170
+    r = client.get(f"/api/v1/safety-index/assessment?from={first}&to={last}", headers=h)
+    assert r.status_code == 200, r.text
+    by = {a["id"]: a for a in r.json()["towns"]}
+    assert by[towns["T1"]]["days"] == 30 and by[towns["T2"]]["days"] == 10 and by[towns["T3"]]["days"] == 0
+    assert by[towns["T2"]]["coverage"] == round(10 / 30, 4) and by[towns["T3"]]["mean_score"] is None
+    assert sum(by[towns["T2"]]["band_days"].values()) == 10

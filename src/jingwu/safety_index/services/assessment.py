@@ -14,7 +14,7 @@ from jingwu.platform.domain import Permission, Principal
 from jingwu.platform.errors import InvalidInput
 from jingwu.platform.uow import SqlUnitOfWork
 from jingwu.safety_index.domain import Band, TicketStatus
-from jingwu.safety_index.store import repo
+from jingwu.safety_index.store import STATE_SCORED, repo
 
 
 @dataclass
@@ -58,9 +58,10 @@ def assessment(first: date, last: date, *, principal: Principal, uow: SqlUnitOfW
         r = repo(uow)
         towns = [t for t in uow.towns.all() if principal.in_scope(t.agency_path)]
         ids = {t.id for t in towns}
-        scores = [x for x in r.scores_between(first, last) if x["town_id"] in ids]
+        # scored town-days only: a no-data row (a town in its own warm-up) counts in no mean (ADR 0027)
+        scores = [x for x in r.scores_between(first, last) if x["town_id"] in ids and x["state"] == STATE_SCORED]
         prev = [x for x in r.scores_between(first - timedelta(days=364), last - timedelta(days=364))
-                if x["town_id"] in ids]
+                if x["town_id"] in ids and x["state"] == STATE_SCORED]
         warns = [w for w in r.warnings_between(first, last) if w["onset"] and w["town_id"] in ids]
         tickets = [t for t in r.tickets(town_ids=ids) if first <= t.day <= last]
         agencies = {a.id: a for a in uow.agencies.in_subtree("/")}
