@@ -269,7 +269,7 @@ def test_daily_job_shifts_stored_sums_and_equals_a_computation_from_facts(
 
 def test_assessment_counts_scored_town_days_only(late: tuple[Container, dict[str, str]], client: TestClient,
                                                  org: Org) -> None:
-    c, towns = late
+    _, towns = late
     h = login(client, "analyst", org.passwords["analyst"])
     first, last = DAY0 + timedelta(days=150), DAY0 + timedelta(days=179)  # T2 scored from day 170
     r = client.get(f"/api/v1/safety-index/assessment?from={first}&to={last}", headers=h)
