@@ -233,6 +233,9 @@ class SafetyIndexRepository:
         for c in cols:
             values = columns[c.name]
             proc = None if isinstance(c.type, Float | Integer | String) else c.type._cached_bind_processor(dialect)
+            if proc is None:  # bound natively (ids, codes, counts): plain Python values, no factorising
+                data.append(np.asarray(pd.Series(values).astype(object).where(pd.notna(values), None), dtype=object))
+                continue
             codes, uniques = pd.factorize(pd.Series(values), use_na_sentinel=False)
             conv = [None if v is None or v is pd.NaT or (isinstance(v, float) and v != v) else _py(v)
                     for v in uniques.tolist()]
