@@ -37,7 +37,7 @@ def _timeline(items: list[dict[str, Any]]) -> list[dict[str, str]]:
         raise InvalidInput(f"an incident timeline has at most {MAX_TIMELINE} entries", code="invalid_timeline")
     out = []
     for i, it in enumerate(items):
-        at, what = it.get("at"), it.get("what") or it.get("state") or it.get("event")
+        at, what = it.get("at"), it.get("what") or it.get("kind") or it.get("state") or it.get("event")
         if not at or not what:
             raise InvalidInput(f"incident timeline entry {i} needs 'at' and 'what'", code="invalid_timeline")
         try:
