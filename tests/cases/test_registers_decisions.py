@@ -32,8 +32,10 @@ def test_property_register_timeline_and_refusals(client: TestClient, staff: Staf
     assert client.post(act, headers=staff.inv, json={"action": "transfer"}).json()["error"]["code"] == "invalid_input"
     assert client.post(act, headers=staff.inv, json={"action": "transfer", "storage_place": "分局库房 B-2"}).json() \
         == {"status": "transferred"}
-    assert client.post(act, headers=staff.inv, json={"action": "found_unrelated", "note": "与案件无关"}).status_code == 200
-    assert client.post(act, headers=staff.inv, json={"action": "return", "note": "发还"}).json() == {"status": "returned"}
+    r = client.post(act, headers=staff.inv, json={"action": "found_unrelated", "note": "与案件无关"})
+    assert r.status_code == 200
+    r = client.post(act, headers=staff.inv, json={"action": "return", "note": "发还"})
+    assert r.json() == {"status": "returned"}
     r = client.post(act, headers=staff.inv, json={"action": "dispose"})
     assert r.status_code == 409 and r.json()["error"]["code"] == "illegal_transition"
     r = client.post(act, headers=staff.inv, json={"action": "burn"})
@@ -129,10 +131,12 @@ def test_deadline_lists_due_soon_and_overdue(client: TestClient, staff: Staff, c
     assert [r["number"] for r in rows] == [mine["number"]] and rows[0]["worst"] == "open"  # filing review
     now = clock.now()
     ev = f"/api/v1/cases/{mine['id']}/events"
-    client.post(ev, headers=staff.inv, json={"event": "suspect.detained", "at": (now - timedelta(hours=20)).isoformat()})
+    client.post(ev, headers=staff.inv,
+                json={"event": "suspect.detained", "at": (now - timedelta(hours=20)).isoformat()})
     rows = client.get("/api/v1/cases", headers=staff.inv).json()
     assert rows[0]["worst"] == "due_soon"
-    client.post(ev, headers=staff.inv, json={"event": "suspect.arrested", "at": (now - timedelta(hours=25)).isoformat()})
+    client.post(ev, headers=staff.inv,
+                json={"event": "suspect.arrested", "at": (now - timedelta(hours=25)).isoformat()})
     rows = client.get("/api/v1/cases", headers=staff.inv).json()
     assert rows[0]["worst"] == "overdue"
     assert {d["rule"] for d in rows[0]["deadlines"] if d["status"] == "overdue"} >= {"crim.family_notice_arrest"}
@@ -157,7 +161,8 @@ def test_interference_register_reason_required_and_report(client: TestClient, st
     iso = clock.now().astimezone(ZoneInfo(container.settings.timezone)).isocalendar()
     rep = client.get("/api/v1/cases/interference", headers=staff.legal,
                      params={"week": f"{iso.year}-W{iso.week:02d}"}).json()
-    assert [(e["username"], e["reason"]) for e in rep["entries"]] == [("inv2", "协助查询同类案件"), ("legal", "督办检查")]
+    assert [(e["username"], e["reason"]) for e in rep["entries"]] == [("inv2", "协助查询同类案件"),
+                                                                      ("legal", "督办检查")]
     assert client.get("/api/v1/cases/interference", headers=staff.inv).json()["error"]["code"] == "missing_role"
     assert client.get("/api/v1/cases/interference", headers=staff.legal,
                       params={"week": "2026-W99"}).json()["error"]["code"] == "invalid_week"

@@ -23,8 +23,8 @@ def interference_cmd(
     c = build_container(get_settings())
     try:
         r = interference_report(None, c=c, week=week, agency_path=agency_path)
-    except AppError as e:
-        typer.echo(f"error: {e.message}", err=True)
+    except AppError as err:
+        typer.echo(f"error: {err.message}", err=True)
         raise typer.Exit(2) from None
     finally:
         c.dispose()

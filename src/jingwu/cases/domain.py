@@ -124,10 +124,13 @@ def new_access_code() -> str:
     return f"{raw[:5]}-{raw[5:]}"
 
 
+_LOOKALIKES = str.maketrans("ILO", "110")
+
+
 def normalise_code(code: str) -> str:
     """Upper case without separators; the look-alikes I/L → 1 and O → 0 (Crockford)."""
     s = "".join(ch for ch in code.upper() if ch not in "- ")
-    return s.translate(str.maketrans({"I": "1", "L": "1", "O": "0"}))[:64]
+    return s.translate(_LOOKALIKES)[:64]
 
 
 def code_hash(key: str, case_number: str, code: str) -> str:
@@ -293,7 +296,8 @@ RULES: tuple[DeadlineRule, ...] = (
                  "Serve the decision on the offender", "治安管理处罚法 (2025) Art. 116", track=A),
     DeadlineRule("adm.decision_victim", "case.decision", days(2), ("decision.victim_served",),
                  "决定书送达被侵害人", "Serve the decision on the victim",
-                 "治安管理处罚法 (2025) Arts. 116 ¶2, 120; 公安机关办理行政案件程序规定 Art. 172", track=A, public=True),
+                 "治安管理处罚法 (2025) Arts. 116 ¶2, 120; 公安机关办理行政案件程序规定 Art. 172",
+                 track=A, public=True),
     DeadlineRule("adm.fine_payment", "fine.imposed", days(15), ("fine.paid", "case.penalty_executed"),
                  "缴纳罚款", "Pay the fine", "治安管理处罚法 (2025) Art. 123", track=A),
 )

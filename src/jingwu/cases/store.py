@@ -328,7 +328,7 @@ class CaseRepository:
         res = self.s.execute(update(case_access_codes).where(and_(case_access_codes.c.party_id == party_id,
                                                                   case_access_codes.c.revoked_at.is_(None)))
                              .values(revoked_at=at, revoked_by=by))
-        return int(res.rowcount or 0)
+        return int(res.rowcount or 0)  # type: ignore[attr-defined]
 
     def codes(self, case_id: str) -> list[dict[str, Any]]:
         q = select(case_access_codes.c.id, case_access_codes.c.party_id, case_access_codes.c.issued_at,

@@ -4,6 +4,7 @@ interference report, and the public lookup page (no login; data from the public 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -12,7 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 from jingwu.cases.domain import EVENTS, STATE_LABELS, TRANSITIONS, PartyRole, State, Track
 from jingwu.cases.services import lifecycle, oversight
 from jingwu.cases.services.common import book
-from jingwu.platform.domain import Permission
+from jingwu.platform.domain import Permission, Principal
 from jingwu.platform.errors import AppError
 from jingwu.platform.http import ContainerDep
 from jingwu.web.ui import OptionalPrincipal, _ctx, _login_redirect, templates
@@ -20,11 +21,21 @@ from jingwu.web.ui import OptionalPrincipal, _ctx, _login_redirect, templates
 router = APIRouter(include_in_schema=False)
 
 
-def _label(lang: str) -> object:
+def _label(lang: str) -> Callable[[str], str]:
     return lambda s: STATE_LABELS[State(s)][0 if lang == "zh-CN" else 1]
 
 
-def _forbidden(request: Request, p: object, message: str | None = None, code: str | None = None,
+def _events_for(track: str) -> list[str]:
+    """The events the rules of this track read (state events excluded: they come from transitions)."""
+    named: set[str] = set()
+    for r in book().rules(track):
+        named |= {r.event, *r.done_by, *(x.event for x in r.extensions)}
+    order = dict.fromkeys([*EVENTS, *sorted(book().events())])  # the legal table's order, then other features'
+    # register events come from the register actions
+    return [e for e in order if e in named and not e.startswith(("case.", "property.", "account."))]
+
+
+def _forbidden(request: Request, p: Principal | None, message: str | None = None, code: str | None = None,
                status: int = 403) -> Response:
     return templates.TemplateResponse(request, "cases/error.html", _ctx(request, p, active="cases", message=message,
                                                                          code=code), status_code=status)
@@ -99,7 +110,7 @@ def case_page(case_id: str, request: Request, p: OptionalPrincipal, c: Container
     case = f["case"]
     ctx = _ctx(request, p, active="cases", f=f, case=case, access_reason=access_reason or "",
                next_states=TRANSITIONS[Track(case["track"])][State(case["state"])],
-               events=[e for e in EVENTS if not e.startswith("case.")], roles=[r.value for r in PartyRole],
+               events=_events_for(case["track"]), roles=[r.value for r in PartyRole],
                parties_by_id={x["id"]: x for x in f["parties"]},
                active_codes={x["party_id"] for x in f["codes"] if x["revoked_at"] is None})
     ctx["state_label"] = _label(ctx["lang"])

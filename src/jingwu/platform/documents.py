@@ -42,7 +42,7 @@ def redact(text: str, *, names: Iterable[str] = (), addresses: Iterable[str] = (
     for s in sorted({x.strip() for x in (*names, *addresses) if x and x.strip()}, key=len, reverse=True):
         out = out.replace(s, "＊" * min(len(s), 3))
     out = ID_NUMBER.sub("*" * 18, out)
-    return PHONE.sub(lambda m: "*" * (len(m.group(0)) - 4) + m.group(0)[-4:], out)
+    return PHONE.sub(lambda m: "*" * len(m.group(0)), out)
 
 
 def html_to_pdf(html: str, *, title: str) -> bytes:

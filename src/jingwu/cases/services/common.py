@@ -29,7 +29,8 @@ notify.register_template(
 )
 notify.register_template(
     "cases.deadline_reminder",
-    zh=("办案期限提醒 {{ case_number }}", "案件 {{ case_number }}：{{ rule }} {{ level }}，期限 {{ due }}（{{ source }}）。"),
+    zh=("办案期限提醒 {{ case_number }}",
+        "案件 {{ case_number }}：{{ rule }} {{ level }}，期限 {{ due }}（{{ source }}）。"),
     en=("Deadline reminder {{ case_number }}", "Case {{ case_number }}: {{ rule }} is {{ level }}, due {{ due }} "
         "({{ source }})."),
 )

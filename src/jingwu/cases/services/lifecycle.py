@@ -179,17 +179,18 @@ def case_file(case_id: str, p: Principal, *, c: Container, reason: str | None = 
         case = u.cases.get(case_id)
         access = open_case(u, p, case, reason=reason, action="open")
         events = u.cases.events(case_id)
-        out = {
+        parties = u.cases.parties(case_id)
+        out: dict[str, Any] = {
             "case": case, "assigned": access.assigned, "assignments": u.cases.assignments(case_id),
             "transitions": u.cases.transitions(case_id), "events": events,
-            "deadlines": deadlines_of(case, events, c), "parties": u.cases.parties(case_id),
+            "deadlines": deadlines_of(case, events, c), "parties": parties,
             "codes": u.cases.codes(case_id), "property": u.cases.property(case_id),
             "accounts": u.cases.accounts(case_id), "register_events": u.cases.register_events(case_id),
             "decision": u.cases.decision(case_id),
         }
         u.audit.write(actor=p.username, action="case.read", object_type="case", object_id=case_id,
                       agency_id=case["agency_id"], reason=(reason or "").strip()[:1000] or None,
-                      detail={"parties": len(out["parties"])})
+                      detail={"parties": len(parties)})
         u.commit()
     return out
 

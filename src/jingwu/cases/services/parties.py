@@ -192,6 +192,7 @@ def _public_view(u: Any, c: Container, case_id: str, party_id: str) -> dict[str,
                       "seized_at": x["seized_at"], "updated_at": x["updated_at"]} for x in u.cases.property(case_id)],
         "accounts": [{"bank": x["bank"], "account": x["masked"], "amount": f"{x['amount_cents'] / 100:.2f}",
                       "currency": x["currency"], "status": x["status"], "frozen_at": x["frozen_at"],
-                      "expires_at": x["expires_at"], "released_at": x["released_at"]} for x in u.cases.accounts(case_id)],
+                      "expires_at": x["expires_at"], "released_at": x["released_at"]}
+                     for x in u.cases.accounts(case_id)],
         "decision_html": decision["public_html"] if decision else None,
     }

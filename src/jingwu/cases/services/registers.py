@@ -149,7 +149,8 @@ def freeze_account(case_id: str, cmd: Freeze, p: Principal, *, c: Container,
         if cmd.expires_at is not None and (cmd.expires_at.tzinfo is None or cmd.expires_at <= at):
             raise InvalidInput("expires_at is after frozen_at, with a time zone", code="invalid_time")
         aid = u.cases.add_account(case_id=case_id, bank=bank, number=number, masked=mask_account(number),
-                                  amount_cents=cents, currency=cmd.currency.upper(), holder_party_id=cmd.holder_party_id,
+                                  amount_cents=cents, currency=cmd.currency.upper(),
+                                  holder_party_id=cmd.holder_party_id,
                                   status=AccountStatus.FROZEN.value, frozen_at=at, expires_at=cmd.expires_at,
                                   released_at=None)
         u.cases.add_register_event(case_id=case_id, register="account", item_id=aid, action="freeze", at=at,
@@ -214,7 +215,8 @@ def decision_template(c: Container) -> str:
     return Path(path).read_text(encoding="utf-8")
 
 
-def decide(case_id: str, cmd: Decide, p: Principal, *, c: Container, access_reason: str | None = None) -> dict[str, Any]:
+def decide(case_id: str, cmd: Decide, p: Principal, *, c: Container,
+           access_reason: str | None = None) -> dict[str, Any]:
     """Render the penalty decision (internal and redacted public HTML), move the case to ``decision`` and record
     a fine, all in one transaction: a template with an unknown field writes nothing."""
     facts = _text(cmd.facts, "the facts", 10000)
