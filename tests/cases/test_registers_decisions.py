@@ -180,6 +180,8 @@ def test_interference_cli(client: TestClient, staff: Staff, container: Container
     assert "inv2" in res.output and "了解进展" in res.output and case["number"] in res.output
     res = CliRunner().invoke(cli_app, ["cases", "interference", "--week", "bad"])
     assert res.exit_code != 0 and "ISO week" in res.output
+    res = CliRunner().invoke(cli_app, ["cases", "remind"])
+    assert res.exit_code == 0 and "1 open cases" in res.output, res.output
 
 
 def test_reminder_run_once_per_level(client: TestClient, staff: Staff, container: Container,
