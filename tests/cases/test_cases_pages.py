@@ -58,3 +58,23 @@ def test_public_page_needs_no_login(client: TestClient) -> None:
     assert r.status_code == 200 and "案件进展查询" in r.text and 'id="lookup-form"' in r.text
     assert "Case progress lookup" in client.get("/case-lookup?lang=en").text
     assert client.get("/cases", follow_redirects=False).status_code == 303
+
+
+def test_incident_pages_get_a_link_slot_to_their_cases(client: TestClient, staff: Staff) -> None:
+    """Cases adds links to the incident page through the feature registry (no import of dispatch): shown to
+    users who handle cases, with the incident id in the URL."""
+    from starlette.requests import Request
+
+    from jingwu.platform.domain import Principal, Role
+    from jingwu.web.ui import _ctx
+
+    app = client.app
+    req = Request({"type": "http", "app": app, "method": "GET", "path": "/incidents/x", "headers": [],
+                   "query_string": b""})
+    inv = Principal("u", "inv", "a", "/a/", frozenset({Role.INVESTIGATOR}))
+    disp = Principal("u", "disp", "a", "/a/", frozenset({Role.DISPATCHER}))
+    links = _ctx(req, inv)["object_links"]("incident", "inc 7")
+    assert ("本警情的案件", "/cases?incident=inc%207") in links
+    assert ("由本警情受理案件", "/cases/new?incident=inc%207") in links
+    assert _ctx(req, disp)["object_links"]("incident", "inc 7") == []
+    assert _ctx(req, inv)["object_links"]("unit", "u1") == []

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from jingwu.cases import api, cli, jobs, store, ui
 from jingwu.cases.settings import CasesSettings
-from jingwu.platform.feature import CliCommand, CliGroup, Feature, NavEntry
+from jingwu.platform.domain import Permission
+from jingwu.platform.feature import CliCommand, CliGroup, Feature, NavEntry, ObjectLink
 
 FEATURE = Feature(
     name="cases",
@@ -13,6 +14,9 @@ FEATURE = Feature(
     tables=store.TABLES,
     jobs=(jobs.reminder_job,),
     nav=(NavEntry("cases", "nav_cases", order=50),),
+    links=(ObjectLink("incident", "cases_of_this_incident", "/cases?incident={id}", Permission.HANDLE_CASES.value),
+           ObjectLink("incident", "cases_open_from_incident", "/cases/new?incident={id}",
+                      Permission.HANDLE_CASES.value)),
     settings=CasesSettings,
     cli_groups=(CliGroup("cases", "Cases (案件): interference report, deadline reminders."),),
     cli=(CliCommand("interference", cli.interference_cmd, group="cases"),
