@@ -108,7 +108,6 @@ def test_unknown_template_field_refused_and_nothing_written(client: TestClient, 
         "offender_party_id": sid, "facts": "事实", "legal_basis": "依据", "penalty": "警告",
         "template": "<p>{{ offender_name }} {{ offender_salary }}</p>"})
     assert r.status_code == 422 and r.json()["error"]["code"] == "unknown_template_field"
-    assert "offender_salary" in r.json()["error"]["message"]
     f = client.get(f"/api/v1/cases/{case['id']}", headers=staff.inv).json()
     assert f["case"]["state"] == "investigating" and f["decision"] is None
     assert [t["to_state"] for t in f["transitions"]] == ["accepted", "investigating"]
