@@ -119,6 +119,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     )
     app.state.container = c
     app.state.nav = navigation(features)
+    app.state.links = [link for f in features for link in f.links]
     install_error_handlers(app)
     install_metrics(app, settings.metrics_token)
     install_security_headers(app)

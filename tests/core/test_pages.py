@@ -51,7 +51,8 @@ def test_shell_lists_every_module_and_coming_pages(client: TestClient, org: Org)
     for slug in ["dispatch", "incidents", "safety-index", "cases", "exchange", "planning", "simulation"]:
         assert f'data-module="{slug}"' in html
     assert "/static/vendor/leaflet/leaflet.js" in html and "//unpkg" not in html and "cdn" not in html.lower()
-    assert "建设中" in client.get("/m/cases").text
+    assert "建设中" in client.get("/m/exchange").text
+    assert client.get("/m/cases", follow_redirects=False).headers["location"] == "/cases"  # a module now
     assert client.get("/m/nope").status_code == 404
     assert "审计日志" not in html  # analysts do not see the audit link
     assert client.get("/admin/audit").status_code == 403

@@ -48,8 +48,8 @@ def test_login_map_roads_and_the_six_precinct_stations(demo_server, browser, tmp
     page.click("#lang-switch")
     page.wait_for_selector("#map[data-status=ready]", timeout=30_000)
     assert "Overview map" in page.locator("nav").inner_text()
-    page.click("nav a[data-module=cases]")
-    assert page.locator("h1").inner_text() == "Cases"
+    page.click("nav a[data-module=exchange]")
+    assert page.locator("h1").inner_text() == "Cooperation"
     assert "coming" in page.locator("main").inner_text().lower()
     page.close()
 

@@ -70,6 +70,18 @@ class NavEntry:
 
 
 @dataclass(frozen=True)
+class ObjectLink:
+    """A link a feature adds to another feature's object page without either importing the other: the page
+    of an object of ``object_type`` (e.g. "incident") shows ``label_key`` linking to ``href`` with ``{id}``
+    replaced by the object's id, to users holding ``permission`` (a Permission value; None: everyone)."""
+
+    object_type: str
+    label_key: str
+    href: str
+    permission: str | None = None
+
+
+@dataclass(frozen=True)
 class CliGroup:
     name: str
     help: str
@@ -96,3 +108,4 @@ class Feature:
     settings: type[BaseSettings] | None = None
     cli_groups: Sequence[CliGroup] = ()
     cli: Sequence[CliCommand] = ()
+    links: Sequence[ObjectLink] = ()

@@ -66,6 +66,11 @@ def _ctx(request: Request, principal: Principal | None, **extra: Any) -> dict[st
                 if e.permission is None or (principal is not None and principal.can(Permission(e.permission)))],
         "can_audit": bool(principal and principal.can(Permission.READ_AUDIT)),
         "role_label": (lambda r: ROLE_LABELS_ZH[r] if lang == "zh-CN" else r.value.replace("_", " ")),
+        "object_links": lambda kind, oid: [
+            (translate(lang, x.label_key), x.href.replace("{id}", quote(str(oid), safe="")))
+            for x in getattr(request.app.state, "links", ())
+            if x.object_type == kind and (x.permission is None or (principal is not None
+                                                                   and principal.can(Permission(x.permission))))],
         **extra,
     }
 
