@@ -30,7 +30,7 @@ def http_provider() -> Iterator[tuple[str, HttpRecord]]:
     rec = HttpRecord()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             rec.requests.append({"path": self.path, "headers": dict(self.headers), "json": json.loads(body)})
             out = json.dumps(rec.answer).encode()
@@ -90,13 +90,13 @@ def smtp_server(*, tls_dir: Path | None = None, login: tuple[str, str] | None = 
     box = Mailbox()
 
     class Handler:
-        async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
             if address in box.refuse:
                 return "550 5.1.1 mailbox unavailable"
             envelope.rcpt_tos.append(address)
             return "250 OK"
 
-        async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        async def handle_DATA(self, server, session, envelope):
             box.messages.append(envelope)
             return "250 Message accepted for delivery"
 

@@ -183,3 +183,18 @@ def test_pdf_subset_lists_tables_and_markup() -> None:
 def test_empty_html_still_gives_a_pdf_with_its_title() -> None:
     _r, text = pdf_text(html_to_pdf("", title="空白文书"))
     assert "空白文书" in text
+
+
+def test_a_chart_table_is_drawn_as_a_chart_too() -> None:
+    html = ('<h2>跨区域警情月报</h2><table data-chart="bar"><tr><th>月份</th><th>成都</th><th>重庆</th></tr>'
+            "<tr><td>10月</td><td>12</td><td>9</td></tr><tr><td>11月</td><td>15</td><td>1,024</td></tr></table>"
+            '<table data-chart="line"><tr><th>周</th><th>请求</th></tr><tr><td>W1</td><td>3</td></tr>'
+            "<tr><td>W2</td><td>n/a</td></tr></table>")
+    plain = html.replace(' data-chart="bar"', "").replace(' data-chart="line"', "")
+    with_chart, without = html_to_pdf(html, title="月报"), html_to_pdf(plain, title="月报")
+    _r, text = pdf_text(with_chart)
+    flat = re.sub(r"\s+", "", text)
+    # the chart's axis labels and legend come on top of the table's text
+    assert flat.count("10月") > re.sub(r"\s+", "", pdf_text(without)[1]).count("10月")
+    assert flat.count("重庆") >= 2 and "1,024" in flat
+    assert len(with_chart) > len(without)

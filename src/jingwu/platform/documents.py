@@ -7,9 +7,11 @@ text (reportlab's built-in CID font STSong-Light: no font file needed).
 The rules (what is masked, how it looks) are in docs/security.md, "Redaction of public documents".
 
 HTML subset understood by ``html_to_pdf``: ``h1``–``h3``, ``p``, ``ul``/``ol`` with ``li``, ``table`` with
-``tr`` and ``th``/``td`` (``thead``/``tbody`` allowed), inline ``strong``/``b``, ``em``/``i``, ``br``;
+``tr`` and ``th``/``td`` (``thead``/``tbody`` allowed; ``<table data-chart="bar">`` or ``"line"`` also draws
+its numbers as a chart below it: first column the categories, header row the series), inline
+``strong``/``b``, ``em``/``i``, ``br``;
 ``html``/``head``/``body``/``div``/``section`` are transparent; ``title``, ``style`` and ``script`` are
-dropped with their content; any other tag is ignored (its text kept). Attributes are ignored.
+dropped with their content; any other tag is ignored (its text kept). Other attributes are ignored.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from typing import Any
+from typing import Any, ClassVar
 
 from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, meta
 from jinja2.sandbox import SandboxedEnvironment
@@ -78,7 +80,8 @@ CARD = re.compile(_D + r"(?:\d{4}[ \-]){3}\d{4}(?:[ \-]?\d{1,3})?" + _E + r"|" +
 MOBILE = re.compile(r"(?:(?:\(\+?86\)|（\+?86）|\+86|0086|" + _D + r"86)[ \-]?|" + _D + r")1[3-9]\d" + _SEP
                     + r"\d{4}" + _SEP + r"\d{4}" + _E)
 # landline with its area code: 0xx(x)-xxxxxxx(x), (0xx)xxxxxxxx, optional +86 and extension
-LANDLINE = re.compile(r"(?:\+86[ \-]?)?(?:[(（]0?\d{2,3}[)）]|" + _D + r"0\d{2,3})" + r"[ \-]?(?:\d{7,8}|\d{3,4}[ \-]\d{4})"
+LANDLINE = re.compile(r"(?:\+86[ \-]?)?(?:[(（]0?\d{2,3}[)）]|" + _D + r"0\d{2,3})"
+                      + r"[ \-]?(?:\d{7,8}|\d{3,4}[ \-]\d{4})"
                       + r"(?:[ \-]?(?:转|ext\.?|x|-)[ ]?\d{1,6})?" + _E)
 # a number right after a telephone label, whatever its shape
 LABELLED = re.compile(r"((?:联系电话|联系方式|电话|手机|手机号|座机|(?i:tel|phone|mobile))"
@@ -150,7 +153,7 @@ def redact(text: str, *, names: Iterable[str] = (), addresses: Iterable[str] = (
         if n and n.strip():
             subs.extend((v, mask_name(n)) for v in _variants(n.strip()))
     for old, new in sorted(subs, key=lambda p: -len(p[0])):
-        out = re.sub(re.escape(old), lambda _m, new=new: new, out, flags=re.IGNORECASE)
+        out = re.compile(re.escape(old), re.IGNORECASE).sub(new.replace("\\", "\\\\"), out)
     out = ID18.sub(lambda m: _keep(m.group(0), 3), out)
     out = CARD.sub(lambda m: _keep(m.group(0), 4), out)
     out = ID15.sub(lambda m: _keep(m.group(0), 3), out)
@@ -183,15 +186,16 @@ class _Block:
     kind: str  # h1 h2 h3 p li table
     parts: list[str] = field(default_factory=list)  # reportlab mini-markup for text blocks
     rows: list[list[tuple[str, bool]]] = field(default_factory=list)  # table: (markup, header?) cells
+    chart: str | None = None  # table: "bar" or "line" also draws its numbers as a chart
     ordered: int = 0  # li: its number in an <ol>, 0 in a <ul>
 
 
 class _Reader(HTMLParser):
     """Reads the restricted HTML into blocks; text is re-escaped for reportlab's paragraph markup."""
 
-    BLOCKS = {"h1", "h2", "h3", "p", "li"}
-    INLINE = {"strong": "b", "b": "b", "em": "i", "i": "i"}
-    DROP = {"title", "style", "script", "head"}
+    BLOCKS: ClassVar[frozenset[str]] = frozenset({"h1", "h2", "h3", "p", "li"})
+    INLINE: ClassVar[dict[str, str]] = {"strong": "b", "b": "b", "em": "i", "i": "i"}
+    DROP: ClassVar[frozenset[str]] = frozenset({"title", "style", "script", "head"})
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -229,7 +233,8 @@ class _Reader(HTMLParser):
                 self.cur.ordered = self.lists[-1][1] if self.lists[-1][0] else 0
         elif tag == "table":
             self._close_block()
-            self.table = _Block("table")
+            chart = dict(attrs).get("data-chart")
+            self.table = _Block("table", chart=chart if chart in ("bar", "line") else None)
         elif tag == "tr" and self.table is not None:
             self.table.rows.append([])
         elif tag in ("td", "th") and self.table is not None:
@@ -299,6 +304,59 @@ def _balanced(markup: str) -> str:
     return out
 
 
+def _plain(markup: str) -> str:
+    return htmllib.unescape(re.sub(r"<[^>]+>", "", markup)).strip()
+
+
+def _number(markup: str) -> float:
+    try:
+        return float(_plain(markup).replace(",", "").rstrip("%"))
+    except ValueError:
+        return 0.0
+
+
+def _chart(b: _Block, font: str) -> Any:
+    """A table's numbers as a chart: the first column names the categories, the first row (header cells)
+    the series, every other cell is a value (non-numbers count as 0)."""
+    from reportlab.graphics.charts.barcharts import VerticalBarChart
+    from reportlab.graphics.charts.legends import Legend
+    from reportlab.graphics.charts.linecharts import HorizontalLineChart
+    from reportlab.graphics.shapes import Drawing
+    from reportlab.lib import colors
+
+    rows = [r for r in b.rows if r]
+    header = rows[0] if rows and all(h for _m, h in rows[0]) else None
+    body = rows[1:] if header else rows
+    width = max(len(r) for r in rows)
+    series_names = [_plain(m) for m, _h in header[1:]] if header else [str(i) for i in range(1, width)]
+    cats = [_plain(r[0][0]) for r in body]
+    data = [tuple(_number(r[i][0]) if i < len(r) else 0.0 for r in body) for i in range(1, width)]
+    d = Drawing(440, 200)
+    chart: Any = VerticalBarChart() if b.chart == "bar" else HorizontalLineChart()
+    chart.x, chart.y, chart.width, chart.height = 40, 40, 300, 140
+    chart.data = data or [(0.0,)]
+    chart.categoryAxis.categoryNames = cats or [""]
+    chart.categoryAxis.labels.fontName = font
+    chart.categoryAxis.labels.fontSize = 8
+    chart.valueAxis.labels.fontName = font
+    chart.valueAxis.labels.fontSize = 8
+    chart.valueAxis.valueMin = min(0.0, *(v for s in data for v in s)) if data and body else 0.0
+    palette = [colors.HexColor(c) for c in ("#1f4e79", "#c0504d", "#9bbb59", "#8064a2", "#f79646", "#4bacc6")]
+    for i in range(len(chart.data)):
+        if b.chart == "bar":
+            chart.bars[i].fillColor = palette[i % len(palette)]
+        else:
+            chart.lines[i].strokeColor = palette[i % len(palette)]
+            chart.lines[i].strokeWidth = 1.5
+    d.add(chart)
+    legend = Legend()
+    legend.x, legend.y = 355, 170
+    legend.fontName, legend.fontSize = font, 8
+    legend.colorNamePairs = [(palette[i % len(palette)], n) for i, n in enumerate(series_names)]
+    d.add(legend)
+    return d
+
+
 def html_to_pdf(html: str, *, title: str) -> bytes:
     """A PDF (A4) of the restricted HTML subset above, with ``title`` as its document title. Chinese and
     Latin text in STSong-Light; tables with a grid, header cells bold on grey."""
@@ -334,6 +392,8 @@ def html_to_pdf(html: str, *, title: str) -> bytes:
                       for ri, r in enumerate(b.rows) for ci, (_m, head) in enumerate(r) if head]
             t.setStyle(TableStyle(style))
             story += [t, Spacer(1, 6)]
+            if b.chart:
+                story += [_chart(b, font), Spacer(1, 8)]
         else:
             markup = _balanced("".join(b.parts).strip())
             if b.kind == "li":

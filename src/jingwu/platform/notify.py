@@ -22,7 +22,7 @@ import re
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateError
@@ -30,8 +30,8 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from jingwu.platform.clock import Clock
 from jingwu.platform.container import Container, Slot
-from jingwu.platform.domain import Permission, Principal
 from jingwu.platform.documents import redact
+from jingwu.platform.domain import Permission, Principal
 from jingwu.platform.errors import Conflict, InvalidInput, NotFound
 from jingwu.platform.notify_gateways import (
     CHANNELS,
@@ -142,9 +142,10 @@ def _params(params: Mapping[str, Any]) -> dict[str, str]:
 
 
 def enqueue(uow: Any, req: NotificationRequest) -> str:
-    """Queue a notification in the caller's transaction (``uow`` has ``session`` and ``clock``); return its
-    id. The same ``dedupe_key`` again returns the first row's id and changes nothing. Unknown channel,
-    template or language, a bad address or missing parameters → InvalidInput, nothing written."""
+    """Queue a notification in the caller's transaction and return its id. ``uow`` has a ``session`` (and a
+    ``clock``; without one the system clock). The same ``dedupe_key`` again returns the first row's id and
+    changes nothing. Unknown channel, template or language, a bad address or missing parameters →
+    InvalidInput, nothing written."""
     if req.channel not in CHANNELS:
         raise InvalidInput(f"Unknown notification channel {req.channel!r} (known: {', '.join(CHANNELS)}).",
                            code="unknown_channel")
@@ -166,7 +167,8 @@ def enqueue(uow: Any, req: NotificationRequest) -> str:
     got = r.by_dedupe_key(req.dedupe_key)
     if got is not None:
         return got
-    now = uow.clock.now()
+    clock = getattr(uow, "clock", None)
+    now = clock.now() if clock is not None else datetime.now(UTC)
     return r.add({"id": new_id(), "dedupe_key": req.dedupe_key, "channel": req.channel, "address": address,
                   "template": req.template, "lang": req.lang, "params": params, "ref": req.ref,
                   "agency_id": req.agency_id, "status": "queued", "attempts": 0, "created_at": now,
