@@ -98,7 +98,32 @@ def test_delivery_renders_in_the_recipients_language(container: Container, gatew
         hist = repo(uow).attempts_of(zh)
     assert row is not None and row.status == "delivered" and row.delivered_at is not None and row.attempts == 1
     assert [(h.attempt, h.outcome) for h in hist] == [(1, "delivered")]
+    assert row.params == {}  # sent through a real adapter: the parameters (the access code) are not kept
     assert run(container, gateways) == []  # delivered rows are not sent again
+
+
+def test_concurrent_enqueues_of_one_key_make_one_row(container: Container) -> None:
+    start = threading.Barrier(4)
+    got: list[str] = []
+    errors: list[BaseException] = []
+
+    def one(i: int) -> None:
+        try:
+            with container.uow() as uow:
+                start.wait()
+                nid = enqueue(uow, req(address=f"1380000000{i}"))
+                uow.commit()
+            got.append(nid)
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and len(got) == 4 and len(set(got)) == 1
+    assert count(container) == 1
 
 
 def test_outbox_channel_is_delivered_and_logged_masked(container: Container, gateways: Gateways, caplog) -> None:  # type: ignore[no-untyped-def]
@@ -108,6 +133,9 @@ def test_outbox_channel_is_delivered_and_logged_masked(container: Container, gat
     with caplog.at_level("INFO", logger="jingwu.notify"):
         [o] = run(container, gateways)
     assert o.status == "delivered"
+    with container.read_uow() as uow:
+        row = repo(uow).get(nid)
+    assert row is not None and row.params == PARAMS  # the outbox keeps the message: its parameters stay
     logged = " ".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
     assert nid in logged and "138****5678" in logged and "13812345678" not in logged
 

@@ -249,6 +249,8 @@ def _deliver_one(row: NotificationRow, token: str, *, uow_factory: Callable[[], 
     if error is None:
         status, values, detail = "delivered", {"status": "delivered", "delivered_at": finished,
                                                "provider_ref": provider_ref, "last_error": None}, None
+        if gw.name != "outbox":  # the message has left: its parameters (an access code, say) are not kept
+            values["params"] = "{}"
     else:
         detail = _mask_in(str(error), row.address)[:1000]
         if error.permanent or row.attempts >= settings.max_attempts:
