@@ -175,8 +175,10 @@ def test_a_permanent_refusal_is_dead_at_once(container: Container, gateways: Gat
         enqueue(uow, req())
         uow.commit()
     recorder.fail = DeliveryError("http: provider answered 400", permanent=True)
+    before = notify.ATTEMPTS.labels("sms", "fake", "dead")._value.get()
     [o] = run(container, gateways)
     assert (o.status, o.attempt) == ("dead", 1)
+    assert notify.ATTEMPTS.labels("sms", "fake", "dead")._value.get() == before + 1  # counted for /metrics
 
 
 def test_two_workers_never_send_the_same_row(container: Container, gateways: Gateways, recorder) -> None:  # type: ignore[no-untyped-def]

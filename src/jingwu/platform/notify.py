@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateError
+from prometheus_client import Counter
 from jinja2.sandbox import SandboxedEnvironment
 
 from jingwu.platform.clock import Clock
@@ -52,6 +53,9 @@ STATUSES = ("queued", "sending", "delivered", "failed", "dead")
 TEST_TEMPLATE = "platform.test"
 
 _env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+
+ATTEMPTS = Counter("jingwu_notification_attempts_total", "Notification delivery attempts by outcome",
+                   ["channel", "adapter", "outcome"])
 
 
 @dataclass(frozen=True)
@@ -265,6 +269,7 @@ def _deliver_one(row: NotificationRow, token: str, *, uow_factory: Callable[[], 
                        "finished_at": finished, "outcome": status if kept else "lost", "adapter": gw.name,
                        "detail": detail, "provider_ref": provider_ref})
         uow.commit()
+    ATTEMPTS.labels(row.channel, gw.name, status if kept else "lost").inc()
     level = logging.INFO if status == "delivered" else logging.WARNING
     log.log(level, "notification %s", status, extra={
         "notification": row.id, "channel": row.channel, "to": mask_address(row.address), "attempt": row.attempts,
