@@ -114,7 +114,7 @@ def test_concurrent_enqueues_of_one_key_make_one_row(container: Container) -> No
                 nid = enqueue(uow, req(address=f"1380000000{i}"))
                 uow.commit()
             got.append(nid)
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=one, args=(i,)) for i in range(4)]

@@ -26,8 +26,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateError
-from prometheus_client import Counter
 from jinja2.sandbox import SandboxedEnvironment
+from prometheus_client import Counter
 
 from jingwu.platform.clock import Clock
 from jingwu.platform.container import Container, Slot
