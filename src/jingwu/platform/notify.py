@@ -78,6 +78,7 @@ class _Template:
 
 
 _TEMPLATES: dict[str, _Template] = {}
+_COMPILED: dict[tuple[str, str], tuple[Any, Any]] = {}  # (name, lang) -> compiled (subject, body)
 
 
 def register_template(name: str, *, zh: tuple[str, str], en: tuple[str, str]) -> None:
@@ -86,12 +87,14 @@ def register_template(name: str, *, zh: tuple[str, str], en: tuple[str, str]) ->
     if not name or len(name) > 100:
         raise ValueError("a template name is 1 to 100 characters")
     t = _Template(tuple(zh), tuple(en))  # type: ignore[arg-type]
-    for part in (*t.zh, *t.en):
-        _env.from_string(part)  # raises TemplateSyntaxError
+    compiled = {lang: (_env.from_string(subj), _env.from_string(body))  # raises TemplateSyntaxError
+                for lang, (subj, body) in (("zh-CN", t.zh), ("en", t.en))}
     old = _TEMPLATES.get(name)
     if old is not None and old != t:
         raise ValueError(f"template {name!r} is already registered with other texts")
     _TEMPLATES[name] = t
+    for lang, pair in compiled.items():
+        _COMPILED[(name, lang)] = pair
 
 
 def registered_templates() -> list[str]:
@@ -101,12 +104,12 @@ def registered_templates() -> list[str]:
 def render_message(template: str, lang: str, params: Mapping[str, str]) -> tuple[str, str]:
     """(subject, body) of a registered template in ``lang``; InvalidInput when the template is unknown
     or a parameter it uses is missing."""
-    t = _TEMPLATES.get(template)
-    if t is None:
+    pair = _COMPILED.get((template, lang if lang == "zh-CN" else "en"))
+    if pair is None:
         raise InvalidInput(f"No notification template is registered as {template!r}.", code="unknown_template")
-    subject, body = t.zh if lang == "zh-CN" else t.en
+    subject, body = pair
     try:
-        return _env.from_string(subject).render(**params).strip(), _env.from_string(body).render(**params)
+        return subject.render(**params).strip(), body.render(**params)
     except TemplateError as exc:
         raise InvalidInput(f"Template {template!r} could not be rendered: {exc}", code="template_params") from exc
 
