@@ -198,3 +198,11 @@ def test_a_chart_table_is_drawn_as_a_chart_too() -> None:
     assert flat.count("10月") > re.sub(r"\s+", "", pdf_text(without)[1]).count("10月")
     assert flat.count("重庆") >= 2 and "1,024" in flat
     assert len(with_chart) > len(without)
+
+
+def test_long_rows_and_paragraphs_run_over_pages() -> None:
+    html = ("<table><tr><th>项目</th><th>说明</th></tr><tr><td>证据</td><td>" + "很长的说明文字" * 700
+            + "</td></tr></table><p>" + "长段落" * 3000 + "结尾</p>")
+    r, text = pdf_text(html_to_pdf(html, title="长文书"))
+    assert len(r.pages) >= 4
+    assert "结尾" in re.sub(r"\s+", "", text)

@@ -386,7 +386,7 @@ def html_to_pdf(html: str, *, title: str) -> bytes:
             data = [[Paragraph(_balanced(f"<b>{m}</b>" if head else m), cell) for m, head in r]
                     + [""] * (width - len(r)) for r in b.rows if r]
             t = Table(data, repeatRows=1 if b.rows and b.rows[0] and all(h for _m, h in b.rows[0]) else 0,
-                      hAlign="LEFT", colWidths=[(A4[0] - 40 * mm) / width] * width)
+                      hAlign="LEFT", colWidths=[(A4[0] - 40 * mm) / width] * width, splitInRow=1)
             style = [("GRID", (0, 0), (-1, -1), 0.5, colors.grey), ("VALIGN", (0, 0), (-1, -1), "TOP")]
             style += [("BACKGROUND", (ci, ri), (ci, ri), colors.whitesmoke)
                       for ri, r in enumerate(b.rows) for ci, (_m, head) in enumerate(r) if head]
@@ -406,5 +406,11 @@ def html_to_pdf(html: str, *, title: str) -> bytes:
     buf = io.BytesIO()
     doc = SimpleDocTemplate(buf, pagesize=A4, title=title, author="Jingwu", creator="Jingwu",
                             leftMargin=20 * mm, rightMargin=20 * mm, topMargin=20 * mm, bottomMargin=20 * mm)
-    doc.build(story)
+    from reportlab.platypus.doctemplate import LayoutError
+
+    try:
+        doc.build(story)
+    except LayoutError as exc:  # something that cannot be split fits on no page
+        raise InvalidInput(f"The document cannot be laid out on A4 pages: {str(exc)[:200]}",
+                           code="document_layout") from exc
     return buf.getvalue()
