@@ -18,12 +18,13 @@ from jingwu.platform.tables import metadata
 from jingwu.routing.feature import FEATURE as ROUTING
 from jingwu.safety_index.feature import FEATURE as SAFETY_INDEX
 from jingwu.setup.feature import FEATURE as SETUP
+from jingwu.simulation.feature import FEATURE as SIMULATION
 from jingwu.web.feature import FEATURE as WEB
 
 # Modules announced in the navigation before their package exists ("coming" pages).
 COMING = Feature(name="coming", nav=tuple(
     NavEntry(slug, f"nav_{slug}", order=order, ready=False)
-    for slug, order in (("cases", 50), ("exchange", 60), ("planning", 70), ("simulation", 80))))
+    for slug, order in (("cases", 50), ("exchange", 60), ("planning", 70))))
 
 FEATURES: tuple[Feature, ...] = (
     PLATFORM,
@@ -32,6 +33,7 @@ FEATURES: tuple[Feature, ...] = (
     DISPATCH,
     SAFETY_INDEX,
     SETUP,
+    SIMULATION,
     DEMO,
     COMING,
 )
