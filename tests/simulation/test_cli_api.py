@@ -80,6 +80,15 @@ def test_cli_bad_calls_file_names_the_line(sim: Any, tmp_path: Path) -> None:
     assert "line 3" in r.output and "invalid_calls" in r.output
 
 
+def test_cli_refuses_calls_off_the_network(sim: Any, tmp_path: Path) -> None:
+    f = tmp_path / "calls.csv"
+    f.write_text("received_at,lon,lat\n2024-03-01T08:10:00,104.075,30.665\n2024-03-01T09:10:00,0,0\n",
+                 encoding="utf-8")
+    r = sim("--calls", str(f), "--units", "2")
+    assert r.exit_code == 2
+    assert "calls_off_network" in r.output
+
+
 def test_api_run_and_report(client: Any, org: Any) -> None:
     h = login(client, "analyst", org.passwords["analyst"])
     for body, code in (({"units": 0}, "no_units"), ({"target_s": 0}, "invalid_target"),

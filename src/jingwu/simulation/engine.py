@@ -41,6 +41,7 @@ Progress = Callable[[float], None]
 
 CHUNK = 4096  # calls whose unit ETAs are looked up at once
 POST_SNAP_M = 5000.0
+MAX_CALL_GAP_M = 2000.0  # a call farther than this from every node of a unit mode's graph is refused
 
 
 def _xy(lon: F64, lat: F64, lat0: float) -> F64:
@@ -120,7 +121,14 @@ def prepare(graphs: Mapping[str, RoadGraph], posts: Sequence[tuple[float, float]
     for m in dict.fromkeys(modes):
         g = graphs[m]
         tree = cKDTree(_xy(g.node_lon, g.node_lat, lat0))
-        call_node[m] = tree.query(call_xy)[1].astype(np.int64)
+        gap, near = tree.query(call_xy)
+        far = np.flatnonzero(gap > MAX_CALL_GAP_M)
+        if far.size:
+            i = int(far[0])
+            raise InvalidInput(f"{far.size} call(s) lie more than {MAX_CALL_GAP_M:g} m from the {m} network, e.g. "
+                               f"({calls.lon[i]:.6f}, {calls.lat[i]:.6f}): replay only calls of the served area",
+                               code="calls_off_network")
+        call_node[m] = near.astype(np.int64)
         zone_node[m] = tree.query(zone_xy)[1].astype(np.int64)
         us = [u for u in range(p.units) if modes[u] == m]
         keys = list(dict.fromkeys((post_lon[u], post_lat[u]) for u in us))
