@@ -80,6 +80,23 @@ def test_cli_bad_calls_file_names_the_line(sim: Any, tmp_path: Path) -> None:
     assert "line 3" in r.output and "invalid_calls" in r.output
 
 
+def test_cli_service_times_file(sim: Any, tmp_path: Path) -> None:
+    f = tmp_path / "service.json"
+    f.write_text(json.dumps({"traffic": {"median_s": 600, "sigma": 0.2}}), encoding="utf-8")
+    r = sim("--days", "1", "--calls-per-day", "50", "--units", "4", "--policy", "fastest", "--service", str(f),
+            "--json")
+    assert r.exit_code == 0, r.output
+    res = json.loads(r.stdout.strip().splitlines()[-1])
+    assert res["params"]["service"]["traffic"] == {"median_s": 600.0, "sigma": 0.2}
+    assert res["params"]["service"]["crime"]["median_s"] == 3000
+    f.write_text(json.dumps({"robbery": {"median_s": 600, "sigma": 0.2}}), encoding="utf-8")
+    r = sim("--service", str(f))
+    assert r.exit_code == 2 and "invalid_service" in r.output
+    f.write_text("{not json", encoding="utf-8")
+    r = sim("--service", str(f))
+    assert r.exit_code == 2 and "invalid_service" in r.output
+
+
 def test_cli_refuses_calls_off_the_network(sim: Any, tmp_path: Path) -> None:
     f = tmp_path / "calls.csv"
     f.write_text("received_at,lon,lat\n2024-03-01T08:10:00,104.075,30.665\n2024-03-01T09:10:00,0,0\n",

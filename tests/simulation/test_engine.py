@@ -133,3 +133,14 @@ def test_generator_follows_the_hourly_profile(city):
     expected = 500 / 24 * np.asarray(HOURLY_PROFILE)
     assert np.all(np.abs(by_hour - expected) < 5 * np.sqrt(expected / 60) + 1)
     assert (calls.service_s > 0).all()
+
+
+def test_report_is_one_safe_html_file(city):
+    from jingwu.simulation import report
+
+    res = _run(city, days=1, policies=("fastest",))
+    res["calls_source"] = "</script><script>alert(1)</script>.csv"
+    html = report.render(res, lang="en")
+    assert html.count("</script>") == html.count("<script")  # the name cannot close a block early
+    assert "alert(1)</script>" not in html
+    assert '<html lang="en">' in html and "Dispatch simulation report" in html

@@ -13,8 +13,9 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from jingwu.platform.errors import AppError
-from jingwu.simulation.domain import SimParams, parse_mix, parse_policies, parse_shares
+from jingwu.platform.errors import AppError, InvalidInput
+from jingwu.simulation.domain import DEFAULT_SERVICE, SimParams, parse_mix, parse_policies, parse_service, parse_shares
+from jingwu.simulation.generator import CATEGORIES
 
 err = Console(stderr=True)
 out = Console()
@@ -35,15 +36,25 @@ def simulate_cmd(
     calls: Annotated[Path | None, typer.Option(help="replay historical calls: CSV received_at,lon,lat[,category]")]
     = None,
     posts: Annotated[Path | None, typer.Option(help="units' posts: CSV lon,lat (default: the stations)")] = None,
+    service: Annotated[Path | None, typer.Option(
+        help='on-scene times: JSON {"category": {"median_s": 1200, "sigma": 0.6}} (others: defaults)')] = None,
     out_file: Annotated[Path | None, typer.Option("--out", help="write the HTML report here")] = None,
     lang: Annotated[str, typer.Option(help="report language first shown: zh-CN or en")] = "zh-CN",
     as_json: Annotated[bool, typer.Option("--json", help="print the whole result as JSON")] = False,
 ) -> None:
     """Simulate dispatch on the deployment's road network and compare policies (推演)."""
     try:
+        svc = dict(DEFAULT_SERVICE)
+        if service is not None:
+            try:
+                raw = json.loads(service.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise InvalidInput(f"cannot read service times from {service}: {exc}", code="invalid_service") \
+                    from None
+            svc = parse_service(raw, CATEGORIES)
         p = SimParams(days=days, calls_per_day=calls_per_day, units=units, policies=parse_policies(policy), seed=seed,
                       target_s=target, tolerance_s=tolerance, handling_s=handling, shifts=parse_shares(shifts),
-                      mix=parse_mix(mix)).check()
+                      mix=parse_mix(mix), service=svc).check()
     except AppError as exc:
         err.print(f"[bold red]error:[/] {exc.message} ({exc.code})")
         raise typer.Exit(2)

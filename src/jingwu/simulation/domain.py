@@ -82,6 +82,25 @@ def parse_policies(text: str) -> tuple[str, ...]:
     return POLICIES if names == ("all",) else names
 
 
+def parse_service(data: object, categories: tuple[str, ...]) -> dict[str, ServiceTime]:
+    """Service times from a mapping ``{category: {"median_s": m, "sigma": s}}`` (a deployment's own handling
+    times); categories not named keep their defaults. Raises InvalidInput (``invalid_service``)."""
+    if not isinstance(data, dict):
+        raise InvalidInput('service times must be an object {"category": {"median_s": …, "sigma": …}}',
+                           code="invalid_service")
+    out = dict(DEFAULT_SERVICE)
+    for cat, v in data.items():
+        if cat not in categories:
+            raise InvalidInput(f"unknown call category {cat!r}: use {', '.join(categories)}", code="invalid_service")
+        try:
+            st = ServiceTime(float(v["median_s"]), float(v["sigma"]))
+        except (TypeError, KeyError, ValueError):
+            raise InvalidInput(f"service time of {cat!r} needs numbers median_s and sigma", code="invalid_service") \
+                from None
+        out[cat] = st
+    return out
+
+
 def parse_mix(text: str) -> dict[str, float]:
     """A travel-mode mix ``"car=3,foot=1"`` (relative weights). Raises InvalidInput (``invalid_mix``)."""
     out: dict[str, float] = {}
