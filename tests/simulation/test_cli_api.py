@@ -129,3 +129,20 @@ def test_api_run_and_report(client: Any, org: Any) -> None:
     assert page.status_code == 200 and 'src="/static/js/simulation_report.js"' in page.text
     planner = client.get("/simulation", headers=h)
     assert planner.status_code == 200 and "sim-form" in planner.text
+
+
+def test_api_one_run_at_a_time_and_page_needs_analyse(client: Any, org: Any) -> None:
+    h = login(client, "analyst", org.passwords["analyst"])
+    r = client.post("/api/v1/simulation/runs", headers=h, json={"days": 10, "calls_per_day": 3000, "units": 80,
+                                                                 "policy": "fastest"})
+    assert r.status_code == 202
+    second = client.post("/api/v1/simulation/runs", headers=h, json={"days": 1})
+    assert second.status_code == 409 and second.json()["error"]["code"] == "simulation_busy"
+    run_id = r.json()["id"]
+    for _ in range(1200):
+        if client.get(f"/api/v1/simulation/runs/{run_id}", headers=h).json()["status"] != "running":
+            break
+        time.sleep(0.1)
+    disp = login(client, "disp_a", org.passwords["disp_a"])
+    assert client.get("/simulation", headers=disp).status_code == 403
+    assert client.get(f"/api/v1/simulation/runs/{run_id}", headers=disp).status_code == 403
