@@ -80,6 +80,14 @@ def test_cli_bad_calls_file_names_the_line(sim: Any, tmp_path: Path) -> None:
     assert "line 3" in r.output and "invalid_calls" in r.output
 
 
+def test_cli_simulates_the_deployments_own_roster(sim: Any, tmp_path: Path) -> None:
+    r = sim("--roster", "--days", "1", "--calls-per-day", "60", "--policy", "fastest", "--json")
+    assert r.exit_code == 0, r.output
+    res = json.loads(r.stdout.strip().splitlines()[-1])
+    assert res["posts_source"] == "roster" and res["params"]["units"] == 2  # A1 and B1 of the test org
+    assert sorted((p["lon"], p["mode"]) for p in res["posts"]) == [(104.07, "car"), (104.1, "car")]
+
+
 def test_cli_service_times_file(sim: Any, tmp_path: Path) -> None:
     f = tmp_path / "service.json"
     f.write_text(json.dumps({"traffic": {"median_s": 600, "sigma": 0.2}}), encoding="utf-8")
@@ -106,6 +114,15 @@ def test_cli_refuses_calls_off_the_network(sim: Any, tmp_path: Path) -> None:
     assert "calls_off_network" in r.output
 
 
+def _wait(client: Any, h: dict[str, str], run_id: str) -> dict[str, Any]:
+    for _ in range(1200):
+        run = client.get(f"/api/v1/simulation/runs/{run_id}", headers=h).json()
+        if run["status"] != "running":
+            return run
+        time.sleep(0.1)
+    raise AssertionError("the run did not finish")
+
+
 def test_api_run_and_report(client: Any, org: Any) -> None:
     h = login(client, "analyst", org.passwords["analyst"])
     for body, code in (({"units": 0}, "no_units"), ({"target_s": 0}, "invalid_target"),
@@ -117,11 +134,12 @@ def test_api_run_and_report(client: Any, org: Any) -> None:
     r = client.post("/api/v1/simulation/runs", headers=h, json={"days": 1, "calls_per_day": 120, "units": 6})
     assert r.status_code == 202, r.text
     run_id = r.json()["id"]
-    for _ in range(600):
-        run = client.get(f"/api/v1/simulation/runs/{run_id}", headers=h).json()
-        if run["status"] != "running":
-            break
-        time.sleep(0.1)
+    run = _wait(client, h, run_id)
+    r = client.post("/api/v1/simulation/runs", headers=h, json={"days": 1, "calls_per_day": 50, "roster": True,
+                                                               "policy": "fastest"})
+    assert r.status_code == 202, r.text
+    roster_run = _wait(client, h, r.json()["id"])
+    assert roster_run["status"] == "done" and roster_run["result"]["posts_source"] == "roster"
     assert run["status"] == "done", run
     assert run["progress"] == 1.0 and len(run["result"]["results"]) == 3
     assert client.get("/api/v1/simulation/runs/nope", headers=h).status_code == 404
@@ -139,10 +157,7 @@ def test_api_one_run_at_a_time_and_page_needs_analyse(client: Any, org: Any) -> 
     second = client.post("/api/v1/simulation/runs", headers=h, json={"days": 1})
     assert second.status_code == 409 and second.json()["error"]["code"] == "simulation_busy"
     run_id = r.json()["id"]
-    for _ in range(1200):
-        if client.get(f"/api/v1/simulation/runs/{run_id}", headers=h).json()["status"] != "running":
-            break
-        time.sleep(0.1)
+    _wait(client, h, run_id)
     disp = login(client, "disp_a", org.passwords["disp_a"])
     assert client.get("/simulation", headers=disp).status_code == 403
     assert client.get(f"/api/v1/simulation/runs/{run_id}", headers=disp).status_code == 403

@@ -30,7 +30,7 @@ def start_run(body: RunBody, p: Planner, c: ContainerDep) -> RunRead:
                        policies=parse_policies(body.policy), seed=body.seed, target_s=body.target_s,
                        tolerance_s=body.tolerance_s, handling_s=body.handling_s, shifts=parse_shares(body.shifts),
                        mix=parse_mix(body.mix))
-    return _read(c.get(RUNS).start(c, params, p.username))
+    return _read(c.get(RUNS).start(c, params, p.username, roster=body.roster))
 
 
 @router.get("/runs/{run_id}", response_model=RunRead)

@@ -38,6 +38,8 @@ def simulate_cmd(
     posts: Annotated[Path | None, typer.Option(help="units' posts: CSV lon,lat (default: the stations)")] = None,
     service: Annotated[Path | None, typer.Option(
         help='on-scene times: JSON {"category": {"median_s": 1200, "sigma": 0.6}} (others: defaults)')] = None,
+    use_roster: Annotated[bool, typer.Option("--roster", help="the deployment's own units (number, homes, modes) "
+                                                              "instead of --units/--mix/--posts")] = False,
     out_file: Annotated[Path | None, typer.Option("--out", help="write the HTML report here")] = None,
     lang: Annotated[str, typer.Option(help="report language first shown: zh-CN or en")] = "zh-CN",
     as_json: Annotated[bool, typer.Option("--json", help="print the whole result as JSON")] = False,
@@ -70,7 +72,7 @@ def simulate_cmd(
         with Progress(TextColumn("[bold blue]simulate"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),
                       console=err, disable=as_json and not sys.stderr.isatty()) as bar:
             task = bar.add_task("simulate", total=1.0)
-            result = simulate_deployment(c, p, calls_csv=calls, posts_csv=posts,
+            result = simulate_deployment(c, p, calls_csv=calls, posts_csv=posts, use_roster=use_roster,
                                          progress=lambda f: bar.update(task, completed=f))
     except AppError as exc:
         err.print(f"[bold red]error:[/] {exc.message} ({exc.code})")

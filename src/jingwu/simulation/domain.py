@@ -130,6 +130,7 @@ class SimParams:
     shifts: tuple[float, ...] = (1.0,) * 24  # share of units on duty by local hour
     mix: dict[str, float] = field(default_factory=lambda: {"car": 1.0})
     service: dict[str, ServiceTime] = field(default_factory=lambda: dict(DEFAULT_SERVICE))
+    modes: tuple[str, ...] | None = None  # each unit's travel mode (the deployment's roster); None: from ``mix``
 
     def check(self) -> SimParams:
         """The params, or InvalidInput with a code naming what is wrong (nothing has run yet)."""
@@ -166,6 +167,8 @@ class SimParams:
         for m in self.mix:
             if m not in modes:
                 raise InvalidInput(f"unknown travel mode {m!r}: use {', '.join(sorted(modes))}", code="invalid_mix")
+        if self.modes is not None and (len(self.modes) != self.units or any(m not in modes for m in self.modes)):
+            raise InvalidInput("one known travel mode per unit is needed", code="invalid_mix")
         for cat, st in self.service.items():
             if not (st.median_s > 0 and st.sigma >= 0 and math.isfinite(st.median_s) and math.isfinite(st.sigma)):
                 raise InvalidInput(f"service time of {cat!r}: median > 0 s and sigma ≥ 0", code="invalid_service")
@@ -175,7 +178,10 @@ class SimParams:
         return replace(self, **kw)  # type: ignore[arg-type]
 
     def unit_modes(self) -> list[str]:
-        """Travel mode of each unit: the mix's weights apportioned by largest remainder, in mix order."""
+        """Travel mode of each unit: the roster's, else the mix's weights apportioned by largest remainder, in
+        mix order."""
+        if self.modes is not None:
+            return list(self.modes)
         total = sum(self.mix.values())
         items = [(m, w) for m, w in self.mix.items() if w > 0]
         exact = [self.units * w / total for _, w in items]

@@ -359,7 +359,7 @@ def run(graphs: Mapping[str, RoadGraph], posts: Sequence[tuple[float, float]], p
     return {
         "params": {"days": calls.days, "calls_per_day": p.calls_per_day, "units": p.units, "seed": p.seed,
                    "target_s": p.target_s, "handling_s": p.handling_s, "tolerance_s": p.tolerance_s,
-                   "cell_m": p.cell_m, "shifts": list(p.shifts), "mix": p.mix,
+                   "cell_m": p.cell_m, "shifts": list(p.shifts), "mix": p.mix if p.modes is None else None,
                    "service": {c: {"median_s": s.median_s, "sigma": s.sigma} for c, s in p.service.items()}},
         "calls": len(calls),
         "prepare_seconds": round(prep.prepare_s, 2),

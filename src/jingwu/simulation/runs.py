@@ -21,6 +21,7 @@ class Run:
     id: str
     params: SimParams
     started_by: str
+    roster: bool = False
     status: str = "running"  # running, done, failed
     progress: float = 0.0
     result: dict[str, Any] | None = None
@@ -32,14 +33,14 @@ class Runs:
     runs: dict[str, Run] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def start(self, c: Container, p: SimParams, user: str) -> Run:
+    def start(self, c: Container, p: SimParams, user: str, roster: bool = False) -> Run:
         """Check the inputs (InvalidInput before anything starts), then run in a thread; Conflict while
         another run is going."""
         p.check()
         with self.lock:
             if any(r.status == "running" for r in self.runs.values()):
                 raise Conflict("A simulation is already running: wait for it to finish.", code="simulation_busy")
-            run = Run(uuid.uuid4().hex, p, user)
+            run = Run(uuid.uuid4().hex, p, user, roster)
             self.runs[run.id] = run
             for old in list(self.runs)[:-KEEP]:
                 del self.runs[old]
@@ -51,7 +52,7 @@ class Runs:
             run.progress = round(f, 3)
 
         try:
-            run.result = simulate_deployment(c, run.params, progress=step)
+            run.result = simulate_deployment(c, run.params, use_roster=run.roster, progress=step)
             run.status = "done"
             run.progress = 1.0
         except AppError as exc:

@@ -18,6 +18,8 @@ class RunBody(BaseModel):
     handling_s: float = Field(60.0, description="call handling before departure, seconds")
     shifts: str = Field("", description='share of units on duty by hour, e.g. "0-7:0.6,22-24:0.8"')
     mix: str = Field("car=1", description='travel-mode mix, e.g. "car=3,foot=1"')
+    roster: bool = Field(False, description="the deployment's own units (number, homes, travel modes) instead of "
+                                            "units and mix")
 
 
 class RunRead(BaseModel):

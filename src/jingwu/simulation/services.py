@@ -1,7 +1,8 @@
 """Running a simulation on the deployment: its road graphs (every travel mode), its stations as the units'
 posts (or a posts file), the generated or a replayed call stream.
 
-Posts: with ``posts`` given, unit k is at row k mod n of the list; otherwise at the deployment's active
+Posts: with ``use_roster``, the deployment's active police units at their home positions in their own travel
+modes; with ``posts`` given, unit k is at row k mod n of the list; otherwise at the deployment's active
 police stations (``kind = station`` with coordinates) in turn; with none, at ``units`` network nodes spread by
 farthest-point sampling from the node nearest the network's centre (deterministic).
 """
@@ -17,6 +18,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from jingwu.platform.container import Container
+from jingwu.platform.domain import travel_mode_of
 from jingwu.platform.errors import InvalidInput
 from jingwu.routing.api import ROAD_GRAPH, ROAD_GRAPHS
 from jingwu.routing.graph import RoadGraph
@@ -75,13 +77,34 @@ def deployment_posts(c: Container, units: int) -> tuple[list[tuple[float, float]
     return [base[k % len(base)] for k in range(units)], "spread"
 
 
+def roster(c: Container) -> list[tuple[float, float, str]]:
+    """The deployment's active police units (not fire engines) with a home position: (lon, lat, travel mode),
+    the mode being the unit's own or its kind's (``travel_mode_of``)."""
+    with c.uow() as uow:
+        units = uow.units.in_subtree("/")
+    out = [(float(u.home_lon), float(u.home_lat), travel_mode_of(u.kind, u.travel_mode).value)
+           for u in units if u.active and u.kind != "fire_engine" and u.home_lon is not None
+           and u.home_lat is not None]
+    if not out:
+        raise InvalidInput("the deployment has no active unit with a home position: give --units instead",
+                           code="no_units")
+    return out
+
+
 def simulate_deployment(c: Container, p: SimParams, *, calls_csv: Path | None = None,
-                        posts_csv: Path | None = None, progress: Progress | None = None) -> dict[str, Any]:
-    """Check the inputs, then run every policy of ``p`` on the deployment's network (see the module doc)."""
+                        posts_csv: Path | None = None, use_roster: bool = False,
+                        progress: Progress | None = None) -> dict[str, Any]:
+    """Check the inputs, then run every policy of ``p`` on the deployment's network (see the module doc). With
+    ``use_roster`` the units are the deployment's own (their number, home positions and travel modes)."""
     p.check()
+    if use_roster:
+        units = roster(c)
+        p = p.with_(units=len(units), modes=tuple(m for _, _, m in units)).check()
     tz = ZoneInfo(c.settings.timezone)
     stream = generator.read_calls_csv(calls_csv, p, tz) if calls_csv is not None else None
-    if posts_csv is not None:
+    if use_roster:
+        posts, source = [(x, y) for x, y, _ in units], "roster"
+    elif posts_csv is not None:
         listed = read_posts_csv(posts_csv)
         posts, source = [listed[k % len(listed)] for k in range(p.units)], "file"
     else:

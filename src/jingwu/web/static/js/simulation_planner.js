@@ -43,6 +43,7 @@
     ["days", "units", "seed"].forEach(function (k) { body[k] = parseInt(f.get(k), 10); });
     ["calls_per_day", "target_s"].forEach(function (k) { body[k] = parseFloat(f.get(k)); });
     ["policy", "shifts", "mix"].forEach(function (k) { body[k] = String(f.get(k) || ""); });
+    body.roster = f.get("roster") === "1";
     form.querySelector("button").disabled = true;
     status.hidden = false;
     bar.value = 0;
