@@ -19,12 +19,13 @@ from jingwu.platform.tables import metadata
 from jingwu.routing.feature import FEATURE as ROUTING
 from jingwu.safety_index.feature import FEATURE as SAFETY_INDEX
 from jingwu.setup.feature import FEATURE as SETUP
+from jingwu.simulation.feature import FEATURE as SIMULATION
 from jingwu.web.feature import FEATURE as WEB
 
 # Modules announced in the navigation before their package exists ("coming" pages).
 COMING = Feature(name="coming", nav=tuple(
     NavEntry(slug, f"nav_{slug}", order=order, ready=False)
-    for slug, order in (("exchange", 60), ("planning", 70), ("simulation", 80))))
+    for slug, order in (("exchange", 60), ("planning", 70))))
 
 FEATURES: tuple[Feature, ...] = (
     PLATFORM,
@@ -34,6 +35,7 @@ FEATURES: tuple[Feature, ...] = (
     SAFETY_INDEX,
     CASES,
     SETUP,
+    SIMULATION,
     DEMO,
     COMING,
 )

@@ -1,6 +1,7 @@
 """The demo call generator: a documented model of a city's 110 call stream.
 
-Arrivals are a non-homogeneous Poisson process with an hourly profile;
+Arrivals are a non-homogeneous Poisson process with an hourly profile (the shared call model,
+:mod:`jingwu.contracts.call_model`);
 locations mix hot spots (Gaussian around busy places) with calls anywhere on
 the road network; types follow a category mix. docs/methods/dispatch.md gives
 the numbers and where they come from. Deterministic for a given seed.
@@ -14,15 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from jingwu.contracts.call_model import CATEGORY_MIX, HOT_SHARE, HOURLY_PROFILE
 from jingwu.dispatch.domain import IntakeFlags, TypeTable
-
-# Relative call volume by local hour (0..23); mean = 1. Shape of urban 110 demand:
-# night trough 03-06, late-morning and evening peaks (INF: calibrated to published
-# city bulletins' descriptions, not a national table).
-HOURLY_PROFILE = [0.75, 0.6, 0.45, 0.35, 0.3, 0.35, 0.5, 0.75, 1.0, 1.15, 1.25, 1.25,
-                  1.2, 1.15, 1.15, 1.2, 1.25, 1.3, 1.35, 1.45, 1.5, 1.45, 1.25, 1.0]
-_mean = sum(HOURLY_PROFILE) / 24
-HOURLY_PROFILE = [x / _mean for x in HOURLY_PROFILE]
 
 # Hot spots in central Chengdu: (name, lon, lat, sigma metres, weight)
 HOT_SPOTS = [
@@ -34,15 +28,7 @@ HOT_SPOTS = [
     ("二仙桥", 104.1200, 30.6800, 400, 1.0),
     ("骡马市", 104.0700, 30.6740, 300, 1.0),
 ]
-HOT_SHARE = 0.65
-
-# Category mix of 110 calls (share of all calls; INF, see the method doc) and
-# the types drawn within each category (uniform).
-CATEGORY_MIX = {
-    "help": 0.30, "dispute": 0.20, "public_order": 0.18, "traffic": 0.15, "crime": 0.08, "fraud": 0.04,
-    "fire": 0.02, "consult": 0.02, "liaison": 0.01,
-}
-
+# The types drawn within each category of CATEGORY_MIX are uniform.
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 
 

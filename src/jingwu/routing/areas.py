@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from jingwu.routing.domain import InvalidArgument, Metric, Snap
-from jingwu.routing.endpoints import ends, ends_of, expand, snap_arrays
+from jingwu.routing.endpoints import ends, ends_of, expand, snap_arrays, weights
 from jingwu.routing.kernels import F64, I32, INF
 from jingwu.routing.search import Workspace, run
 
@@ -56,6 +56,27 @@ def _per_node(g: RoadGraph, ws: Workspace) -> tuple[F64, I32]:
             d_out[o] = dist[c]
             l_out[o] = label[c]
     return d_out, l_out
+
+
+def node_costs(g: RoadGraph, sources: Sequence[Snap], metric: Metric, reverse: bool, limit: float) -> F64:
+    """(len(sources), n_nodes) least cost from each source to every graph node (``reverse``: from every node
+    to each source): one full Dijkstra per source, bounded by ``limit`` (costlier or unreachable: inf). A
+    node with turn-restriction copies gets the least cost over its copies."""
+    metric = Metric(metric)
+    out = np.full((len(sources), g.n_nodes), INF, dtype=np.float64)
+    w = weights(g, metric)
+    n = g.n_nodes
+    extra = g.s_orig[n:]
+    for i, s in enumerate(sources):
+        p, o = snap_arrays([s])
+        nodes, costs, _, _ = ends(g, p, o, w, leaving=not reverse)
+        ws, _, _, _ = run(g, not reverse, metric, (nodes, costs, np.zeros_like(nodes)), None, np.empty(0), limit=limit)
+        dist = np.where(ws.state == ws.settled, ws.dist, INF)
+        row = out[i]
+        row[:] = dist[:n]
+        if extra.size:
+            np.minimum.at(row, extra, dist[n : g.n_search])
+    return out
 
 
 def isochrone(g: RoadGraph, at: Snap, minutes: float, buffer_m: float) -> dict[str, Any]:

@@ -285,6 +285,13 @@ class RoadGraph:
         """For each graph node, the index of the source with least cost *to* it (-1 if unreachable)."""
         return areas.nearest_source_partition(self, sources, metric)
 
+    def node_costs(self, sources: Sequence[Snap], metric: Metric = Metric.TIME, reverse: bool = False,
+                   max_cost: float = INF) -> F64:
+        """(len(sources), n_nodes) cost from each source to every graph node, or with ``reverse`` from every
+        node to each source (inf beyond ``max_cost`` or unreachable): one full search per source, the
+        many-to-many table a simulation or a planner looks calls and demand points up in."""
+        return areas.node_costs(self, sources, metric, reverse, max_cost)
+
     def partition_polygons(self, sources: Sequence[Snap], metric: Metric = Metric.TIME) -> list[dict[str, Any] | None]:
         """Area served first by each source, as GeoJSON (Multi)Polygons (``None`` if it serves nothing).
 

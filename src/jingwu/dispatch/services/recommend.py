@@ -18,6 +18,7 @@ from jingwu.dispatch.store import DispatchUnitOfWork
 from jingwu.platform.domain import Permission, Principal, travel_mode_of
 from jingwu.platform.errors import Conflict, InvalidInput
 from jingwu.platform.org_store import UnitRow
+from jingwu.routing.ranking import rank_units
 
 
 @dataclass(frozen=True)
@@ -87,9 +88,11 @@ def recommend(p: Principal, incident_id: str, *, uow: DispatchUnitOfWork, geo: G
     # rank all candidates, then explain only the ones returned
     # units the caller may dispatch rank first; the others are listed (marked) so that a branch sees the
     # nearer unit another branch could send and can ask the command centre for it
-    ranked = sorted(((u, src, float(eta), need.get(u.kind, 0) > 0, mode)
-                     for (u, src, _s, mode), eta in zip(cands, secs, strict=True)),
-                    key=lambda x: (x[0].status != available, not p.in_scope(x[0].agency_path), not x[3], x[2]))
+    order = rank_units(secs, available=[c[0].status == available for c in cands],
+                       in_scope=[p.in_scope(c[0].agency_path) for c in cands],
+                       matches=[need.get(c[0].kind, 0) > 0 for c in cands])
+    ranked = [(cands[i][0], cands[i][1], float(secs[i]), need.get(cands[i][0].kind, 0) > 0, cands[i][3])
+              for i in order.tolist()]
     recs: list[Recommendation] = []
     for u, src, eta, matches, mode in ranked[:limit]:
         eta_v = eta if math.isfinite(eta) else None
