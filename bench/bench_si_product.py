@@ -25,6 +25,7 @@ and the daily update as pandas over the 91 days it needs.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -76,15 +77,17 @@ class FixedClock:
 
 
 STAGES: dict[str, float] = defaultdict(float)
+CPU: dict[str, float] = defaultdict(float)  # process CPU seconds (all threads): what the stage costs a core
 
 
 @contextmanager
 def stage(name: str) -> Iterator[None]:
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     try:
         yield
     finally:
         STAGES[name] += time.perf_counter() - t0
+        CPU[name] += time.process_time() - c0
 
 
 def instrument() -> None:
@@ -172,21 +175,26 @@ def pandas_scores(df: pd.DataFrame, pop: np.ndarray[Any, Any], codes: list[str],
     return out
 
 
+CPU_OF: dict[str, float] = {}
+
+
 def clocked(label: str, fn: Callable[[], Any], results: dict[str, float]) -> Any:
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     out = fn()
     results[label] = time.perf_counter() - t0
-    print(f"  {label:<62s} {results[label]:8.3f} s", flush=True)
+    CPU_OF[label] = time.process_time() - c0
+    print(f"  {label:<62s} {results[label]:8.3f} s wall {CPU_OF[label]:8.3f} s cpu", flush=True)
     return out
 
 
 def print_stages(title: str, total: float) -> None:
-    print(f"  {title} by stage:")
+    print(f"  {title} by stage (wall, share, cpu):")
     for k, v in sorted(STAGES.items()):
-        print(f"    {k:<60s} {v:8.3f} s  {v / total:6.1%}")
+        print(f"    {k:<60s} {v:8.3f} s  {v / total:6.1%} {CPU[k]:8.3f} s cpu")
     rest = total - sum(STAGES.values())
     print(f"    {'other (transactions, lock, tickets, notes)':<60s} {rest:8.3f} s  {rest / total:6.1%}")
     STAGES.clear()
+    CPU.clear()
 
 
 def main() -> None:
@@ -220,13 +228,13 @@ def main() -> None:
         tz = ZoneInfo(TZ)
 
         print("1. product backfill: jingwu index import (read, parse, store) + jingwu index compute")
-        marks: list[tuple[str, float]] = []
+        marks: list[tuple[str, float, float]] = []
         rep = clocked("IMPORT: importer.import_file", lambda: importer.import_file(
             path, importer.parse_mapping(MAPPING), uow_factory=c.uow, tz=tz,
-            progress=lambda s: marks.append((s, time.perf_counter()))), r)
-        marks.append(("end", time.perf_counter()))
-        for (name, t0), (_, t1) in pairwise(marks):
-            print(f"    import stage {name:<47s} {t1 - t0:8.3f} s")
+            progress=lambda s: marks.append((s, time.perf_counter(), time.process_time()))), r)
+        marks.append(("end", time.perf_counter(), time.process_time()))
+        for (name, t0, c0), (_, t1, c1) in pairwise(marks):
+            print(f"    import stage {name:<47s} {t1 - t0:8.3f} s wall {c1 - c0:8.3f} s cpu")
         assert rep.stored == rows and not rep.rejected, (rep.stored, rep.rejected[:3])
         s = clocked("COMPUTE: services.compute.compute (the data's range)", lambda: compute_mod.compute(
             uow_factory=c.uow, clock=clock, tz=tz, method=m), r)
@@ -237,12 +245,13 @@ def main() -> None:
               f"{s.days} days x {s.towns} towns")
 
         print("2. plain pandas, the same backfill from the same file")
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         df = pd.read_parquet(path)
         first = engine.FIRST_SCORABLE
         ref = pandas_scores(df, pop, codes, FIRST_DAY, n_days, first, m)
         r["pandas backfill"] = time.perf_counter() - t0
-        print(f"  {'PANDAS BACKFILL (read + compute, nothing stored)':<62s} {r['pandas backfill']:8.3f} s")
+        print(f"  {'PANDAS BACKFILL (read + compute, nothing stored)':<62s} {r['pandas backfill']:8.3f} s wall "
+              f"{time.process_time() - c0:8.3f} s cpu")
         with c.uow() as uow:
             stored = pd.DataFrame(SafetyIndexRepository(uow.session).scores_between(FIRST_DAY, today))
         idx = {t.id: i for i, t in enumerate(towns)}
@@ -272,20 +281,23 @@ def main() -> None:
             uow_factory=c.uow, clock=clock, tz=tz, method=m), r)
         assert d.first == d.last == intake_day, d
         print_stages("daily update", r["DAILY UPDATE: services.compute.daily (scores the new day)"])
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         window = pd.concat([df[df["time"] >= np.datetime64((intake_day - timedelta(days=90)).isoformat())],
                             intake])
         day0 = intake_day - timedelta(days=90)
         pref = pandas_scores(window, pop, codes, day0, 91, 90, m)
         r["pandas daily"] = time.perf_counter() - t0
-        print(f"  {'PANDAS DAILY (91 days from the frame in memory, compute)':<62s} {r['pandas daily']:8.3f} s")
+        print(f"  {'PANDAS DAILY (91 days from the frame in memory, compute)':<62s} {r['pandas daily']:8.3f} s wall "
+              f"{time.process_time() - c0:8.3f} s cpu")
         with c.uow() as uow:
             new = {x["town_id"]: x for x in SafetyIndexRepository(uow.session).scores_on(intake_day)}
         got = np.array([new[t.id]["score"] if new[t.id]["score"] is not None else np.nan for t in towns])
         want = pref.sort_values("town")["score"].to_numpy()
         print(f"  daily checked against pandas: max |score diff| {np.nanmax(np.abs(got - want)):.2e}")
         c.engine.dispose()
-    print("summary (s): " + ", ".join(f"{k} {v:.2f}" for k, v in r.items()))
+    print("summary (s wall): " + ", ".join(f"{k} {v:.2f}" for k, v in r.items()))
+    print("summary (s cpu): " + ", ".join(f"{k} {v:.2f}" for k, v in CPU_OF.items()))
+    print(f"load average at the end: {os.getloadavg()} on {os.cpu_count()} cores")
     print("note: towns given by code; placing points in town polygons (shapely STRtree) is extra at import.")
 
 

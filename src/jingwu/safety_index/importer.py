@@ -264,11 +264,12 @@ def parse_frame(df: pd.DataFrame, m: Mapping, towns: list[TownRow]) -> tuple[pd.
 
     deaths, injuries = counts(m.deaths), counts(m.injuries)
     ok = ~bad
+    # columns kept as pandas series (no round trip through Python objects and back to Arrow strings)
     frame = pd.DataFrame({
-        "incident_id": (m.source + ":" + ids[ok]).to_numpy(dtype=object),
+        "incident_id": (m.source + ":" + ids[ok]).reset_index(drop=True),
         "occurred_at": utc[ok].reset_index(drop=True),
-        "town_id": town_s[ok].to_numpy(dtype=object), "type_code": code_s[ok].to_numpy(dtype=object),
-        "category": cat_s[ok].fillna(Category.OTHER.value).to_numpy(dtype=object),
+        "town_id": town_s[ok].reset_index(drop=True), "type_code": code_s[ok].reset_index(drop=True),
+        "category": cat_s[ok].fillna(Category.OTHER.value).reset_index(drop=True),
         "deaths": deaths[ok], "injuries": injuries[ok]})
     rejected = [Rejected(i + 1, str(ids.iloc[i]), why) for i, why in sorted(reasons.items())]
     return frame, rejected, n
