@@ -1,17 +1,19 @@
-"""Cases fixtures: the test organisation plus case staff (two investigators, a legal officer), the notification
-stand-in emptied per test, and helpers to open cases through the API."""
+"""Cases fixtures: the test organisation plus case staff (two investigators, a legal officer), the notifications
+queued (read from the platform's outbox), and helpers to open cases through the API."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
-from jingwu.platform import notify, services
+from jingwu.platform import services
 from jingwu.platform.container import Container
+from jingwu.platform.notify_store import NotificationRow, notifications
+from jingwu.platform.notify_store import _row as notify_row
 from support import Org, login
 
 
@@ -25,13 +27,11 @@ class Staff:
     admin: dict[str, str]
 
 
-@pytest.fixture(autouse=True)
-def _clean_notifications() -> Iterator[None]:
-    notify.SENT.clear()
-    notify._KEYS.clear()
-    yield
-    notify.SENT.clear()
-    notify._KEYS.clear()
+def sent(c: Container) -> list[NotificationRow]:
+    """The notifications the cases feature queued (whatever their delivery status since), read back from
+    the platform's notification outbox."""
+    with c.uow() as uow:
+        return [notify_row(r) for r in uow.session.execute(select(notifications).order_by(notifications.c.created_at))]
 
 
 @pytest.fixture

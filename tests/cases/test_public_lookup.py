@@ -12,11 +12,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from jingwu.cases.domain import CODE_ALPHABET, CODE_LENGTH, new_access_code
-from jingwu.platform import notify
 from jingwu.platform.container import Container
 from support import both_databases
 
-from .conftest import Staff, move, open_case
+from .conftest import Staff, move, open_case, sent
 
 VICTIM = {"role": "victim", "name": "王小明", "id_number": "110101199003077777", "phone": "13912345678",
           "email": "wxm@example.org", "address": "成都市锦江区春熙路88号", "contact": "sms", "lang": "zh-CN"}
@@ -113,7 +112,7 @@ def test_reissue_and_revoke(client: TestClient, staff: Staff) -> None:
     assert r.status_code == 409 and r.json()["error"]["code"] == "no_active_code"
 
 
-def test_suspect_family_only_after_custody(client: TestClient, staff: Staff) -> None:
+def test_suspect_family_only_after_custody(client: TestClient, staff: Staff, container: Container) -> None:
     case = open_case(client, staff.inv)
     sid = add_party(client, staff.inv, case["id"], SUSPECT)
     fid = add_party(client, staff.inv, case["id"], {"role": "suspect_family", "name": "赵家属", "phone": "13700002222",
@@ -121,7 +120,7 @@ def test_suspect_family_only_after_custody(client: TestClient, staff: Staff) -> 
     r = client.post(f"/api/v1/cases/{case['id']}/parties/{fid}/code", headers=staff.inv)
     assert r.status_code == 409 and r.json()["error"]["code"] == "not_in_custody"
     move(client, staff.inv, case["id"], "filed")
-    assert not [n for n in notify.SENT if n.address == "13700002222"]  # no notice to the family before custody
+    assert not [n for n in sent(container) if n.address == "13700002222"]  # no notice to the family before custody
     r = client.post(f"/api/v1/cases/{case['id']}/events", headers=staff.inv,
                     json={"event": "suspect.detained", "subject": sid, "reason": "刑事拘留"})
     assert r.status_code == 201, r.text
@@ -130,7 +129,7 @@ def test_suspect_family_only_after_custody(client: TestClient, staff: Staff) -> 
     assert v.status_code == 200 and v.json()["your_role"] == "suspect_family"
     assert_clean(v.text)
     move(client, staff.inv, case["id"], "investigating")
-    assert [n for n in notify.SENT if n.address == "13700002222"]
+    assert [n for n in sent(container) if n.address == "13700002222"]
 
 
 def test_guessing_hits_the_rate_limit_for_any_number(client: TestClient, staff: Staff) -> None:
@@ -145,21 +144,21 @@ def test_guessing_hits_the_rate_limit_for_any_number(client: TestClient, staff: 
     assert unknown[:5] == [404] * 5 and 429 in unknown
 
 
-def test_notifications_per_party_with_dedupe_key(client: TestClient, staff: Staff) -> None:
+def test_notifications_per_party_with_dedupe_key(client: TestClient, staff: Staff, container: Container) -> None:
     case = open_case(client, staff.inv)
     vid = add_party(client, staff.inv, case["id"], VICTIM)
     add_party(client, staff.inv, case["id"], {**VICTIM, "name": "Jane Roe", "contact": "email", "lang": "en",
                                               "phone": None, "email": "jane@example.org"})
     add_party(client, staff.inv, case["id"], SUSPECT)  # contact none: no notice
     move(client, staff.inv, case["id"], "filed")
-    sent = list(notify.SENT)
-    assert {(n.channel, n.address, n.lang) for n in sent} == {("sms", VICTIM["phone"], "zh-CN"),
+    queued = sent(container)
+    assert {(n.channel, n.address, n.lang) for n in queued} == {("sms", VICTIM["phone"], "zh-CN"),
                                                                ("email", "jane@example.org", "en")}
-    assert all(n.template == "cases.status_changed" and n.params["case_number"] == case["number"] for n in sent)
-    assert all(case["id"] in n.dedupe_key for n in sent) and len({n.dedupe_key for n in sent}) == 2
-    assert any(vid in n.dedupe_key for n in sent)
-    assert all(n.due_by is not None for n in sent)
-    for n in sent:
+    assert all(n.template == "cases.status_changed" and n.params["case_number"] == case["number"] for n in queued)
+    assert all(case["id"] in n.dedupe_key for n in queued) and len({n.dedupe_key for n in queued}) == 2
+    assert any(vid in n.dedupe_key for n in queued)
+    assert all(n.due_by is not None for n in queued)
+    for n in queued:
         assert all(s not in " ".join(n.params.values()) for s in SEEDED)
 
 

@@ -29,7 +29,6 @@ from jingwu.cases.schemas import (
 from jingwu.cases.services import lifecycle, oversight, parties, registers
 from jingwu.cases.services.common import book
 from jingwu.platform import documents
-from jingwu.platform.errors import AppError
 from jingwu.platform.http import ERROR_RESPONSES, ContainerDep, PrincipalDep, client_address
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"], responses=ERROR_RESPONSES)
@@ -37,11 +36,6 @@ public_router = APIRouter(prefix="/api/v1/public/cases", tags=["public"], respon
 
 ReasonQ = Annotated[str | None, Query(description="why you open a case you are not assigned to (recorded in the "
                                                   "interference register)", max_length=1000)]
-
-
-class PdfUnavailable(AppError):
-    code = "pdf_unavailable"
-    status = 503
 
 
 def _file(d: dict[str, Any]) -> dict[str, Any]:
@@ -184,11 +178,7 @@ def get_decision(case_id: str, p: PrincipalDep, c: ContainerDep, public: bool = 
 def get_decision_pdf(case_id: str, p: PrincipalDep, c: ContainerDep, public: bool = True,
                      access_reason: ReasonQ = None) -> Response:
     html = registers.decision_html(case_id, p, c=c, public=public, access_reason=access_reason)
-    try:
-        pdf = documents.html_to_pdf(html, title="行政处罚决定书")
-    except NotImplementedError as e:
-        raise PdfUnavailable(f"PDF rendering is not available in this build: {e}") from None
-    return Response(pdf, media_type="application/pdf")
+    return Response(documents.html_to_pdf(html, title="行政处罚决定书"), media_type="application/pdf")
 
 
 @public_router.get("/{case_number}", response_model=CasePublic)
