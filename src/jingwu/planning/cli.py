@@ -81,3 +81,70 @@ def coverage_cmd(
         out.print(f"covered twice: {answer['backup_weight']:g} ({answer['backup_share'] * 100:.2f} %)", markup=False)
     for s in answer["chosen"]:
         out.print(f"  {s['id']}: covers {s['covers_weight']:g} ({s['covers_points']} points)", markup=False)
+
+
+def hotspots_cmd(
+    incidents: Annotated[Path, typer.Option("--incidents", help="incidents CSV: time (ISO 8601), lon, lat")],
+    days: Annotated[str, typer.Option("--days", help="days of week: all | mon-fri | sat,sun")] = "all",
+    hours: Annotated[str, typer.Option("--hours", help="local hours: all | 18-23 | 22-2 | 7,8,17")] = "all",
+    cell_m: Annotated[float, typer.Option("--cell-m", help="grid cell side (m)")] = 250.0,
+    bandwidth_m: Annotated[float | None, typer.Option("--bandwidth-m", help="KDE bandwidth (m; default: the "
+                                                      "rule of thumb)")] = None,
+    band_m: Annotated[float | None, typer.Option("--band-m", help="Gi* neighbour distance (m; default 1.5 "
+                                                 "cells)")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="write hotspots.geojson, cells.csv and "
+                                                 "hour_of_week.csv here")] = None,
+    json_: Annotated[bool, typer.Option("--json", help="print the summary and the significant cells as JSON")]
+    = False,
+    tz: Annotated[str | None, typer.Option("--tz", help="time zone of times without offset and of the "
+                                           "hours (default: the deployment's)")] = None,
+) -> None:
+    """Hot spots by hour of week: kernel density and Getis-Ord Gi* (Benjamini-Hochberg FDR) on a grid."""
+    import csv
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from jingwu.planning.hotspots import Incident, hotspots, parse_window
+    from jingwu.planning.inputs import read_incidents, read_text
+    from jingwu.platform.settings import get_settings
+
+    try:
+        tz_name = tz or get_settings().timezone
+        try:
+            zone = ZoneInfo(tz_name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise AppError(f"unknown time zone {tz_name!r}", code="invalid_timezone")
+        window = parse_window(days, hours)
+        rows = read_incidents(read_text(incidents, "incidents"), tz_name)
+        res = hotspots([Incident(x, y, at) for x, y, at in rows], zone, window=window, cell_m=cell_m,
+                       bandwidth_m=bandwidth_m, band_m=band_m)
+    except AppError as exc:
+        raise _fail(exc)
+    summary = res.summary() | {"days": days, "hours": hours, "timezone": tz_name}
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "hotspots.geojson").write_text(json.dumps(res.geojson(), ensure_ascii=False), encoding="utf-8")
+        table = res.table()
+        with (out_dir / "cells.csv").open("w", newline="", encoding="utf-8") as fh:
+            wr = csv.DictWriter(fh, fieldnames=list(table[0]))
+            wr.writeheader()
+            wr.writerows(table)
+        with (out_dir / "hour_of_week.csv").open("w", newline="", encoding="utf-8") as fh:
+            wr2 = csv.writer(fh)
+            wr2.writerow(["hour_of_week", "day", "hour", "incidents"])
+            for h, n in enumerate(res.hour_counts):
+                wr2.writerow([h, ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[h // 24], h % 24, n])
+    if json_:
+        sig = [c for c in res.table() if c["class"] != "none"]
+        typer.echo(json.dumps({"summary": summary, "significant": sig, "hour_of_week": res.hour_counts},
+                              ensure_ascii=False))
+        return
+    cls = summary["classes"]
+    out.print(f"{summary['incidents']} incidents in {summary['window_hours']} hours of the week, {summary['cells']} "
+              f"cells of {cell_m:g} m; KDE bandwidth {summary['bandwidth_m']} m; Gi* band {summary['band_m']:g} m; "
+              f"hot {cls.get('hot', 0)}, cold {cls.get('cold', 0)} cells (BH FDR q ≤ 0.10)", markup=False)
+    top = sorted((c for c in res.table() if c["class"] == "hot"), key=lambda c: -c["gi_z"])[:10]
+    for c in top:
+        out.print(f"  hot {c['confidence']} %: {c['lon']:.5f},{c['lat']:.5f}  count {c['count']}  z {c['gi_z']:.2f}  "
+                  f"q {c['q']:.2g}", markup=False)
+    if out_dir is not None:
+        out.print(f"written: {out_dir}/hotspots.geojson, cells.csv, hour_of_week.csv", markup=False)

@@ -10,5 +10,6 @@ FEATURE = Feature(
     cli_groups=(CliGroup("plan", "Planning (勤务规划): coverage, hot spots, event security."),),
     cli=(
         CliCommand("coverage", cli.coverage_cmd, group="plan"),
+        CliCommand("hotspots", cli.hotspots_cmd, group="plan"),
     ),
 )

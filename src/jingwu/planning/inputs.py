@@ -15,6 +15,7 @@ import io
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -160,3 +161,33 @@ def read_text(path: Path, name: str) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         raise InvalidInput(f"{name}: {path} is not UTF-8 text", code="invalid_encoding")
+
+
+def read_incidents(text: str, tz_name: str, name: str = "incidents") -> list[tuple[float, float, datetime]]:
+    """Incident places and times: columns ``time`` (or ``occurred_at``; ISO 8601, a time without offset is
+    local time in ``tz_name``), ``lon``, ``lat``. Other columns are ignored (no personal data is read)."""
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(tz_name)
+    rows, header = _rows(text, name, ["lon", "lat"])
+    tcol = "time" if "time" in header else "occurred_at" if "occurred_at" in header else None
+    if tcol is None:
+        raise InvalidInput(f"{name}: missing column time (or occurred_at)", code="missing_column")
+    out = []
+    for n, r in enumerate(rows):
+        line = n + 2
+        raw = r.get(tcol, "")
+        try:
+            at = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        except ValueError:
+            raise InvalidInput(f"{name} line {line}: {tcol} must be an ISO 8601 time, got {raw!r}",
+                               code="invalid_time")
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=tz)
+        if not r.get("lon") or not r.get("lat"):
+            raise InvalidInput(f"{name} line {line}: no coordinates", code="missing_coordinates")
+        x, y = _number(r["lon"], name, line, "lon"), _number(r["lat"], name, line, "lat")
+        if not (-180 <= x <= 180 and -90 <= y <= 90):
+            raise InvalidInput(f"{name} line {line}: lon/lat out of range ({x}, {y})", code="invalid_coordinates")
+        out.append((x, y, at))
+    return out
