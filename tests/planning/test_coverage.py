@@ -105,3 +105,21 @@ def test_bad_parameters(k: int, within: float, code: str) -> None:
 def test_nothing_coverable_is_optimal_with_zero() -> None:
     r = solve(CoverageProblem.from_costs(np.full((3, 2), 10.0), np.ones(2), 1.0, 2), "exact")
     assert r.objective == 0 and r.proven_optimal and len(r.chosen) == 2
+
+
+@pytest.mark.parametrize("levels", [1, 2])
+def test_interchange_gains_equal_the_change_of_objective(levels: int) -> None:
+    from jingwu.planning.coverage import _Search
+
+    rng = np.random.default_rng(levels)
+    for _ in range(20):
+        a = (rng.random((30, 12)) < 0.3).astype(float)
+        w = rng.uniform(0, 5, 30)
+        s = _Search(a, w, 4, levels)
+        chosen = rng.choice(12, 4, replace=False)
+        base = s.value(s.counts(chosen))
+        # one round of local search makes the best swap; its objective must be the largest single swap
+        best_swap = max(s.value(s.counts(np.where(np.arange(4) == j, k, chosen)))
+                        for j in range(4) for k in range(12) if k not in chosen)
+        after = s.local_search(chosen, max_rounds=1)
+        assert s.value(s.counts(after)) == pytest.approx(max(base, best_swap))

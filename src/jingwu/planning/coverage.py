@@ -215,15 +215,10 @@ class _Search:
         return float(self.w @ np.minimum(c, self.levels))
 
     def _levels(self, c: F64) -> tuple[F64, F64, F64]:
-        """Per demand: levels still open (< L), levels a removal would lose (≤ L), levels exactly met (= L)."""
-        g = np.zeros_like(c)
-        h = np.zeros_like(c)
-        e = np.zeros_like(c)
-        for lv in range(1, self.levels + 1):
-            g += c < lv
-            h += c <= lv
-            e += c == lv
-        return g, h, e
+        """Per demand, with L the coverage level: one more cover counts (c < L), one cover less counts
+        (c ≤ L), and the demand sits exactly at the level (c = L)."""
+        lv = self.levels
+        return (c < lv).astype(np.float64), (c <= lv).astype(np.float64), (c == lv).astype(np.float64)
 
     def greedy(self) -> npt.NDArray[np.int64]:
         c = np.zeros(self.a.shape[0])
@@ -241,8 +236,9 @@ class _Search:
     def local_search(self, chosen: npt.NDArray[np.int64], max_rounds: int = 10_000) -> npt.NDArray[np.int64]:
         """Best-improvement swaps (one out, one in) until none gains more than a rounding error.
 
-        For chosen j and free k: Δ(j→k) = gain(k) − loss(j) + Σ_{i ∈ N(j) ∩ N(k)} w_i·[c_i = L summed over
-        levels], i.e. the demand both cover is neither lost nor gained. All K × m values come from three
+        For chosen j and free k, with L the level (1, or 2 for backup): Δ(j→k) = Σ_{i∈N(k)} w_i[c_i < L]
+        − Σ_{i∈N(j)} w_i[c_i ≤ L] + Σ_{i∈N(j)∩N(k)} w_i[c_i = L], the last term because demand both
+        cover keeps its count. All K × m values come from three
         sparse products."""
         chosen = chosen.copy()
         c = self.counts(chosen)
