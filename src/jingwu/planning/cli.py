@@ -148,3 +148,52 @@ def hotspots_cmd(
                   f"q {c['q']:.2g}", markup=False)
     if out_dir is not None:
         out.print(f"written: {out_dir}/hotspots.geojson, cells.csv, hour_of_week.csv", markup=False)
+
+
+def event_cmd(
+    at: Annotated[str, typer.Option("--at", help="venue as LON,LAT (WGS84)")],
+    crowd: Annotated[int, typer.Option("--crowd", help="expected number of attendees")],
+    name: Annotated[str, typer.Option("--name", help="venue name for the printout")] = "",
+    out_file: Annotated[Path | None, typer.Option("--out", help="write the printable HTML plan here")] = None,
+    json_: Annotated[bool, typer.Option("--json", help="print the rings, posts and units as JSON")] = False,
+    lang: Annotated[str, typer.Option("--lang", help="printout language: zh-CN | en")] = "zh-CN",
+    core_min: Annotated[float, typer.Option("--core-min", help="core: minutes on foot (at least)")] = 3.0,
+    control_min: Annotated[float, typer.Option("--control-min", help="control: minutes on foot (at least)")]
+    = 10.0,
+    diversion_min: Annotated[float, typer.Option("--diversion-min", help="diversion: minutes by car")] = 5.0,
+    snap_m: Annotated[float, typer.Option("--snap-m", help="largest distance from the venue to a road (m)")]
+    = 300.0,
+    osm: Annotated[Path | None, typer.Option("--osm", help="road network file (default: JINGWU_OSM_FILE)")] = None,
+) -> None:
+    """Event security: the diversion, control and core rings around a venue, with posts, officers and units."""
+    from jingwu.planning.printout import render
+    from jingwu.planning.rings import RingPolicy, check_request, event_rings
+    from jingwu.routing.domain import parse_lonlat
+
+    try:
+        lon, lat = parse_lonlat(at)
+        if lang not in ("zh-CN", "en"):
+            raise AppError(f"--lang must be zh-CN or en, got {lang!r}", code="invalid_lang")
+        policy = RingPolicy(core_walk_min=core_min, control_walk_min=control_min, diversion_drive_min=diversion_min,
+                            snap_m=snap_m)
+        check_request(lon, lat, crowd, policy)
+        foot, car = _graph_loader(osm, "foot")(), _graph_loader(osm, "car")()
+        plan = event_rings(foot, car, lon, lat, crowd, policy, name=name)
+    except (AppError, RoutingError) as exc:
+        raise _fail(exc)
+    if out_file is not None:
+        try:
+            out_file.write_text(render(plan, car, lang), encoding="utf-8")
+        except OSError as exc:
+            raise _fail(AppError(f"cannot write {out_file}: {exc.strerror or exc}", code="io_error"))
+    if json_:
+        typer.echo(json.dumps(plan, ensure_ascii=False))
+        return
+    for r in plan["rings"]:
+        units = ", ".join(f"{k} {n}" for k, n in r["units"].items())
+        out.print(f"{r['ring']:<9} {r['minutes']:5.1f} min {r['travel_mode']:<4} {r['area_km2']:8.3f} km²  "
+                  f"{len(r['posts']):3d} posts  {r['officers']:5d} officers  units: {units}", markup=False)
+    out.print(f"total {plan['officers']} officers; " + ", ".join(f"{k} {n}" for k, n in plan["units"].items()),
+              markup=False)
+    if out_file is not None:
+        out.print(f"printable plan: {out_file}", markup=False)

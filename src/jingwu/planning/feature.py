@@ -11,5 +11,6 @@ FEATURE = Feature(
     cli=(
         CliCommand("coverage", cli.coverage_cmd, group="plan"),
         CliCommand("hotspots", cli.hotspots_cmd, group="plan"),
+        CliCommand("event", cli.event_cmd, group="plan"),
     ),
 )
