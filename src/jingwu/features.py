@@ -24,7 +24,7 @@ from jingwu.web.feature import FEATURE as WEB
 # Modules announced in the navigation before their package exists ("coming" pages).
 COMING = Feature(name="coming", nav=tuple(
     NavEntry(slug, f"nav_{slug}", order=order, ready=False)
-    for slug, order in (("cases", 50), ("exchange", 60), ("planning", 70), ("simulation", 80))))
+    for slug, order in (("cases", 50), ("exchange", 60), ("simulation", 80))))
 
 FEATURES: tuple[Feature, ...] = (
     PLATFORM,

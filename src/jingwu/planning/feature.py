@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from jingwu.planning import cli
-from jingwu.platform.feature import CliCommand, CliGroup, Feature
+from jingwu.planning import api, cli, ui
+from jingwu.platform.feature import CliCommand, CliGroup, Feature, NavEntry
 
 FEATURE = Feature(
     name="planning",
+    routers=(api.router, ui.router),
+    nav=(NavEntry("planning", "nav_planning", order=70),),
     cli_groups=(CliGroup("plan", "Planning (勤务规划): coverage, hot spots, event security."),),
     cli=(
         CliCommand("coverage", cli.coverage_cmd, group="plan"),
