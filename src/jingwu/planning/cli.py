@@ -197,3 +197,36 @@ def event_cmd(
               markup=False)
     if out_file is not None:
         out.print(f"printable plan: {out_file}", markup=False)
+
+
+def roster_cmd(
+    requirements: Annotated[Path, typer.Option("--requirements", help="CSV day,hour,required[,mode]: officers "
+                                               "needed in each hour of the week (mode: foot, car, motorbike, "
+                                               "video, air, sea)")],
+    shift_hours: Annotated[int, typer.Option("--shift-hours", help="shift length in hours")] = 8,
+    starts: Annotated[str, typer.Option("--starts", help="allowed start hours: all | 0,8,16")] = "all",
+    json_: Annotated[bool, typer.Option("--json", help="print the plan as JSON")] = False,
+) -> None:
+    """Shift plan per patrol mode: the fewest officer-shifts that meet the hourly requirement (exact ILP)."""
+    from jingwu.planning.inputs import read_text
+    from jingwu.planning.rosters import ShiftRules, plan_roster
+
+    try:
+        if starts.strip().lower() == "all":
+            hours: tuple[int, ...] = tuple(range(24))
+        else:
+            try:
+                hours = tuple(int(x) for x in starts.split(",") if x.strip())
+            except ValueError:
+                raise AppError(f"--starts must be all or a comma list of hours, got {starts!r}", code="invalid_shift")
+        plan = plan_roster(read_text(requirements, "requirements"), ShiftRules(shift_hours, hours))
+    except AppError as exc:
+        raise _fail(exc)
+    if json_:
+        typer.echo(json.dumps(plan, ensure_ascii=False))
+        return
+    for mode, p in plan["modes"].items():
+        out.print(f"{mode}: {p['officer_shifts']} officer-shifts of {p['shift_hours']} h (proven optimal), "
+                  f"{p['required_hours']} officer-hours required, {p['surplus_hours']} surplus", markup=False)
+        for s in p["shifts"]:
+            out.print(f"  {s['day']} {s['start']}–{s['end']}: {s['officers']}", markup=False)

@@ -14,5 +14,6 @@ FEATURE = Feature(
         CliCommand("coverage", cli.coverage_cmd, group="plan"),
         CliCommand("hotspots", cli.hotspots_cmd, group="plan"),
         CliCommand("event", cli.event_cmd, group="plan"),
+        CliCommand("roster", cli.roster_cmd, group="plan"),
     ),
 )
