@@ -230,3 +230,36 @@ def roster_cmd(
                   f"{p['required_hours']} officer-hours required, {p['surplus_hours']} surplus", markup=False)
         for s in p["shifts"]:
             out.print(f"  {s['day']} {s['start']}–{s['end']}: {s['officers']}", markup=False)
+
+
+def school_gates_cmd(
+    schools: Annotated[Path, typer.Option("--schools", help="CSV id,lon,lat[,officers] (officers per peak, "
+                                          "default 1)")],
+    units: Annotated[Path, typer.Option("--units", help="CSV id,lon,lat,officers available for the peaks")],
+    within: Annotated[float, typer.Option("--within", help="longest travel from a unit to a school (s)")] = 900.0,
+    peaks: Annotated[str, typer.Option("--peaks", help="peak windows, local time")] = "07:30-08:30,16:30-17:30",
+    mode: Annotated[str, typer.Option("--mode", help="travel mode of the duty officers: car | motorbike | foot")]
+    = "car",
+    json_: Annotated[bool, typer.Option("--json", help="print the duty plan as JSON")] = False,
+    osm: Annotated[Path | None, typer.Option("--osm", help="road network file (default: JINGWU_OSM_FILE)")] = None,
+) -> None:
+    """School-gate peak duty (护学岗): which units send how many officers to which school, at which peaks."""
+    from jingwu.planning.inputs import read_text
+    from jingwu.planning.schoolgates import plan_gates
+
+    try:
+        if mode not in ("car", "motorbike", "foot", "bicycle"):
+            raise AppError(f"--mode must be car, motorbike, foot or bicycle, got {mode!r}", code="invalid_mode")
+        plan = plan_gates(read_text(schools, "schools"), read_text(units, "units"), _graph_loader(osm, mode),
+                          within=within, peaks=peaks)
+    except (AppError, RoutingError) as exc:
+        raise _fail(exc)
+    if json_:
+        typer.echo(json.dumps(plan, ensure_ascii=False))
+        return
+    out.print(f"{plan['schools']} schools, {plan['officers_per_peak']} officers per peak at "
+              f"{', '.join(plan['peaks'])}; travel mean {plan['mean_travel_s'] / 60:.1f} min, "
+              f"max {plan['max_travel_s'] / 60:.1f} min", markup=False)
+    for a in plan["assignments"]:
+        src = ", ".join(f"{s['unit']} ×{s['officers']} ({s['travel_s'] / 60:.1f} min)" for s in a["from"])
+        out.print(f"  {a['school']}: {src}", markup=False)

@@ -15,5 +15,6 @@ FEATURE = Feature(
         CliCommand("hotspots", cli.hotspots_cmd, group="plan"),
         CliCommand("event", cli.event_cmd, group="plan"),
         CliCommand("roster", cli.roster_cmd, group="plan"),
+        CliCommand("school-gates", cli.school_gates_cmd, group="plan"),
     ),
 )
