@@ -263,3 +263,44 @@ def school_gates_cmd(
     for a in plan["assignments"]:
         src = ", ".join(f"{s['unit']} ×{s['officers']} ({s['travel_s'] / 60:.1f} min)" for s in a["from"])
         out.print(f"  {a['school']}: {src}", markup=False)
+
+
+def beats_cmd(
+    beats: Annotated[int, typer.Option("--beats", help="number of patrol beats")],
+    incidents: Annotated[Path | None, typer.Option("--incidents", help="incidents CSV time,lon,lat (workload; "
+                                                   "default: street length only)")] = None,
+    mode: Annotated[str, typer.Option("--mode", help="patrol mode: foot | car | motorbike | bicycle")] = "foot",
+    share: Annotated[float, typer.Option("--incident-share", help="share of the workload from incidents "
+                                         "(the rest from street length)")] = 0.5,
+    out_file: Annotated[Path | None, typer.Option("--out", help="write the beats as GeoJSON here")] = None,
+    json_: Annotated[bool, typer.Option("--json", help="print the beats as JSON")] = False,
+    osm: Annotated[Path | None, typer.Option("--osm", help="road network file (default: JINGWU_OSM_FILE)")] = None,
+) -> None:
+    """Patrol beats balanced by workload (incidents and street length), grown along the roads."""
+    from jingwu.planning.beats import plan_beats
+    from jingwu.planning.inputs import read_text
+    from jingwu.platform.settings import get_settings
+
+    try:
+        if mode not in ("car", "motorbike", "foot", "bicycle"):
+            raise AppError(f"--mode must be car, motorbike, foot or bicycle, got {mode!r}", code="invalid_mode")
+        if not 1 <= beats <= 2000:
+            raise AppError(f"--beats must be 1 to 2000, got {beats}", code="invalid_beats")
+        text = read_text(incidents, "incidents") if incidents else None
+        plan = plan_beats(_graph_loader(osm, mode)(), beats, text, tz=get_settings().timezone, share_incidents=share)
+    except (AppError, RoutingError) as exc:
+        raise _fail(exc)
+    if out_file is not None:
+        fc = {"type": "FeatureCollection", "features": [
+            {"type": "Feature", "geometry": b["geometry"],
+             "properties": {k: v for k, v in b.items() if k != "geometry"}}
+            for b in plan["beats"] if b["geometry"] is not None]}
+        out_file.write_text(json.dumps(fc, ensure_ascii=False), encoding="utf-8")
+    if json_:
+        typer.echo(json.dumps(plan, ensure_ascii=False))
+        return
+    out.print(f"{len(plan['beats'])} {mode} beats; workload max/mean {plan['balance_max_over_mean']}; "
+              f"{plan['incidents']} incidents", markup=False)
+    for b in plan["beats"]:
+        out.print(f"  beat {b['beat']}: {b['workload_share'] * 100:.1f} % workload, {b['incidents']} incidents, "
+                  f"{b['street_km']} km, farthest {b['max_travel_s'] / 60:.1f} min", markup=False)
