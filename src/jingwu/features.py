@@ -12,8 +12,8 @@ from sqlalchemy import MetaData
 
 from jingwu.demo.feature import FEATURE as DEMO
 from jingwu.dispatch.feature import FEATURE as DISPATCH
-from jingwu.platform.feature import Feature, NavEntry
 from jingwu.planning.feature import FEATURE as PLANNING
+from jingwu.platform.feature import Feature, NavEntry
 from jingwu.platform.registration import FEATURE as PLATFORM
 from jingwu.platform.tables import metadata
 from jingwu.routing.feature import FEATURE as ROUTING
