@@ -116,3 +116,17 @@ def test_z_is_zero_where_there_is_no_variance() -> None:
     assert (gi_star(np.ones(4), w) == 0).all()
     z = gi_star(np.array([0, 0, 0, 9.0]), w)
     assert z[3] > 0 > z[0] and math.isfinite(float(z[1]))
+
+
+def test_odd_input_is_refused_not_crashed() -> None:
+    from jingwu.planning.inputs import read_incidents
+
+    with pytest.raises(InvalidInput) as exc:
+        parse_window("all", "²")
+    assert exc.value.code == "invalid_window"
+    with pytest.raises(InvalidInput) as exc:
+        read_incidents("time,lon,lat\n0001-01-01T00:00:00+05:00,113.9,22.5\n", "Asia/Shanghai")
+    assert exc.value.code == "invalid_time"
+    with pytest.raises(InvalidInput) as exc:
+        hotspots(_incidents(), TZ, cell_m=100, band_m=1e9)
+    assert exc.value.code == "invalid_band"

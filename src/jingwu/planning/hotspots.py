@@ -77,7 +77,7 @@ def _ranges(spec: str, names: tuple[str, ...], what: str) -> list[int]:
 
     def index(token: str) -> int:
         token = token.strip()
-        key = str(int(token)) if token.isdigit() else token
+        key = str(int(token)) if token.isascii() and token.isdigit() else token
         if key not in names:
             raise InvalidInput(f"--{what}: {token!r} is not one of {', '.join(names)}", code="invalid_window")
         return names.index(key)
@@ -192,11 +192,12 @@ def hotspots(incidents: Sequence[Incident], tz: ZoneInfo, *, window: npt.NDArray
              bbox: tuple[float, float, float, float] | None = None) -> HotspotResult:
     if not (math.isfinite(cell_m) and 20 <= cell_m <= 10_000):
         raise InvalidInput(f"the cell size must be between 20 and 10000 m, got {cell_m}", code="invalid_cell")
-    if bandwidth_m is not None and not (math.isfinite(bandwidth_m) and bandwidth_m > 0):
-        raise InvalidInput("the bandwidth must be a positive number of metres", code="invalid_bandwidth")
+    if bandwidth_m is not None and not (math.isfinite(bandwidth_m) and 0 < bandwidth_m <= 50_000):
+        raise InvalidInput("the bandwidth must be a positive number of metres (at most 50 km)",
+                           code="invalid_bandwidth")
     band = band_m if band_m is not None else 1.5 * cell_m
-    if not (math.isfinite(band) and band >= cell_m * 0.99):
-        raise InvalidInput("the Gi* band must be at least one cell", code="invalid_band")
+    if not (math.isfinite(band) and cell_m * 0.99 <= band <= 20 * cell_m):
+        raise InvalidInput("the Gi* band must be from one to 20 cells", code="invalid_band")
     win = window if window is not None else np.ones(168, dtype=bool)
     how_all = np.array([hour_of_week(i.at, tz) for i in incidents], dtype=np.int64)
     counts_all = np.bincount(how_all, minlength=168) if how_all.size else np.zeros(168, dtype=np.int64)

@@ -43,19 +43,26 @@ class Points:
 
 def _rows(text: str, name: str, required: Iterable[str]) -> tuple[list[dict[str, str]], list[str]]:
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    if reader.fieldnames is None:
+    try:
+        fields = reader.fieldnames
+    except csv.Error as exc:
+        raise InvalidInput(f"{name}: not a readable CSV table ({exc})", code="invalid_csv")
+    if fields is None:
         raise InvalidInput(f"{name}: the file is empty (a header line is needed)", code="empty_table")
-    header = [(h or "").strip().lower() for h in reader.fieldnames]
+    header = [(h or "").strip().lower() for h in fields]
     missing = [c for c in required if c not in header]
     if missing:
         raise InvalidInput(f"{name}: missing column(s) {', '.join(missing)} (header: {', '.join(header)})",
                            code="missing_column")
     rows: list[dict[str, str]] = []
-    for raw in reader:
-        if len(rows) >= MAX_ROWS:
-            raise InvalidInput(f"{name}: more than {MAX_ROWS} rows", code="too_many_rows")
-        rows.append({(k or "").strip().lower(): (v or "").strip() if isinstance(v, str) else ""
-                     for k, v in raw.items()})
+    try:
+        for raw in reader:
+            if len(rows) >= MAX_ROWS:
+                raise InvalidInput(f"{name}: more than {MAX_ROWS} rows", code="too_many_rows")
+            rows.append({(k or "").strip().lower(): (v or "").strip() if isinstance(v, str) else ""
+                         for k, v in raw.items()})
+    except csv.Error as exc:
+        raise InvalidInput(f"{name}: not a readable CSV table ({exc})", code="invalid_csv")
     if not rows:
         raise InvalidInput(f"{name}: no rows", code="empty_table")
     return rows, header
@@ -184,6 +191,10 @@ def read_incidents(text: str, tz_name: str, name: str = "incidents") -> list[tup
                                code="invalid_time")
         if at.tzinfo is None:
             at = at.replace(tzinfo=tz)
+        try:
+            at.astimezone(tz)
+        except (OverflowError, ValueError):
+            raise InvalidInput(f"{name} line {line}: {tcol} {raw!r} is out of range", code="invalid_time")
         if not r.get("lon") or not r.get("lat"):
             raise InvalidInput(f"{name} line {line}: no coordinates", code="missing_coordinates")
         x, y = _number(r["lon"], name, line, "lon"), _number(r["lat"], name, line, "lat")
