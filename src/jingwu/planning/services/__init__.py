@@ -1,0 +1,1 @@
+"""Planning use cases: pure functions over tables and the road graph (no database)."""
