@@ -18,13 +18,14 @@ from jingwu.safety_index.services.compute import compute
 from jingwu.safety_index.services.ingest import IncidentFact, apply_changes, record_incidents, record_incidents_ex
 from jingwu.safety_index.store import repo
 from safety_index.si_support import add_towns, square
-from support import Org
+from support import Org, both_databases
 
 D0 = date(2025, 1, 1)
 DAYS = 500
 V2 = Method(version="v2")
 
 
+@both_databases
 def test_v2_through_the_store(container: Container, org: Org) -> None:
     c = container
     tz = _tz(c)

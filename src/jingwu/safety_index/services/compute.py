@@ -41,6 +41,7 @@ from jingwu.safety_index.services.tickets import open_or_extend
 from jingwu.safety_index.store import AggregateRows, repo
 
 CHUNK_DAYS = 62
+CHUNK_DAYS_V2 = 366  # v2 reads 455 days of event history per chunk: fewer, longer chunks
 
 
 def _arrays(agg: AggregateRows, towns: list[TownRow], origin: date, n_days: int,
@@ -174,7 +175,7 @@ def compute(first: date | None = None, last: date | None = None, *, uow_factory:
     done = 0
     start = first
     while start <= last:
-        end = min(last, start + timedelta(days=CHUNK_DAYS - 1))
+        end = min(last, start + timedelta(days=(CHUNK_DAYS if m.version == "v1" else CHUNK_DAYS_V2) - 1))
         _compute_chunk(start, end, towns, origin, m, uow_factory, clock, tz, out, ticket_recent_days,
                        ticket_deadline_days, fed)
         done += (end - start).days + 1
@@ -197,7 +198,9 @@ def _compute_chunk(first: date, last: date, towns: list[TownRow], origin: date, 
     with uow_factory() as uow:
         r = repo(uow)
         r.lock()  # one writer of scores at a time (see ``ingest``)
-        agg = r.aggregates(day0, last)
+        # harm and record counts are only read over the last 91 days of each scored day (v1 and v2 alike);
+        # v2's older history (season, dispersion) is read as event counts only (``_with_events``)
+        agg = r.aggregates(first - timedelta(days=HISTORY_DAYS - 1 + lead), last)
         arrays = _arrays(agg, towns, day0, n_days, m)
         if m.version == "v2":
             _with_events(r, arrays, towns, day0, last, origin)
