@@ -9,7 +9,7 @@ import pytest
 
 from jingwu.platform.errors import InvalidInput
 from jingwu.safety_index.config import load_method
-from jingwu.safety_index.domain import Method
+from jingwu.safety_index.domain import Method, SubIndex
 
 
 def _file(tmp_path: Path, data: object) -> Path:
@@ -42,4 +42,28 @@ def test_bad_method_files_are_refused(tmp_path: Path, data: object, says: str) -
 def test_unreadable_file_is_refused(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput) as e:
         load_method(tmp_path / "missing.json")
+    assert e.value.code == "invalid_method"
+
+
+def test_version_and_fed(tmp_path: Path) -> None:
+    assert load_method(None).version == "v2"  # a new deployment runs method v2
+    assert load_method(_file(tmp_path, {"alpha": 0.002})).version == "v2"
+    m1 = load_method(_file(tmp_path, {"version": "v1"}))
+    assert m1 == Method()  # v1 is today's method, bit for bit
+    m2 = load_method(_file(tmp_path, {"version": "v2", "fed": ["order", "fraud"], "event_loss_cap": 5}))
+    assert m2.fed == (SubIndex.ORDER, SubIndex.FRAUD) and m2.event_loss_cap == 5.0
+
+
+@pytest.mark.parametrize(("data", "says"), [
+    ({"version": "v3"}, "version"),
+    ({"version": 2}, "version"),
+    ({"fed": ["order", "weather"]}, "weather"),
+    ({"fed": "order"}, "list"),
+    ({"fed": []}, "fed"),
+    ({"version": "v1", "fed": ["order"]}, "v2 only"),
+    ({"event_loss_cap": -1}, "event_loss_cap"),
+])
+def test_bad_version_or_fed_is_refused(tmp_path: Path, data: object, says: str) -> None:
+    with pytest.raises(InvalidInput, match=says) as e:
+        load_method(_file(tmp_path, data))
     assert e.value.code == "invalid_method"

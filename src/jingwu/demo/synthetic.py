@@ -10,20 +10,10 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from jingwu.safety_index.domain import Category, category_for_code
+from jingwu.safety_index.domain import Category
+from jingwu.safety_index.synthetic import CATEGORIES, CODES, SHARES, TYPE_MIX, WEEKLY
 
-# (code, share): a plausible 110 mix; help and disputes carry little or no harm
-TYPE_MIX: tuple[tuple[str, float], ...] = (
-    ("010600", 0.14), ("010601", 0.03), ("010602", 0.01), ("010603", 0.05), ("010800", 0.05), ("010700", 0.02),
-    ("010400", 0.003), ("010200", 0.007), ("010100", 0.0003), ("011600", 0.004), ("020100", 0.06),
-    ("020300", 0.04), ("020900", 0.01), ("021400", 0.05), ("029900", 0.05), ("030100", 0.02), ("030200", 0.12),
-    ("030400", 0.01), ("030500", 0.05), ("040100", 0.01), ("040200", 0.005), ("050600", 0.06), ("059900", 0.09),
-    ("060200", 0.06), ("990000", 0.0947),
-)
-CODES = np.array([c for c, _ in TYPE_MIX])
-SHARES = np.array([s for _, s in TYPE_MIX]) / sum(s for _, s in TYPE_MIX)
-CATEGORIES = np.array([category_for_code(c).value for c in CODES])
-WEEKLY = np.array([0.95, 0.95, 0.97, 1.0, 1.08, 1.1, 0.95])  # Monday .. Sunday
+__all__ = ["CATEGORIES", "CODES", "SHARES", "TYPE_MIX", "WEEKLY", "Generated", "generate"]
 
 
 @dataclass

@@ -146,3 +146,52 @@ def daily_cmd() -> None:
     finally:
         c.engine.dispose()
     out.print(f"computed {s.days} days ({s.first} .. {s.last}); {s.tickets_opened} tickets opened")
+
+
+def validate_cmd(
+    out_file: Annotated[Path, typer.Option("--out", help="the HTML report to write")] = Path("si-validation.html"),
+    synthetic: Annotated[bool, typer.Option(
+        "--synthetic/--no-synthetic", help="also measure v1 and v2 on a generated history with known truth")] = False,
+    seed: Annotated[int, typer.Option(help="random seed of the injected surges")] = 1,
+) -> None:
+    """Check the method on this deployment's own history before publishing: warning rate by town and month,
+    power on surges injected into the history, calibration chart; one HTML report (nothing is stored)."""
+    from dataclasses import asdict
+
+    from jingwu.safety_index import validate
+    from jingwu.safety_index.config import SafetyIndexSettings, load_method
+    from jingwu.safety_index.domain import Method
+    from jingwu.safety_index.services.validation import validate_history
+
+    c = migrated_container()
+    si = get_settings().section(SafetyIndexSettings)
+    try:
+        m = load_method(si.method_file)
+        with Progress(TextColumn("[bold blue]validate"), BarColumn(), MofNCompleteColumn(), TextColumn("steps"),
+                      TimeElapsedColumn(), console=err) as bar:
+            task = bar.add_task("validate", total=None)
+            extra = 2 if synthetic else 0
+
+            def step(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total + extra)
+
+            check = validate_history(uow_factory=c.uow, method=m, seed=seed, progress=step)
+            syn = []
+            if synthetic:
+                for i, v in enumerate(("v1", "v2")):
+                    syn.append(asdict(validate.synthetic_check(Method(version=v))))
+                    bar.update(task, completed=(bar.tasks[0].total or 0) - extra + i + 1)
+        out_file.write_text(validate.report_html(check, syn), encoding="utf-8")
+    except AppError as exc:
+        err.print(f"[bold red]error:[/] {exc.message}")
+        raise typer.Exit(2)
+    except OSError as exc:
+        err.print(f"[bold red]error:[/] cannot write {out_file}: {exc}")
+        raise typer.Exit(2)
+    finally:
+        c.engine.dispose()
+    o = check["overall"]
+    pw = ", ".join(f"x{p['factor']:g} {p['power_in_week_pct']}%" for p in check["power"])
+    out.print(f"method {check['method_version']}: {check['towns']} towns x {check['scored_days']} days; "
+              f"warning town-days {o['either_pct']}% (surge {o['surge_7d_pct']}%, mom {o['mom_28d_pct']}%); "
+              f"power in the surge week {pw}; report {out_file}")

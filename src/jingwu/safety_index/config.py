@@ -14,7 +14,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from jingwu.platform.errors import InvalidInput
-from jingwu.safety_index.domain import Category, Method, SubIndex
+from jingwu.safety_index.domain import DEPLOYMENT_DEFAULT_VERSION, Category, Method, SubIndex
 
 
 class SafetyIndexSettings(BaseSettings):
@@ -28,15 +28,19 @@ class SafetyIndexSettings(BaseSettings):
 
 
 METHOD_KEYS = frozenset({"harm_weights", "category_weights", "subindex_weights", "injury_weight", "smoothing",
-                         "slope", "death_penalty", "death_penalty_cap", "alpha"})
+                         "slope", "death_penalty", "death_penalty_cap", "alpha", "version", "fed",
+                         "event_loss_cap"})
 
 
 def load_method(path: Path | None) -> Method:
-    """The method, with optional overrides: {"harm_weights": {code: w}, "subindex_weights": {...}, ...}.
-    A file with an unknown key, an unknown sub-index or category, or sub-index weights not summing to 1 is
-    refused as a whole (code ``invalid_method``): a typo never silently leaves the default in force."""
+    """The method, with optional overrides: {"version": "v1"|"v2", "fed": [sub-index, ...],
+    "harm_weights": {code: w}, "subindex_weights": {...}, ...}. Without a file, or without "version", a
+    deployment runs method v2 (DEPLOYMENT_DEFAULT_VERSION); "version": "v1" keeps the v1 method bit for bit.
+    A file with an unknown key, version or sub-index, an unknown category, sub-index weights not summing to 1
+    or a bad ``fed`` is refused as a whole (code ``invalid_method``): a typo never silently leaves the
+    default in force."""
     if path is None:
-        return Method()
+        return Method(version=DEPLOYMENT_DEFAULT_VERSION)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(data, dict):
@@ -51,8 +55,19 @@ def load_method(path: Path | None) -> Method:
         subw = {**base.subindex_weights,
                 **{SubIndex(k): float(v) for k, v in data.get("subindex_weights", {}).items()}}
         extra = {k: float(data[k]) for k in ("injury_weight", "smoothing", "slope", "death_penalty",
-                                             "death_penalty_cap", "alpha") if k in data}
-        return Method(harm_weights=harm, category_weights=cats, subindex_weights=subw, **extra)
+                                             "death_penalty_cap", "alpha", "event_loss_cap") if k in data}
+        version = data.get("version", DEPLOYMENT_DEFAULT_VERSION)
+        if not isinstance(version, str):
+            raise ValueError(f"version must be a string such as \"v2\" (got {version!r})")
+        fed = data.get("fed")
+        if fed is not None:
+            if not isinstance(fed, list) or not all(isinstance(x, str) for x in fed):
+                raise ValueError("fed must be a list of sub-index names")
+            fed = tuple(SubIndex(x) for x in fed)
+            if version == "v1":
+                raise ValueError("fed applies to method v2 only (v1 weighs every sub-index)")
+        return Method(harm_weights=harm, category_weights=cats, subindex_weights=subw, version=version, fed=fed,
+                      **extra)
     except InvalidInput as exc:
         raise InvalidInput(f"method file {path}: {exc.message}", code="invalid_method") from exc
     except (OSError, ValueError, TypeError, AttributeError) as exc:

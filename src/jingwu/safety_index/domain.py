@@ -136,6 +136,16 @@ WARNING_ALPHA = 0.001  # false-alarm probability per test per town-day under a s
 WARNING_MIN_COUNT = 3  # never warn on fewer than 3 incidents in the current window
 MIN_PUBLIC_COUNT = 3  # public outputs suppress counts below this
 
+# Method versions (docs/methods/safety-index.md): v1 = §4–§7 exactly; v2 = §13 (season, dispersion,
+# events counted once, fed sub-indices, small-number cap, band/warning notes).
+METHOD_VERSIONS = ("v1", "v2")
+DEPLOYMENT_DEFAULT_VERSION = "v2"  # a deployment without a method file (or without "version") runs v2
+SEASON_LAG = 364  # v2: "last year" = 52 weeks earlier (same weekdays)
+SEASON_HALF_WIDTH = 14  # v2: last year's current week widened by 14 days each side (35 days)
+SEASON_CLAMP = (0.5, 2.0)  # v2: a seasonal factor is kept within these bounds
+DISPERSION_WEEKS = 52  # v2: weeks of a town's own history its dispersion is estimated from (at most)
+EVENT_LOSS_CAP = 10.0  # v2: composite points one event in the current window can cost at most
+
 
 class Band(StrEnum):
     GREEN = "green"
@@ -182,6 +192,9 @@ class Method:
     death_penalty: float = DEATH_PENALTY
     death_penalty_cap: float = DEATH_PENALTY_CAP
     alpha: float = WARNING_ALPHA
+    version: str = "v1"  # the dataclass default keeps v1 bit for bit; deployments default to v2 (config)
+    fed: tuple[SubIndex, ...] | None = None  # v2: sub-indices the deployment feeds (None: detected)
+    event_loss_cap: float = EVENT_LOSS_CAP  # v2
 
     def __post_init__(self) -> None:
         total = sum(self.subindex_weights.get(s, 0.0) for s in SUB_INDICES)
@@ -189,6 +202,26 @@ class Method:
             raise InvalidInput(f"sub-index weights must sum to 1 (got {total:g})")
         if any(w < 0 for w in self.harm_weights.values()):
             raise InvalidInput("harm weights must be non-negative")
+        if self.version not in METHOD_VERSIONS:
+            raise InvalidInput(f"version must be one of {', '.join(METHOD_VERSIONS)} (got {self.version!r})")
+        if self.fed is not None:
+            if not self.fed or len(set(self.fed)) != len(self.fed):
+                raise InvalidInput("fed must list at least one sub-index, each once")
+            if sum(self.subindex_weights[s] for s in self.fed) <= 0:
+                raise InvalidInput("the fed sub-indices must carry a positive weight")
+        if not (self.event_loss_cap > 0 and 0 < self.alpha < 1):
+            raise InvalidInput("event_loss_cap must be positive and alpha in (0, 1)")
+
+    def composite_weights(self, fed: tuple[SubIndex, ...] | None = None) -> dict[SubIndex, float]:
+        """v1: the sub-index weights as they are. v2: renormalised over the fed sub-indices (the method
+        file's ``fed``, else ``fed`` as detected from the data), 0 for the others (§13.4)."""
+        if self.version == "v1":
+            return dict(self.subindex_weights)
+        use = self.fed or fed or SUB_INDICES
+        total = sum(self.subindex_weights[s] for s in use)
+        if total <= 0:
+            use, total = SUB_INDICES, 1.0
+        return {s: (self.subindex_weights[s] / total if s in use else 0.0) for s in SUB_INDICES}
 
     def harm_weight(self, type_code: str, category: Category) -> float:
         """Harm of one incident (without injuries): longest matching code prefix, else the category default."""
@@ -215,6 +248,17 @@ def harm(count: Any, weight: Any, injuries: Any, harmful: Any, injury_weight: fl
     ``SqlExpr`` operands). Multiplying by ``harmful`` = 1 and by ``count`` = 1 is exact in floating
     point, so every form gives the same bits."""
     return harmful * (count * weight + injury_weight * injuries)
+
+
+def fed_from_categories(categories: Any) -> tuple[SubIndex, ...]:
+    """The sub-indices that incidents of these categories feed, in the order of SUB_INDICES (§13.4)."""
+    fed = set()
+    for c in categories:
+        if c in Category.__members__.values():
+            s = CATEGORY_SUBINDEX[Category(c)]
+            if s is not None:
+                fed.add(s)
+    return tuple(s for s in SUB_INDICES if s in fed)
 
 
 def subindex_score(current_mean: float, baseline_mean: float, method: Method) -> float:

@@ -28,5 +28,6 @@ FEATURE = Feature(
         CliCommand("compute", cli.compute_cmd, group="index"),
         CliCommand("import", cli.import_cmd, group="index"),
         CliCommand("daily", cli.daily_cmd, group="index"),
+        CliCommand("validate", cli.validate_cmd, group="index"),
     ),
 )

@@ -83,6 +83,8 @@ si_scores = Table(
     Column("count_28d", Integer, nullable=False),
     Column("count_prev_28d", Integer, nullable=False),
     Column("computed_at", UTCDateTime, nullable=False),
+    Column("method_version", String(4), nullable=True),  # v1 | v2 (null: computed before versions)
+    Column("note", String(32), nullable=True),  # v2: why band and warnings differ (method §13.6)
 )
 
 si_warnings = Table(
@@ -373,6 +375,21 @@ class SafetyIndexRepository:
         cols = list(zip(*rows, strict=True))
         ints = [np.asarray(x, dtype=np.int64) for x in (cols[0], cols[4], cols[5], cols[6])]
         return AggregateRows(list(cols[1]), [], list(cols[2]), list(cols[3]), ints[1], ints[2], ints[3], ints[0])
+
+    def event_counts(self, first: date, last: date, categories: Sequence[str]) -> tuple[list[str], list[date],
+                                                                                        list[int]]:
+        """Method v2: events per town and day among incidents of ``categories`` (the harm-bearing ones):
+        records of one town with the same ``occurred_at`` are one event (method §13.3)."""
+        c = si_incidents.c
+        q = (select(c.town_id, c.day, func.count(func.distinct(c.occurred_at)).label("e"))
+             .where(and_(c.day >= first, c.day <= last, c.town_id.is_not(None), c.category.in_(list(categories))))
+             .group_by(c.town_id, c.day))
+        rows = self.s.execute(q).all()
+        return [r.town_id for r in rows], [_as_date(r.day) or first for r in rows], [int(r.e) for r in rows]
+
+    def categories_present(self) -> list[str]:
+        """The distinct categories of the stored incidents (method v2 detects the fed sub-indices)."""
+        return [str(v) for v in self.s.execute(select(si_incidents.c.category).distinct()).scalars()]
 
     # ------------------------------------------------------------ scores and warnings
     def replace_scores(self, first: date, last: date, columns: dict[str, list[Any]]) -> None:

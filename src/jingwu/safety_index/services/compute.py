@@ -27,6 +27,7 @@ from jingwu.platform.uow import SqlUnitOfWork
 from jingwu.safety_index import engine
 from jingwu.safety_index.columnar import weight_table
 from jingwu.safety_index.domain import (
+    CATEGORY_SUBINDEX,
     CURRENT_DAYS,
     HISTORY_DAYS,
     MOM_DAYS,
@@ -34,6 +35,8 @@ from jingwu.safety_index.domain import (
     TICKET_DEADLINE_DAYS,
     Band,
     Method,
+    SubIndex,
+    fed_from_categories,
     harm,
 )
 from jingwu.safety_index.services.common import ComputeSummary, Progress, UowFactory, populations
@@ -43,6 +46,7 @@ from jingwu.safety_index.store import STATE_NO_DATA, STATE_SCORED, AggregateRows
 # each chunk reads its days' facts plus the 90 days before (the windows): 184-day chunks read a year's facts
 # about 1.25 times (62-day chunks read them 2.45 times); the cube itself is small (towns x days x 5)
 CHUNK_DAYS = 184
+CHUNK_DAYS_V2 = 366  # v2 reads 455 days of event history per chunk: fewer, longer chunks
 
 
 def _arrays(agg: AggregateRows, towns: list[TownRow], origin: date, n_days: int,
@@ -111,7 +115,8 @@ def score_columns(res: engine.Result, towns: list[TownRow], day0: date, skip: in
         "score": masked(col(res.score)), "band": masked([engine.BANDS[b].value for b in col(res.band)]),
         "rank": masked(col(res.rank)), "total_rate": masked(col(res.total_rate)),
         "count_7d": col(res.count_7d), "deaths_7d": col(res.deaths_7d),
-        "computed_at": [now] * (n_t * len(days))}
+        "computed_at": [now] * (n_t * len(days)), "method_version": [res.version] * (n_t * len(days)),
+        "note": masked(col(res.v2.note)) if res.v2 is not None else [None] * (n_t * len(days))}
     for si, s in enumerate(SUB_INDICES):
         out[f"s_{s.value}"] = masked(col(np.round(res.sub_score[:, :, si], 2)))  # once, as published (§5)
         out[f"h7_{s.value}"] = col(res.sums.cur[:, :, si])
@@ -131,17 +136,19 @@ def warning_rows(res: engine.Result, towns: list[TownRow], day0: date, skip: int
     if mask is not None:
         surge, mom = surge & mask, mom & mask
     rows: list[dict[str, Any]] = []
-    p_cur = CURRENT_DAYS / HISTORY_DAYS
-    for kind, flag, obs, ref, pv, p0 in (
-        ("surge_7d", surge, res.count_7d, res.count_baseline, res.p_surge, p_cur),
-        ("mom_28d", mom, res.count_28d, res.count_prev_28d, res.p_mom, 0.5),
+    assert res.obs_7d is not None and res.ref_7d is not None and res.p0_7d is not None
+    assert res.obs_28d is not None and res.ref_28d is not None and res.p0_28d is not None
+    for kind, flag, obs, ref, pv, p0 in (  # v1: record counts, p0 7/91 and 1/2; v2: events, seasonal p0
+        ("surge_7d", surge, res.obs_7d, res.ref_7d, res.p_surge, res.p0_7d),
+        ("mom_28d", mom, res.obs_28d, res.ref_28d, res.p_mom, res.p0_28d),
     ):
         ti_idx, k_idx = np.nonzero(flag[:, skip:])
         for ti, kk in zip(ti_idx.tolist(), k_idx.tolist(), strict=True):
             k = kk + skip
             n_tot = int(obs[ti, k] + ref[ti, k])
             rows.append({"day": day0 + timedelta(days=k), "town_id": towns[ti].id, "kind": kind,
-                         "observed": int(obs[ti, k]), "reference": int(ref[ti, k]), "expected": n_tot * p0,
+                         "observed": int(obs[ti, k]), "reference": int(ref[ti, k]),
+                         "expected": n_tot * float(p0[ti, k]),
                          "p_value": float(pv[ti, k]),
                          "onset": not (bool(flag[ti, k - 1]) if k > 0 else
                                        towns[ti].id in (prev or {}).get(kind, set()))})
@@ -201,13 +208,20 @@ def compute(first: date | None = None, last: date | None = None, *, uow_factory:
     if first > last:
         return out
     out.first, out.last, out.towns = first, last, len(towns)
+    fed: tuple[SubIndex, ...] | None = None
+    if m.version == "v2":  # method §13.4: the fed sub-indices, declared or detected over the whole store
+        with uow_factory() as uow:
+            fed = m.fed or fed_from_categories(repo(uow).categories_present())
+        w = m.composite_weights(fed)
+        out.notes.append("composite weights (method v2, " + ("declared" if m.fed else "detected") + " fed "
+                         "sub-indices): " + ", ".join(f"{s.value} {w[s]:.4f}" for s in w if w[s] > 0))
     total = (last - first).days + 1
     done = 0
     start = first
     while start <= last:
-        end = min(last, start + timedelta(days=CHUNK_DAYS - 1))
+        end = min(last, start + timedelta(days=(CHUNK_DAYS if m.version == "v1" else CHUNK_DAYS_V2) - 1))
         _compute_chunk(start, end, towns, origin, first_days, m, uow_factory, clock, tz, out, ticket_recent_days,
-                       ticket_deadline_days)
+                       ticket_deadline_days, fed)
         done += (end - start).days + 1
         if progress is not None:
             progress(done, total)
@@ -217,20 +231,25 @@ def compute(first: date | None = None, last: date | None = None, *, uow_factory:
 
 
 def _compute_chunk(first: date, last: date, towns: list[TownRow], origin: date, first_days: dict[str, date],
-                   m: Method, uow_factory: UowFactory,
-                   clock: Clock, tz: ZoneInfo, out: ComputeSummary, recent: int, deadline_days: int) -> None:
+                   m: Method, uow_factory: UowFactory, clock: Clock, tz: ZoneInfo, out: ComputeSummary, recent: int,
+                   deadline_days: int, fed: tuple[SubIndex, ...] | None = None) -> None:
     # include the day before ``first`` (when it has history) to know whether a warning is an onset
     lead = 1 if first - timedelta(days=1) >= origin + timedelta(days=HISTORY_DAYS - 1) else 0
-    day0 = first - timedelta(days=HISTORY_DAYS - 1 + lead)
+    hist = engine.history_days(m)  # v1: 91 days; v2: 455 (last year's season, a year of dispersion)
+    day0 = first - timedelta(days=hist - 1 + lead)
     n_days = (last - day0).days + 1
     now = clock.now()
     with uow_factory() as uow:
         r = repo(uow)
         r.lock()  # one writer of scores at a time (see ``ingest``)
-        agg = r.aggregates(day0, last)
+        # harm and record counts are only read over the last 91 days of each scored day (v1 and v2 alike);
+        # v2's older history (season, dispersion) is read as event counts only (``_with_events``)
+        agg = r.aggregates(first - timedelta(days=HISTORY_DAYS - 1 + lead), last)
         arrays = _arrays(agg, towns, day0, n_days, m)
-        res = engine.compute(arrays, engine.FIRST_SCORABLE, n_days - 1, m)
-        first_scored = day0 + timedelta(days=engine.FIRST_SCORABLE)
+        if m.version == "v2":
+            _with_events(r, arrays, towns, day0, last, origin)
+        res = engine.compute(arrays, hist - 1, n_days - 1, m, fed)
+        first_scored = day0 + timedelta(days=hist - 1)
         mask = coverage_mask(towns, first_days, first_scored, res.score.shape[1])
         rank_scored(res, mask, [t.code for t in towns])
         scores = score_columns(res, towns, first_scored, lead, now, mask)
@@ -240,6 +259,18 @@ def _compute_chunk(first: date, last: date, towns: list[TownRow], origin: date, 
         out.warnings += len(warns)
         out.tickets_opened += trigger_tickets(uow, towns, scores, warns, now, tz, recent, deadline_days)
         uow.commit()
+
+
+def _with_events(r: Any, arrays: engine.DailyArrays, towns: list[TownRow], day0: date, last: date,
+                 origin: date) -> None:
+    """Method v2's event counts (records of one event counted once, §13.3) and the first day with data."""
+    harmful = [c.value for c, s in CATEGORY_SUBINDEX.items() if s is not None]
+    tid, days, ev = r.event_counts(day0, last, harmful)
+    index = {t.id: i for i, t in enumerate(towns)}
+    arrays.with_events(np.fromiter((index.get(t, -1) for t in tid), dtype=np.int64, count=len(tid)),
+                       np.fromiter(((d - day0).days for d in days), dtype=np.int64, count=len(days)),
+                       np.asarray(ev, dtype=np.int64))
+    arrays.data_start = max(0, (origin - day0).days)
 
 
 def trigger_tickets(uow: SqlUnitOfWork, towns: list[TownRow], scores: dict[str, list[Any]],
@@ -271,7 +302,7 @@ def recompute_days(days: Iterable[date], *, uow_factory: UowFactory, clock: Cloc
         last_scored = repo(uow).last_scored_day()
     if last_scored is None or ds[0] > last_scored:
         return ComputeSummary(notes=["affected days not scored yet"])
-    reach = max(HISTORY_DAYS - 1, 2 * MOM_DAYS - 1)
+    reach = engine.reach_days(method or Method())  # v1: 90 days; v2: 468 (last year's windows)
     last = last_scored if through_last_scored else min(last_scored, ds[-1] + timedelta(days=reach))
     return compute(ds[0], last, uow_factory=uow_factory, clock=clock, tz=tz, method=method, **kw)
 
@@ -289,7 +320,8 @@ def daily(*, uow_factory: UowFactory, clock: Clock, tz: ZoneInfo, method: Method
         if first is None or first <= yesterday:  # the live intake covered every day up to yesterday
             r.record_coverage("intake", "daily", first, yesterday, 0, clock.now())
         uow.commit()
-    if first is not None and first <= yesterday <= first + timedelta(days=SHIFT_MAX_DAYS - 1):
+    v1 = (method or Method()).version == "v1"  # v2's seasonal baseline and dispersion have no window-sum shift
+    if v1 and first is not None and first <= yesterday <= first + timedelta(days=SHIFT_MAX_DAYS - 1):
         # a few new days after the stored ones: each from the day before's stored window sums
         out = ComputeSummary(first=first, last=yesterday)
         d = first

@@ -207,7 +207,10 @@ class _NeedsRecompute(Exception):
 
 def _apply_in(uow: SqlUnitOfWork, ch: Changes, m: Method, now: datetime, tz: ZoneInfo, recent: int,
               deadline_days: int) -> ComputeSummary:
-    """Add ``ch`` to the stored window sums inside an open unit of work (which holds the index lock)."""
+    """Add ``ch`` to the stored window sums inside an open unit of work (which holds the index lock).
+    Method v2 scores depend on more than the stored sums (season, dispersion, events): recompute."""
+    if m.version != "v1":
+        raise _NeedsRecompute
     r = repo(uow)
     first_scored, last_scored = r.stored_days()
     if not ch.days or first_scored is None or last_scored is None or min(ch.days) > last_scored:
