@@ -3,7 +3,7 @@ nullable), each town's first/last day with records, the ranges imports and the l
 
 Revision ID: 0012
 (File names follow the order migrations apply; revision ids never change once released.)
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-02 10:00:00
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0012'
-down_revision = '0010'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 

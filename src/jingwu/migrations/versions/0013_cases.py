@@ -1,7 +1,7 @@
 """cases: lifecycle, parties, access codes (hashed), registers, decisions, interference register, ADR 0028
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0012
 Create Date: 2026-12-02 09:45:12.259801
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0013'
-down_revision = '0010'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0014
 (File names follow the order migrations apply; revision ids never change once released.)
-Revises: 0010
+Revises: 0013
 Create Date: 2026-12-02 10:00:00
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0014'
-down_revision = '0010'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 
