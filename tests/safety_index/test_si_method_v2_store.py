@@ -5,13 +5,15 @@ and an engine-level recomputation from the same facts agrees with what is stored
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
 
 from jingwu.platform.container import Container
-from jingwu.safety_index import engine, synthetic
+from jingwu.safety_index import engine, publish, synthetic, views
 from jingwu.safety_index.domain import Method, SubIndex, category_for_code
 from jingwu.safety_index.jobs import _tz
 from jingwu.safety_index.services.compute import compute
@@ -60,6 +62,15 @@ def test_v2_through_the_store(container: Container, org: Org) -> None:
             assert abs(row["score"] - float(r.score[ti, k])) < 1e-9
             assert row["band"] == engine.BANDS[r.band[ti, k]].value
             assert r.v2 is not None and row["note"] == r.v2.note[ti, k]
+    # the note is published: public JSON/GeoJSON properties and the CSV's last column say why band and
+    # warning differ, town by town
+    noted = next((d, tid) for (d, tid), x in sorted(by.items()) if x["note"])
+    pub = views.public_index(noted[0], uow=c.uow())
+    code = {v: k for k, v in ids.items()}[noted[1]]
+    town = next(x for x in pub.towns if x.town_code == code)
+    assert town.note == by[noted]["note"] and publish.public_properties(town)["note"] == town.note
+    csv_rows = list(csv.DictReader(io.StringIO(publish.to_csv(pub.towns))))
+    assert {x["town_code"]: x["note"] for x in csv_rows}[code] == town.note
     sf, mf = engine.warning_flags(r, V2.alpha)
     stored = {(w["day"], w["town_id"], w["kind"]) for w in warns}
     expect = {(last - timedelta(days=40 - int(k)), towns[int(ti)], kind)

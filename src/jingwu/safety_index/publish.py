@@ -18,7 +18,7 @@ from jingwu.safety_index.views import PublicTownScore, PublicWarning
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
 CSV_COLUMNS = ["date", "town_code", "name", "name_en", "state", "score", "band", "rank",
-               *[f"sub_{s.value}" for s in SUB_INDICES], "incidents_7d", "rate_per_10k", "warnings"]
+               *[f"sub_{s.value}" for s in SUB_INDICES], "incidents_7d", "rate_per_10k", "warnings", "note"]
 
 
 def _csv_cell(v: Any) -> Any:
@@ -41,7 +41,7 @@ def to_csv(rows: list[PublicTownScore]) -> str:
                     r.state, f"{r.score:.2f}", r.band, r.rank,
                     *[f"{r.sub_indices[s.value]:.2f}" for s in SUB_INDICES],
                     "<3" if r.incidents_7d is None else r.incidents_7d,
-                    "" if r.rate_per_10k is None else r.rate_per_10k, ";".join(r.warnings)])
+                    "" if r.rate_per_10k is None else r.rate_per_10k, ";".join(r.warnings), r.note or ""])
     return buf.getvalue()
 
 
@@ -50,7 +50,7 @@ def public_properties(r: PublicTownScore) -> dict[str, Any]:
             "state": r.state, "score": r.score, "band": r.band, "rank": r.rank, "sub_indices": r.sub_indices,
             "incidents_7d": r.incidents_7d,
             "incidents_7d_suppressed": r.incidents_7d is None and r.score is not None,
-            "rate_per_10k": r.rate_per_10k, "warnings": r.warnings}
+            "rate_per_10k": r.rate_per_10k, "warnings": r.warnings, "note": r.note}
 
 
 def to_geojson(day: date, rows: list[PublicTownScore]) -> dict[str, Any]:

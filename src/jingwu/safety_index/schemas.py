@@ -29,6 +29,8 @@ class TownScoreRead(BaseModel):
     count_7d: int | None
     deaths_7d: int | None
     warnings: list[str]
+    note: str | None = Field(default=None, description="method v2: why the band and the warnings tell different "
+                             "stories (warning_low_harm | harm_not_significant | few_events_capped); null otherwise")
 
 
 class IndexRead(BaseModel):
@@ -51,6 +53,8 @@ class PublicTownRead(BaseModel):
     incidents_7d_suppressed: bool
     rate_per_10k: float | None = Field(description="mean daily harm per 10,000 residents; null when suppressed")
     warnings: list[str]
+    note: str | None = Field(default=None, description="method v2: why the band and the warnings tell different "
+                             "stories (warning_low_harm | harm_not_significant | few_events_capped); null otherwise")
 
 
 class PublicIndexRead(BaseModel):

@@ -161,6 +161,7 @@ class AggregateRows:
     injuries: Any
     deaths: Any
     day_index: Any = None
+    first: date | None = None  # the first day asked: ``day_index`` counts from it
 
 
 _FACT_COLUMNS = ("day", "town_id", "type_code", "category", "deaths", "injuries")
@@ -371,10 +372,11 @@ class SafetyIndexRepository:
             cur.close()
         if not rows:
             e = np.zeros(0, dtype=np.int64)
-            return AggregateRows([], [], [], [], e, e, e, e)
+            return AggregateRows([], [], [], [], e, e, e, e, first)
         cols = list(zip(*rows, strict=True))
         ints = [np.asarray(x, dtype=np.int64) for x in (cols[0], cols[4], cols[5], cols[6])]
-        return AggregateRows(list(cols[1]), [], list(cols[2]), list(cols[3]), ints[1], ints[2], ints[3], ints[0])
+        return AggregateRows(list(cols[1]), [], list(cols[2]), list(cols[3]), ints[1], ints[2], ints[3], ints[0],
+                             first)
 
     def event_counts(self, first: date, last: date, categories: Sequence[str]) -> tuple[list[str], list[date],
                                                                                         list[int]]:

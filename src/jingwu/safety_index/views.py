@@ -41,6 +41,7 @@ class TownScore:
     count_7d: int | None
     deaths_7d: int | None
     warnings: list[str]
+    note: str | None = None  # method v2: why band and warning differ (docs/methods/safety-index.md §13)
 
 
 def _latest_or(day: date | None, uow: SqlUnitOfWork) -> date:
@@ -78,7 +79,7 @@ def _town_scores(day: date | None, uow: SqlUnitOfWork) -> tuple[date, list[TownS
             rates_per_10k={s.value: round(row[f"h7_{s.value}"] / CURRENT_DAYS * RATE_PER / max(t.population, 1), 4)
                            for s in SUB_INDICES},
             total_rate_per_10k=round(row["total_rate"], 4), count_7d=row["count_7d"], deaths_7d=row["deaths_7d"],
-            warnings=sorted(warns.get(t.id, []))))
+            warnings=sorted(warns.get(t.id, [])), note=row.get("note")))
     scored.sort(key=lambda x: (x.rank or 0, x.code))
     missing.sort(key=lambda x: x.code)
     return d, scored + missing
@@ -114,6 +115,7 @@ class PublicTownScore:
     rate_per_10k: float | None
     warnings: list[str]
     geometry: dict[str, Any] | None
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -141,7 +143,7 @@ def public_index(day: date | None, *, uow: SqlUnitOfWork, with_geometry: bool = 
             rank=x.rank, sub_indices=x.sub_indices, incidents_7d=shown,
             rate_per_10k=round(x.total_rate_per_10k, 3) if shown is not None and x.total_rate_per_10k is not None
             else None,
-            warnings=x.warnings, geometry=geo.get(x.town_id)))
+            warnings=x.warnings, geometry=geo.get(x.town_id), note=x.note))
     return PublicIndex(d, first, last, out, sum(1 for x in rows if x.state == STATE_SCORED))
 
 

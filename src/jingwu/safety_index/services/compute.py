@@ -52,7 +52,10 @@ CHUNK_DAYS_V2 = 366  # v2 reads 455 days of event history per chunk: fewer, long
 def _arrays(agg: AggregateRows, towns: list[TownRow], origin: date, n_days: int,
             method: Method) -> engine.DailyArrays:
     """The engine's cube from GROUP BY rows; harm weights joined per distinct (type, category)."""
-    day_index = (np.asarray(agg.day_index, dtype=np.int64) if agg.day_index is not None else
+    # the store counts days from the first day it was asked for, which may lie after ``origin`` (v2 reads
+    # harm over the last 91 days only, its older history as event counts)
+    shift = (agg.first - origin).days if agg.first is not None else 0
+    day_index = (np.asarray(agg.day_index, dtype=np.int64) + shift if agg.day_index is not None else
                  np.fromiter(((d - origin).days for d in agg.day), dtype=np.int64, count=len(agg.town_id)))
     df = pd.DataFrame({"town_id": agg.town_id, "d": day_index, "type_code": agg.type_code,
                        "category": agg.category, "n": agg.count, "inj": agg.injuries, "dead": agg.deaths})

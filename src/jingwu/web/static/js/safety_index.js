@@ -36,7 +36,10 @@
   function warnText(p) {
     if (p.state !== "scored") { return ""; }
     var w = (p.band === "red" ? ["red"] : []).concat(p.warnings);
-    return w.map(function (k) { return T.warn[k] || k; }).join("、");
+    var s = w.map(function (k) { return T.warn[k] || k; }).join("、");
+    // method v2: why the band and the warnings differ, said where they do
+    if (p.note) { s += (s ? " " : "") + "(" + (T.note[p.note] || p.note) + ")"; }
+    return s;
   }
 
   function load(d) {
