@@ -12,6 +12,7 @@ from sqlalchemy import MetaData
 
 from jingwu.demo.feature import FEATURE as DEMO
 from jingwu.dispatch.feature import FEATURE as DISPATCH
+from jingwu.exchange.feature import FEATURE as EXCHANGE
 from jingwu.platform.feature import Feature, NavEntry
 from jingwu.platform.registration import FEATURE as PLATFORM
 from jingwu.platform.tables import metadata
@@ -23,7 +24,7 @@ from jingwu.web.feature import FEATURE as WEB
 # Modules announced in the navigation before their package exists ("coming" pages).
 COMING = Feature(name="coming", nav=tuple(
     NavEntry(slug, f"nav_{slug}", order=order, ready=False)
-    for slug, order in (("cases", 50), ("exchange", 60), ("planning", 70), ("simulation", 80))))
+    for slug, order in (("cases", 50), ("planning", 70), ("simulation", 80))))
 
 FEATURES: tuple[Feature, ...] = (
     PLATFORM,
@@ -31,6 +32,7 @@ FEATURES: tuple[Feature, ...] = (
     WEB,
     DISPATCH,
     SAFETY_INDEX,
+    EXCHANGE,
     SETUP,
     DEMO,
     COMING,
