@@ -28,8 +28,7 @@ def test_flagged_enterprise_needs_superior_and_a_notice_in_12_hours(client: Test
     add_users(container)
     r = client.post("/api/v1/exchange/agreements", headers=h(client, "cmd_a"), json={
         "agency_code": "STA", "partner_agency_code": "STB", "incoming": {},
-        "outgoing": {"measure_notice": ["enterprise", "credit_code", "measure", "taken_at", "acting_agency",
-                                        "case_ref", "basis"]},
+        "outgoing": {"measure_notice": ["enterprise", "measure", "taken_at", "acting_agency", "case_ref"]},
         "purpose": "涉企强制措施12小时通报", **window(clock.now())})
     aid = r.json()["id"]
     client.post(f"/api/v1/exchange/agreements/{aid}/approve", headers=h(client, "cmd_b"))
@@ -66,6 +65,9 @@ def test_flagged_enterprise_needs_superior_and_a_notice_in_12_hours(client: Test
                                  "AND agency_id=:b"), {"b": org.station_b}).scalar_one() == 1
     rows = client.get("/api/v1/exchange/shares?record_type=measure_notice", headers=h(client, "cmd_b")).json()
     assert rows[0]["fields"]["measure"] == "seizure"
+    # only the agreed fields: the local notice is stripped like any share
+    assert set(rows[0]["fields"]) == {"enterprise", "measure", "taken_at", "acting_agency", "case_ref"}
+    assert rows[0]["stripped"] == ["basis", "credit_code"]
 
     # a second measure, notified late: the timer escalates it once, the report counts it late
     m2 = client.post("/api/v1/exchange/measures", headers=h(client, "inv_a"), json={

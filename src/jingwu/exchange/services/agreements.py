@@ -251,12 +251,15 @@ def share(agreement_id: str, record_type: str, record: dict[str, Any], *, princi
 
 
 def list_shares(*, principal: Principal, uow: SqlUnitOfWork, record_type: str | None = None,
-                direction: str | None = None) -> list[dict[str, Any]]:
-    """Shared records in the caller's scope; the read is audited (records may carry agreed personal fields)."""
+                direction: str | None = None, received_only: bool = False) -> list[dict[str, Any]]:
+    """Shared records in the caller's scope (``received_only``: those that reached the caller's agencies, from
+    a peer or from another agency here); the read is audited (records may carry agreed personal fields)."""
     require_any(principal, SHARE)
     with uow:
         ids = {a.id for a in uow.agencies.in_subtree(principal.agency_path)}
         rows = repo(uow).shares(agency_ids=ids, record_type=record_type, direction=direction)
+        if received_only:
+            rows = [r for r in rows if r["direction"] == "in" or r["partner_agency_id"] in ids]
         uow.audit.write(actor=actor_of(principal), action="exchange.shares_read", object_type="xc_share",
                         agency_id=principal.agency_id,
                         detail={"count": len(rows), "ids": [r["id"] for r in rows][:200]})

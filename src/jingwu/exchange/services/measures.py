@@ -20,6 +20,7 @@ from jingwu.exchange.domain import (
     MeasureStatus,
     check_peer_id,
     notice_due,
+    strip_record,
 )
 from jingwu.exchange.services.common import SYSTEM_ACTOR, Federation, actor_of, agency_paths, require_any, send
 from jingwu.exchange.services.inbound import _payload_str, handler
@@ -211,14 +212,15 @@ def notify(measure_id: str, text: str, *, principal: Principal, uow: SqlUnitOfWo
                   "case_ref": m.case_ref, "basis": text.strip() or m.basis}
         actor = actor_of(principal)
         msg_id = None
+        terms = agreement.outgoing if "measure_notice" in agreement.outgoing and agreement.agency_id in ancestors \
+            else agreement.incoming
+        notice, stripped = strip_record(notice, terms["measure_notice"])
         if agreement.peer_id:
-            allowed = agreement.outgoing["measure_notice"]
-            notice = {k: v for k, v in notice.items() if k in allowed}
             msg_id = send(uow, fed, peer_id=agreement.peer_id, type_="measure.notice", now=now,
                           payload={"agreement_id": agreement.id, "measure_id": m.id, "notice": notice})
         sid = repo(uow).add_share(agreement_id=agreement.id, direction="out", record_type="measure_notice",
                                   record_id=m.id, agency_id=m.agency_id, partner_agency_id=e.home_agency_id,
-                                  peer_id=agreement.peer_id, fields=notice, stripped=[], msg_id=msg_id, at=now,
+                                  peer_id=agreement.peer_id, fields=notice, stripped=stripped, msg_id=msg_id, at=now,
                                   actor=actor)
         late = now > m.notice_due
         repo(uow).update_measure(m.id, notified_at=now)
@@ -292,7 +294,6 @@ def compliance(*, principal: Principal, uow: SqlUnitOfWork, start: datetime | No
 
 @handler("measure.notice")
 def _notice(uow: SqlUnitOfWork, msg: envelope.Checked, actor: str) -> None:
-    from jingwu.exchange.domain import strip_record
     from jingwu.exchange.services.inbound import peer_agreement
 
     a = peer_agreement(uow, msg)

@@ -190,8 +190,7 @@ def tick(*, uow: SqlUnitOfWork, reminder: timedelta) -> dict[str, int]:
             if q.past_deadline(now):
                 if q.overdue_at is None:
                     r.update_request(q.id, overdue_at=now)
-                    r.add_request_event(q.id, RequestEvent(now, SYSTEM_ACTOR, "overdue",
-                                                           f"deadline {q.deadline.isoformat()} passed"))
+                    r.add_request_event(q.id, RequestEvent(now, SYSTEM_ACTOR, "overdue", ""))
                     uow.audit.write(actor=SYSTEM_ACTOR, action="exchange.request_overdue", object_type="xc_request",
                                     object_id=q.id, agency_id=q.agency_id,
                                     detail={"deadline": q.deadline.isoformat(), "status": q.status.value})
@@ -200,8 +199,7 @@ def tick(*, uow: SqlUnitOfWork, reminder: timedelta) -> dict[str, int]:
                     counts["overdue"] += 1
             elif q.reminded_at is None and now >= q.deadline - reminder:
                 r.update_request(q.id, reminded_at=now)
-                r.add_request_event(q.id, RequestEvent(now, SYSTEM_ACTOR, "reminder",
-                                                       f"deadline {q.deadline.isoformat()}"))
+                r.add_request_event(q.id, RequestEvent(now, SYSTEM_ACTOR, "reminder", ""))
                 uow.audit.write(actor=SYSTEM_ACTOR, action="exchange.request_reminder", object_type="xc_request",
                                 object_id=q.id, agency_id=q.agency_id, detail={"deadline": q.deadline.isoformat()})
                 counts["reminded"] += 1
