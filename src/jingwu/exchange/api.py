@@ -9,10 +9,12 @@ import dataclasses
 from datetime import datetime
 from enum import Enum
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
+from jingwu.exchange.cap import alert_to_cap
 from jingwu.exchange.domain import Agreement, CoopRequest, Measure
 from jingwu.exchange.schemas import (
     AgreementBody,
@@ -27,7 +29,9 @@ from jingwu.exchange.schemas import (
 )
 from jingwu.exchange.services import agreements, measures, requests
 from jingwu.exchange.services.inbound import receive
+from jingwu.exchange.settings import ExchangeSettings
 from jingwu.exchange.wiring import federation
+from jingwu.platform.errors import Conflict
 from jingwu.platform.http import ERROR_RESPONSES, ContainerDep, PrincipalDep, error_response
 
 router = APIRouter(prefix="/api/v1/exchange", tags=["exchange"], responses=ERROR_RESPONSES)
@@ -101,6 +105,19 @@ def get_shares(p: PrincipalDep, c: ContainerDep,
                record_type: Annotated[str | None, Query()] = None,
                direction: Annotated[str | None, Query(pattern="^(in|out)$")] = None) -> list[dict[str, Any]]:
     return plain(agreements.list_shares(principal=p, uow=c.uow(), record_type=record_type, direction=direction))
+
+
+@router.get("/shares/{share_id}/cap", response_class=Response,
+            responses={200: {"content": {"application/cap+xml": {}}}})
+def get_share_cap(share_id: int, p: PrincipalDep, c: ContainerDep) -> Response:
+    """A shared alert (sent or received) as a CAP 1.2 message; 409 ``not_an_alert`` for other records."""
+    row = agreements.get_share(share_id, principal=p, uow=c.uow())
+    if row["record_type"] != "alert":
+        raise Conflict("only alerts have a CAP form", code="not_an_alert")
+    xs = c.settings.section(ExchangeSettings)
+    sender = f"{xs.deployment_id or 'jingwu'}@exchange.jingwu.invalid"
+    return Response(alert_to_cap(row, sender=sender, tz=ZoneInfo(c.settings.timezone)),
+                    media_type="application/cap+xml")
 
 
 @router.get("/requests")

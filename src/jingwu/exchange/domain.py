@@ -40,11 +40,49 @@ RECORD_FIELDS: dict[str, dict[str, bool]] = {  # type -> {field: personal?}
         "level": False, "owner": False, "follow_up": False, "status": False,
     },
     "cooperation_request": {"kind": False, "title": False, "details": False, "deadline": False},
+    "alert": {"id": False, "event": False, "urgency": False, "severity": False, "certainty": False,
+              "headline": False, "description": False, "instruction": False, "area_desc": False, "lon": False,
+              "lat": False, "radius_km": False, "expires": False},
     "measure_notice": {"enterprise": False, "credit_code": False, "measure": False, "taken_at": False,
                        "acting_agency": False, "case_ref": False, "basis": False},
 }
 
-REQUIRED_FIELDS: dict[str, frozenset[str]] = {"incident": frozenset({"id"}), "risk": frozenset({"id"})}
+REQUIRED_FIELDS: dict[str, frozenset[str]] = {
+    "incident": frozenset({"id"}), "risk": frozenset({"id"}),
+    "alert": frozenset({"id", "event", "urgency", "severity", "certainty"}),
+}
+
+# CAP 1.2 value lists (OASIS CAP 1.2, 3.2.2)
+CAP_URGENCY = ("Immediate", "Expected", "Future", "Past", "Unknown")
+CAP_SEVERITY = ("Extreme", "Severe", "Moderate", "Minor", "Unknown")
+CAP_CERTAINTY = ("Observed", "Likely", "Possible", "Unlikely", "Unknown")
+
+
+def check_record(rtype: str, rec: Mapping[str, Any]) -> None:
+    """Values a record type constrains (an alert's CAP codes, area and expiry): refused whole, 422."""
+    if rtype != "alert":
+        return
+    for key, allowed in (("urgency", CAP_URGENCY), ("severity", CAP_SEVERITY), ("certainty", CAP_CERTAINTY)):
+        if rec.get(key) not in allowed:
+            raise InvalidInput(f"alert {key} must be one of {', '.join(allowed)}", code="invalid_record")
+    if not str(rec.get("event") or "").strip() or not str(rec.get("id") or "").strip():
+        raise InvalidInput("an alert needs its id and event", code="invalid_record")
+    if ("lon" in rec) != ("lat" in rec):
+        raise InvalidInput("an alert area needs both lon and lat", code="invalid_record")
+    try:
+        if "lon" in rec and not (-180 <= float(rec["lon"]) <= 180 and -90 <= float(rec["lat"]) <= 90):
+            raise InvalidInput("alert lon/lat out of range", code="invalid_record")
+        if "radius_km" in rec and not 0 < float(rec["radius_km"]) <= 1000:
+            raise InvalidInput("alert radius_km must be in (0, 1000]", code="invalid_record")
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput("alert lon, lat and radius_km are numbers", code="invalid_record") from exc
+    if "expires" in rec:
+        try:
+            t = datetime.fromisoformat(str(rec["expires"]).replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise InvalidInput("alert expires is an ISO 8601 time", code="invalid_record") from exc
+        if t.tzinfo is None:
+            raise InvalidInput("alert expires needs a UTC offset", code="invalid_record")
 
 
 def check_terms(terms: Mapping[str, Any], direction: str) -> dict[str, list[str]]:
@@ -258,7 +296,14 @@ def payload_to_record(rtype: str, payload: Mapping[str, Any]) -> dict[str, Any]:
         return eido_to_incident(payload)
     if not isinstance(payload, Mapping):
         raise InvalidInput("record payload must be an object", code="invalid_payload")
-    return dict(payload)
+    rec = dict(payload)
+    for k in ("lon", "lat", "radius_km"):  # decimal strings on the wire
+        if isinstance(rec.get(k), str):
+            try:
+                rec[k] = float(rec[k])
+            except ValueError as exc:
+                raise InvalidInput(f"{k} is not a number", code="invalid_payload") from exc
+    return rec
 
 
 # ------------------------------------------------------------------ cooperation requests

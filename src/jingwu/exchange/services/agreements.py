@@ -15,6 +15,7 @@ from jingwu.exchange.domain import (
     Agreement,
     AgreementStatus,
     check_peer_id,
+    check_record,
     check_terms,
     check_window,
     personal_fields,
@@ -224,6 +225,7 @@ def share(agreement_id: str, record_type: str, record: dict[str, Any], *, princi
         if allowed is None:
             raise Conflict(f"the agreement does not cover sending {record_type!r} records this way",
                            code="not_in_agreement")
+        check_record(record_type, record)
         kept, stripped = strip_record(record, allowed)
         if "id" in allowed and "id" not in kept:
             raise InvalidInput(f"a {record_type} record needs its id", code="invalid_record")
@@ -248,6 +250,20 @@ def share(agreement_id: str, record_type: str, record: dict[str, Any], *, princi
                             object_id=str(sid), agency_id=receiver, detail=detail)
         uow.commit()
     return Shared(sid, kept, stripped, msg_id)
+
+
+def get_share(share_id: int, *, principal: Principal, uow: SqlUnitOfWork) -> dict[str, Any]:
+    """One shared record in the caller's scope (sent or received); the read is audited."""
+    require_any(principal, SHARE)
+    with uow:
+        ids = {a.id for a in uow.agencies.in_subtree(principal.agency_path)}
+        got = [r for r in repo(uow).shares(agency_ids=ids, limit=100_000) if r["id"] == share_id]
+        if not got:
+            raise NotFound(f"shared record {share_id} does not exist", code="share_not_found")
+        uow.audit.write(actor=actor_of(principal), action="exchange.shares_read", object_type="xc_share",
+                        object_id=str(share_id), agency_id=principal.agency_id, detail={"count": 1})
+        uow.commit()
+    return got[0]
 
 
 def list_shares(*, principal: Principal, uow: SqlUnitOfWork, record_type: str | None = None,

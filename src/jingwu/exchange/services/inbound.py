@@ -14,6 +14,7 @@ from jingwu.exchange import envelope
 from jingwu.exchange.domain import (
     Agreement,
     AgreementStatus,
+    check_record,
     check_terms,
     payload_to_record,
     strip_record,
@@ -175,7 +176,9 @@ def _record(uow: SqlUnitOfWork, msg: envelope.Checked, actor: str) -> None:
     body = msg.payload.get("record")
     if not isinstance(body, dict):
         raise InvalidInput("payload member 'record' must be an object", code="invalid_payload")
-    kept, stripped = strip_record(payload_to_record(rtype, body), allowed)
+    rec = payload_to_record(rtype, body)
+    check_record(rtype, rec)
+    kept, stripped = strip_record(rec, allowed)
     if stripped:
         log.warning("exchange: fields outside the agreement stripped on arrival",
                     extra={"msg_id": msg.id, "peer": msg.peer, "fields": stripped})
