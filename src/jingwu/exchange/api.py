@@ -18,7 +18,10 @@ from jingwu.exchange.cap import alert_to_cap
 from jingwu.exchange.domain import Agreement, CoopRequest, Measure
 from jingwu.exchange.schemas import (
     AgreementBody,
+    ArgumentBody,
     DecisionBody,
+    DisputeBody,
+    DisputeDecisionBody,
     EnterpriseBody,
     MeasureBody,
     NoticeBody,
@@ -27,7 +30,7 @@ from jingwu.exchange.schemas import (
     RevokeBody,
     ShareBody,
 )
-from jingwu.exchange.services import agreements, measures, requests
+from jingwu.exchange.services import agreements, disputes, measures, requests
 from jingwu.exchange.services.inbound import receive
 from jingwu.exchange.settings import ExchangeSettings
 from jingwu.exchange.wiring import federation
@@ -190,6 +193,29 @@ def get_compliance(p: PrincipalDep, c: ContainerDep,
     now = c.clock.now()
     return {"totals": totals, "measures": [{**_measure(r.measure, now), "enterprise": r.enterprise,
                                             "agency": r.agency} for r in rows]}
+
+
+@router.get("/disputes")
+def get_disputes(p: PrincipalDep, c: ContainerDep) -> list[dict[str, Any]]:
+    return plain(disputes.list_disputes(principal=p, uow=c.uow()))
+
+
+@router.post("/disputes", status_code=201)
+def post_dispute(body: DisputeBody, p: PrincipalDep, c: ContainerDep) -> dict[str, Any]:
+    """Raise a jurisdiction dispute with another agency of this deployment."""
+    return plain(disputes.raise_dispute(disputes.NewDispute(**body.model_dump()), principal=p, uow=c.uow()))
+
+
+@router.post("/disputes/{dispute_id}/arguments")
+def post_argument(dispute_id: str, body: ArgumentBody, p: PrincipalDep, c: ContainerDep) -> dict[str, Any]:
+    return plain(disputes.argue(dispute_id, body.text, principal=p, uow=c.uow()))
+
+
+@router.post("/disputes/{dispute_id}/decision")
+def post_dispute_decision(dispute_id: str, body: DisputeDecisionBody, p: PrincipalDep,
+                          c: ContainerDep) -> dict[str, Any]:
+    """The legal office of an agency above both parties decides, after both sides argued (409 ``not_argued``)."""
+    return plain(disputes.decide(dispute_id, body.competent_agency_code, body.reasoning, principal=p, uow=c.uow()))
 
 
 _REFUSAL_STATUS = {"unknown_peer": 403, "bad_signature": 401, "replay": 409, "unsupported_version": 422,

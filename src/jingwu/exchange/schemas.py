@@ -69,3 +69,19 @@ class DecisionBody(BaseModel):
 
 class NoticeBody(BaseModel):
     text: str = Field(default="", max_length=4000)
+
+
+class DisputeBody(BaseModel):
+    agency_code: str = Field(description="the agency raising the dispute")
+    other_agency_code: str
+    subject: str = Field(min_length=1, max_length=300, description="the case or incident in dispute")
+    question: str = Field(min_length=1, max_length=8000)
+
+
+class ArgumentBody(BaseModel):
+    text: str = Field(min_length=1, max_length=8000)
+
+
+class DisputeDecisionBody(BaseModel):
+    competent_agency_code: str
+    reasoning: str = Field(min_length=1, max_length=8000)

@@ -207,8 +207,34 @@ xc_measures = Table(
     Column("escalated_at", UTCDateTime, nullable=True),
 )
 
+xc_disputes = Table(
+    "xc_disputes", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("agency_id", String(36), ForeignKey("agencies.id"), nullable=False, index=True),  # raised by
+    Column("other_agency_id", String(36), ForeignKey("agencies.id"), nullable=False, index=True),
+    Column("subject", String(300), nullable=False),  # the case or incident in dispute
+    Column("question", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # open | decided
+    Column("raised_at", UTCDateTime, nullable=False),
+    Column("raised_by", String(200), nullable=False),
+    Column("decided_at", UTCDateTime, nullable=True),
+    Column("decided_by", String(200), nullable=True),
+    Column("competent_agency_id", String(36), nullable=True),
+    Column("reasoning", Text, nullable=True),
+)
+
+xc_dispute_args = Table(
+    "xc_dispute_args", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dispute_id", String(36), ForeignKey("xc_disputes.id"), nullable=False, index=True),
+    Column("agency_id", String(36), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("text", Text, nullable=False),
+)
+
 TABLES = (xc_agreements, xc_shares, xc_peers, xc_peer_keys, xc_own_keys, xc_outbox, xc_inbox, xc_refusals,
-          xc_requests, xc_request_events, xc_enterprises, xc_measures)
+          xc_requests, xc_request_events, xc_enterprises, xc_measures, xc_disputes, xc_dispute_args)
 
 
 def _agreement(r: Any) -> Agreement:
@@ -483,6 +509,33 @@ class ExchangeRepository:
         if "status" in values and isinstance(values["status"], MeasureStatus):
             values["status"] = values["status"].value
         self.s.execute(update(xc_measures).where(xc_measures.c.id == measure_id).values(**values))
+
+    # ---------------------------------------------------------------- jurisdiction disputes
+    def add_dispute(self, **values: Any) -> None:
+        self.s.execute(insert(xc_disputes).values(**values))
+
+    def dispute(self, dispute_id: str, *, lock: bool = False) -> dict[str, Any] | None:
+        q = select(xc_disputes).where(xc_disputes.c.id == dispute_id)
+        if lock:
+            q = q.with_for_update()
+        r = self.s.execute(q).one_or_none()
+        if r is None:
+            return None
+        d = dict(r._mapping)
+        d["arguments"] = [dict(a._mapping) for a in self.s.execute(
+            select(xc_dispute_args).where(xc_dispute_args.c.dispute_id == dispute_id)
+            .order_by(xc_dispute_args.c.id)).all()]
+        return d
+
+    def disputes(self) -> list[dict[str, Any]]:
+        return [dict(r._mapping) for r in self.s.execute(
+            select(xc_disputes).order_by(xc_disputes.c.raised_at.desc())).all()]
+
+    def add_argument(self, **values: Any) -> None:
+        self.s.execute(insert(xc_dispute_args).values(**values))
+
+    def update_dispute(self, dispute_id: str, **values: Any) -> None:
+        self.s.execute(update(xc_disputes).where(xc_disputes.c.id == dispute_id).values(**values))
 
 
 def repo(uow: Any) -> ExchangeRepository:
