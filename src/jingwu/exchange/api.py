@@ -31,6 +31,7 @@ from jingwu.exchange.schemas import (
     ShareBody,
 )
 from jingwu.exchange.services import agreements, disputes, measures, requests
+from jingwu.exchange.services.bulletin import bulletin
 from jingwu.exchange.services.inbound import receive
 from jingwu.exchange.settings import ExchangeSettings
 from jingwu.exchange.wiring import federation
@@ -193,6 +194,14 @@ def get_compliance(p: PrincipalDep, c: ContainerDep,
     now = c.clock.now()
     return {"totals": totals, "measures": [{**_measure(r.measure, now), "enterprise": r.enterprise,
                                             "agency": r.agency} for r in rows]}
+
+
+@router.get("/bulletin")
+def get_bulletin(p: PrincipalDep, c: ContainerDep,
+                 month: Annotated[str, Query(description="YYYY-MM, in the deployment's time zone")]) -> dict[str, Any]:
+    """The monthly joint bulletin as JSON (the page /exchange/bulletin draws it with charts)."""
+    b = bulletin(month, principal=p, uow=c.uow(), tz=ZoneInfo(c.settings.timezone))
+    return {**plain({k: v for k, v in vars(b).items() if k not in ("days",)}), "days": [d.isoformat() for d in b.days]}
 
 
 @router.get("/disputes")

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from jingwu.exchange.domain import RECORD_FIELDS
 from jingwu.exchange.services import agreements, measures, requests
-from jingwu.platform.errors import Forbidden
+from jingwu.exchange.services.bulletin import bars, bulletin
+from jingwu.platform.errors import Forbidden, InvalidInput
 from jingwu.platform.http import ContainerDep
 from jingwu.web.ui import OptionalPrincipal, _ctx, _login_redirect, templates
 
@@ -59,3 +62,19 @@ def compliance_page(request: Request, p: OptionalPrincipal, c: ContainerDep) -> 
         rows, totals = measures.compliance(principal=p, uow=c.uow())
         return {"rows": rows, "totals": totals}
     return _page(request, p, c, "exchange/compliance.html", "compliance", load)
+
+
+@router.get("/exchange/bulletin", response_class=HTMLResponse)
+def bulletin_page(request: Request, p: OptionalPrincipal, c: ContainerDep, month: str | None = Query(None)) -> Response:
+    tz = ZoneInfo(c.settings.timezone)
+    chosen = month or c.clock.now().astimezone(tz).strftime("%Y-%m")
+
+    def load() -> dict[str, Any]:
+        assert p is not None
+        try:
+            b = bulletin(chosen, principal=p, uow=c.uow(), tz=tz)
+        except InvalidInput:
+            b = bulletin(c.clock.now().astimezone(tz).strftime("%Y-%m"), principal=p, uow=c.uow(), tz=tz)
+        return {"b": b, "sent_bars": bars(b.series_sent), "recv_bars": bars(b.series_received),
+                "types": list(RECORD_FIELDS)}
+    return _page(request, p, c, "exchange/bulletin.html", "bulletin", load)
