@@ -23,14 +23,17 @@ from jingwu.exchange.schemas import (
     DisputeBody,
     DisputeDecisionBody,
     EnterpriseBody,
+    FollowUpBody,
     MeasureBody,
     NoticeBody,
     RequestActionBody,
     RequestBody,
     RevokeBody,
+    RiskBody,
+    RiskShareBody,
     ShareBody,
 )
-from jingwu.exchange.services import agreements, disputes, measures, requests
+from jingwu.exchange.services import agreements, disputes, measures, requests, risks
 from jingwu.exchange.services.bulletin import bulletin
 from jingwu.exchange.services.inbound import receive
 from jingwu.exchange.settings import ExchangeSettings
@@ -202,6 +205,29 @@ def get_bulletin(p: PrincipalDep, c: ContainerDep,
     """The monthly joint bulletin as JSON (the page /exchange/bulletin draws it with charts)."""
     b = bulletin(month, principal=p, uow=c.uow(), tz=ZoneInfo(c.settings.timezone))
     return {**plain({k: v for k, v in vars(b).items() if k not in ("days",)}), "days": [d.isoformat() for d in b.days]}
+
+
+@router.get("/risks")
+def get_risks(p: PrincipalDep, c: ContainerDep) -> list[dict[str, Any]]:
+    """The shared risk register of your scope (``review_overdue`` when the next review has passed)."""
+    return plain(risks.register_view(principal=p, uow=c.uow()))
+
+
+@router.post("/risks", status_code=201)
+def post_risk(body: RiskBody, p: PrincipalDep, c: ContainerDep) -> dict[str, Any]:
+    return plain(risks.register(risks.NewRisk(**body.model_dump()), principal=p, uow=c.uow()))
+
+
+@router.post("/risks/{risk_id}/followups")
+def post_followup(risk_id: str, body: FollowUpBody, p: PrincipalDep, c: ContainerDep) -> dict[str, Any]:
+    return plain(risks.follow_up(risk_id, body.text, principal=p, uow=c.uow(), status=body.status, level=body.level,
+                                 next_review=body.next_review))
+
+
+@router.post("/risks/{risk_id}/share", status_code=201)
+def post_risk_share(risk_id: str, body: RiskShareBody, p: PrincipalDep, c: ContainerDep) -> dict[str, Any]:
+    """Share the risk with the partner of an agreement (only the agreed ``risk`` fields leave)."""
+    return plain(risks.share(risk_id, body.agreement_id, principal=p, uow=c.uow(), fed=federation(c)))
 
 
 @router.get("/disputes")

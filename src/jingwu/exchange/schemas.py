@@ -85,3 +85,26 @@ class ArgumentBody(BaseModel):
 class DisputeDecisionBody(BaseModel):
     competent_agency_code: str
     reasoning: str = Field(min_length=1, max_length=8000)
+
+
+class RiskBody(BaseModel):
+    agency_code: str
+    kind: str = Field(description="hazmat_site | project_dispute | border_hotspot | other")
+    title: str = Field(min_length=1, max_length=300)
+    place: str = Field(min_length=1, max_length=300)
+    level: str = Field(description="low | medium | high | critical")
+    owner: str = Field(min_length=1, max_length=200, description="the officer or unit answering for it")
+    lon: float | None = None
+    lat: float | None = None
+    next_review: datetime | None = None
+
+
+class FollowUpBody(BaseModel):
+    text: str = Field(min_length=1, max_length=8000)
+    status: str | None = Field(default=None, description="open | mitigating | closed")
+    level: str | None = None
+    next_review: datetime | None = None
+
+
+class RiskShareBody(BaseModel):
+    agreement_id: str

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import (
     Boolean,
     Column,
+    Float,
     ForeignKey,
     Integer,
     String,
@@ -233,8 +234,36 @@ xc_dispute_args = Table(
     Column("text", Text, nullable=False),
 )
 
+xc_risks = Table(
+    "xc_risks", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("agency_id", String(36), ForeignKey("agencies.id"), nullable=False, index=True),  # owning agency
+    Column("kind", String(32), nullable=False),
+    Column("title", String(300), nullable=False),
+    Column("place", String(300), nullable=False),
+    Column("lon", Float, nullable=True),
+    Column("lat", Float, nullable=True),
+    Column("level", String(16), nullable=False),
+    Column("owner", String(200), nullable=False),  # the officer or unit answering for it
+    Column("status", String(16), nullable=False),
+    Column("next_review", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(200), nullable=False),
+)
+
+xc_risk_followups = Table(
+    "xc_risk_followups", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("risk_id", String(36), ForeignKey("xc_risks.id"), nullable=False, index=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+)
+
 TABLES = (xc_agreements, xc_shares, xc_peers, xc_peer_keys, xc_own_keys, xc_outbox, xc_inbox, xc_refusals,
-          xc_requests, xc_request_events, xc_enterprises, xc_measures, xc_disputes, xc_dispute_args)
+          xc_requests, xc_request_events, xc_enterprises, xc_measures, xc_disputes, xc_dispute_args,
+          xc_risks, xc_risk_followups)
 
 
 def _agreement(r: Any) -> Agreement:
@@ -536,6 +565,33 @@ class ExchangeRepository:
 
     def update_dispute(self, dispute_id: str, **values: Any) -> None:
         self.s.execute(update(xc_disputes).where(xc_disputes.c.id == dispute_id).values(**values))
+
+    # ---------------------------------------------------------------- risk register
+    def add_risk(self, **values: Any) -> None:
+        self.s.execute(insert(xc_risks).values(**values))
+
+    def risk(self, risk_id: str, *, lock: bool = False) -> dict[str, Any] | None:
+        q = select(xc_risks).where(xc_risks.c.id == risk_id)
+        if lock:
+            q = q.with_for_update()
+        r = self.s.execute(q).one_or_none()
+        if r is None:
+            return None
+        d = dict(r._mapping)
+        d["followups"] = [dict(x._mapping) for x in self.s.execute(
+            select(xc_risk_followups).where(xc_risk_followups.c.risk_id == risk_id)
+            .order_by(xc_risk_followups.c.id)).all()]
+        return d
+
+    def risks(self, agency_ids: set[str]) -> list[dict[str, Any]]:
+        return [dict(r._mapping) for r in self.s.execute(
+            select(xc_risks).where(xc_risks.c.agency_id.in_(agency_ids)).order_by(xc_risks.c.created_at)).all()]
+
+    def add_followup(self, **values: Any) -> None:
+        self.s.execute(insert(xc_risk_followups).values(**values))
+
+    def update_risk(self, risk_id: str, **values: Any) -> None:
+        self.s.execute(update(xc_risks).where(xc_risks.c.id == risk_id).values(**values))
 
 
 def repo(uow: Any) -> ExchangeRepository:
