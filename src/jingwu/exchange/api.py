@@ -19,6 +19,7 @@ from jingwu.exchange.domain import Agreement, CoopRequest, Measure
 from jingwu.exchange.schemas import (
     AgreementBody,
     ArgumentBody,
+    ConfirmBody,
     DecisionBody,
     DisputeBody,
     DisputeDecisionBody,
@@ -26,6 +27,7 @@ from jingwu.exchange.schemas import (
     FollowUpBody,
     MeasureBody,
     NoticeBody,
+    PatrolBody,
     RequestActionBody,
     RequestBody,
     RevokeBody,
@@ -33,7 +35,7 @@ from jingwu.exchange.schemas import (
     RiskShareBody,
     ShareBody,
 )
-from jingwu.exchange.services import agreements, disputes, measures, requests, risks
+from jingwu.exchange.services import agreements, disputes, measures, patrols, requests, risks
 from jingwu.exchange.services.bulletin import bulletin
 from jingwu.exchange.services.inbound import receive
 from jingwu.exchange.settings import ExchangeSettings
@@ -228,6 +230,23 @@ def post_followup(risk_id: str, body: FollowUpBody, p: PrincipalDep, c: Containe
 def post_risk_share(risk_id: str, body: RiskShareBody, p: PrincipalDep, c: ContainerDep) -> dict[str, Any]:
     """Share the risk with the partner of an agreement (only the agreed ``risk`` fields leave)."""
     return plain(risks.share(risk_id, body.agreement_id, principal=p, uow=c.uow(), fed=federation(c)))
+
+
+@router.get("/patrols")
+def get_patrols(p: PrincipalDep, c: ContainerDep) -> list[dict[str, Any]]:
+    """Joint patrols and shared checkpoints under the agreements you see."""
+    return plain(patrols.list_patrols(principal=p, uow=c.uow()))
+
+
+@router.post("/patrols", status_code=201)
+def post_patrol(body: PatrolBody, p: PrincipalDep, c: ContainerDep) -> dict[str, Any]:
+    """Plan a joint patrol or shared checkpoint; the partner sees the agreed fields and confirms."""
+    return plain(patrols.plan(patrols.NewPatrol(**body.model_dump()), principal=p, uow=c.uow(), fed=federation(c)))
+
+
+@router.post("/patrols/{patrol_id}/confirm")
+def post_patrol_confirm(patrol_id: str, body: ConfirmBody, p: PrincipalDep, c: ContainerDep) -> dict[str, Any]:
+    return plain(patrols.confirm(patrol_id, body.units, principal=p, uow=c.uow(), fed=federation(c)))
 
 
 @router.get("/disputes")

@@ -43,6 +43,8 @@ RECORD_FIELDS: dict[str, dict[str, bool]] = {  # type -> {field: personal?}
     "alert": {"id": False, "event": False, "urgency": False, "severity": False, "certainty": False,
               "headline": False, "description": False, "instruction": False, "area_desc": False, "lon": False,
               "lat": False, "radius_km": False, "expires": False},
+    "joint_patrol": {"id": False, "kind": False, "title": False, "place": False, "lon": False, "lat": False,
+                     "starts_at": False, "ends_at": False, "units": False, "partner_units": False, "status": False},
     "measure_notice": {"enterprise": False, "credit_code": False, "measure": False, "taken_at": False,
                        "acting_agency": False, "case_ref": False, "basis": False},
 }
@@ -50,6 +52,7 @@ RECORD_FIELDS: dict[str, dict[str, bool]] = {  # type -> {field: personal?}
 REQUIRED_FIELDS: dict[str, frozenset[str]] = {
     "incident": frozenset({"id"}), "risk": frozenset({"id"}),
     "alert": frozenset({"id", "event", "urgency", "severity", "certainty"}),
+    "joint_patrol": frozenset({"id", "starts_at", "ends_at", "status"}),
 }
 
 # CAP 1.2 value lists (OASIS CAP 1.2, 3.2.2)

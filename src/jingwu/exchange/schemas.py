@@ -108,3 +108,19 @@ class FollowUpBody(BaseModel):
 
 class RiskShareBody(BaseModel):
     agreement_id: str
+
+
+class PatrolBody(BaseModel):
+    agreement_id: str
+    kind: str = Field(description="patrol | checkpoint")
+    title: str = Field(min_length=1, max_length=300)
+    place: str = Field(min_length=1, max_length=300)
+    starts_at: datetime
+    ends_at: datetime
+    units: int = Field(ge=1, le=1000)
+    lon: float | None = None
+    lat: float | None = None
+
+
+class ConfirmBody(BaseModel):
+    units: int = Field(ge=1, le=1000)

@@ -261,9 +261,28 @@ xc_risk_followups = Table(
     Column("status", String(16), nullable=False),
 )
 
+xc_patrols = Table(
+    "xc_patrols", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("agreement_id", String(36), ForeignKey("xc_agreements.id"), nullable=False, index=True),
+    Column("agency_id", String(36), ForeignKey("agencies.id"), nullable=False),  # our side
+    Column("planned_here", Boolean, nullable=False),  # False: proposed by the peer
+    Column("kind", String(16), nullable=False),  # patrol | checkpoint
+    Column("title", String(300), nullable=False),
+    Column("place", String(300), nullable=False),
+    Column("lon", Float, nullable=True),
+    Column("lat", Float, nullable=True),
+    Column("starts_at", UTCDateTime, nullable=False),
+    Column("ends_at", UTCDateTime, nullable=False),
+    Column("units", Integer, nullable=True),  # the proposer's units
+    Column("partner_units", Integer, nullable=True),
+    Column("status", String(16), nullable=False),  # proposed | agreed | cancelled
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
 TABLES = (xc_agreements, xc_shares, xc_peers, xc_peer_keys, xc_own_keys, xc_outbox, xc_inbox, xc_refusals,
           xc_requests, xc_request_events, xc_enterprises, xc_measures, xc_disputes, xc_dispute_args,
-          xc_risks, xc_risk_followups)
+          xc_risks, xc_risk_followups, xc_patrols)
 
 
 def _agreement(r: Any) -> Agreement:
@@ -592,6 +611,22 @@ class ExchangeRepository:
 
     def update_risk(self, risk_id: str, **values: Any) -> None:
         self.s.execute(update(xc_risks).where(xc_risks.c.id == risk_id).values(**values))
+
+    # ---------------------------------------------------------------- joint patrols and checkpoints
+    def patrol(self, patrol_id: str) -> dict[str, Any] | None:
+        r = self.s.execute(select(xc_patrols).where(xc_patrols.c.id == patrol_id)).one_or_none()
+        return dict(r._mapping) if r else None
+
+    def add_patrol(self, **values: Any) -> None:
+        self.s.execute(insert(xc_patrols).values(**values))
+
+    def update_patrol(self, patrol_id: str, **values: Any) -> None:
+        self.s.execute(update(xc_patrols).where(xc_patrols.c.id == patrol_id).values(**values))
+
+    def patrols(self, agreement_ids: set[str]) -> list[dict[str, Any]]:
+        return [dict(r._mapping) for r in self.s.execute(
+            select(xc_patrols).where(xc_patrols.c.agreement_id.in_(agreement_ids))
+            .order_by(xc_patrols.c.starts_at)).all()]
 
 
 def repo(uow: Any) -> ExchangeRepository:

@@ -186,6 +186,10 @@ def _record(uow: SqlUnitOfWork, msg: envelope.Checked, actor: str) -> None:
                               record_id=str(kept["id"]) if "id" in kept else None, agency_id=a.agency_id,
                               partner_agency_id=None, peer_id=msg.peer, fields=kept, stripped=stripped,
                               msg_id=msg.id, at=uow.clock.now(), actor=actor)
+    if rtype == "joint_patrol":
+        from jingwu.exchange.services.patrols import apply_received
+
+        apply_received(uow, a, kept)
     uow.audit.write(actor=actor, action="exchange.record_received", object_type="xc_share", object_id=str(sid),
                     agency_id=a.agency_id, detail={"record_type": rtype, "record_id": kept.get("id"),
                                                    "fields": sorted(kept), "stripped": stripped,
