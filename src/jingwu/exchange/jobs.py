@@ -48,7 +48,7 @@ class FederationJob:
 
 def make_relay(c: Container) -> FederationRelay:
     xs = c.settings.section(ExchangeSettings)
-    return FederationRelay(xs, federation(c), c.uow, xs.nats_url or c.settings.nats_url)
+    return FederationRelay(xs, federation(c), c.uow, xs.nats_url or c.settings.nats_url, read_factory=c.read_uow)
 
 
 def federation_job(c: Container) -> FederationJob | None:

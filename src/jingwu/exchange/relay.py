@@ -14,12 +14,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from jingwu.exchange.services.common import Federation
-from jingwu.exchange.services.inbound import receive
+from jingwu.exchange.services.inbound import receive, refuse_raw
 from jingwu.exchange.settings import ExchangeSettings
 from jingwu.exchange.store import repo
 from jingwu.platform.uow import SqlUnitOfWork
 
 log = logging.getLogger("jingwu.exchange.relay")
+
+MAX_DELIVERIES = 5  # then a message that cannot be applied is recorded as refused (apply_failed) and acknowledged
 
 
 def subject_for(prefix: str, to: str, sender: str) -> str:
@@ -30,10 +32,11 @@ class FederationRelay:
     """The outbox relay and the inbound consumer of one deployment (one asyncio task each)."""
 
     def __init__(self, xs: ExchangeSettings, fed: Federation, uow_factory: Callable[[], SqlUnitOfWork],
-                 nats_url: str | None) -> None:
+                 nats_url: str | None, read_factory: Callable[[], SqlUnitOfWork] | None = None) -> None:
         self.xs = xs
         self.fed = fed
         self.uow_factory = uow_factory
+        self.read_factory = read_factory or uow_factory  # polls must not take SQLite's write lock
         self.nats_url = nats_url
         self._nc: Any = None
         self._js: Any = None
@@ -77,7 +80,7 @@ class FederationRelay:
 
     # ---------------------------------------------------------------- outbound
     def _pending(self, limit: int) -> list[dict[str, Any]]:
-        with self.uow_factory() as uow:
+        with self.read_factory() as uow:
             return repo(uow).pending(limit)
 
     def _mark(self, seq: int, error: str | None, final: bool = False) -> None:
@@ -162,10 +165,15 @@ class FederationRelay:
                 try:
                     out = await asyncio.to_thread(receive, m.data, transport="nats", uow_factory=self.uow_factory,
                                                   fed=self.fed)
-                except Exception:
-                    log.exception("exchange: applying failed; redelivered later")
-                    await m.nak(delay=2)
-                    continue
+                except Exception as exc:
+                    if m.metadata.num_delivered < MAX_DELIVERIES:
+                        log.exception("exchange: applying failed; redelivered later")
+                        await m.nak(delay=2)
+                        continue
+                    # a message that fails every time (not a refusal: an error applying it) stops blocking
+                    await asyncio.to_thread(refuse_raw, m.data, code="apply_failed",
+                                            message=f"{type(exc).__name__}: {exc}"[:500], transport="nats",
+                                            uow_factory=self.uow_factory)
                 await m.ack()  # after the commit: applied, duplicate or refused (recorded)
                 self.received += 1
                 log.info("exchange: message %s", out.status, extra={"msg_id": out.msg_id, "code": out.code})

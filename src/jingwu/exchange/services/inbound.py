@@ -98,6 +98,16 @@ def _refuse(env: dict[str, Any], exc: AppError, *, transport: str,
     return Outcome("refused", msg_id, exc.code, exc.message)
 
 
+def refuse_raw(raw: bytes | str, *, code: str, message: str, transport: str,
+               uow_factory: Callable[[], SqlUnitOfWork]) -> Outcome:
+    """Record a message that could not be applied at all (``apply_failed``) as refused."""
+    try:
+        env = envelope.parse(raw)
+    except AppError:
+        env = {}
+    return _refuse(env, AppError(message, code=code), transport=transport, uow_factory=uow_factory)
+
+
 def _payload_str(p: dict[str, Any], key: str) -> str:
     v = p.get(key)
     if not isinstance(v, str) or not v:
