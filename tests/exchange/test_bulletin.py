@@ -46,8 +46,11 @@ def test_bulletin_counts_what_crossed(tmp_path: Path, clock: StepClock) -> None:
         assert got["risks"][0]["place"] == "界牌镇"
         sent = a.client.get(f"/api/v1/exchange/bulletin?month={month}", headers=h(a.client, "cmd_a")).json()
         assert sent["sent_by_type"] == {"incident": 3, "risk": 1} and sent["requests"]["received"] == 1
-        r = b.client.get("/api/v1/exchange/bulletin?month=2026-13", headers=h(b.client, "cmd_b"))
-        assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_month"
+        for bad in ("2026-13", "9999-12", "0001-01"):
+            r = b.client.get(f"/api/v1/exchange/bulletin?month={bad}", headers=h(b.client, "cmd_b"))
+            assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_month"
+        r = b.client.get("/api/v1/exchange/compliance?from=2026-01-01T00:00:00", headers=h(b.client, "cmd_b"))
+        assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_time"  # a time without offset
         assert b.client.get(f"/api/v1/exchange/bulletin?month={month}",
                             headers=h(b.client, "inv_b")).status_code == 403
 

@@ -47,6 +47,8 @@ def month_bounds(month: str, tz: ZoneInfo) -> tuple[datetime, datetime, list[dat
         first = datetime.strptime(month, "%Y-%m").date()
     except ValueError as exc:
         raise InvalidInput(f"month {month!r} is not YYYY-MM", code="invalid_month") from exc
+    if not 2000 <= first.year <= 2200:
+        raise InvalidInput(f"month {month!r} is outside 2000-2200", code="invalid_month")
     nxt = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
     days = [first + timedelta(days=i) for i in range((nxt - first).days)]
     return datetime.combine(first, time(0), tz), datetime.combine(nxt, time(0), tz), days

@@ -22,7 +22,15 @@ from jingwu.exchange.domain import (
     notice_due,
     strip_record,
 )
-from jingwu.exchange.services.common import SYSTEM_ACTOR, Federation, actor_of, agency_paths, require_any, send
+from jingwu.exchange.services.common import (
+    SYSTEM_ACTOR,
+    Federation,
+    actor_of,
+    agency_paths,
+    parse_time,
+    require_any,
+    send,
+)
 from jingwu.exchange.services.inbound import _payload_str, handler
 from jingwu.exchange.store import repo
 from jingwu.platform.domain import Permission, Principal
@@ -264,6 +272,8 @@ class ComplianceRow:
 def compliance(*, principal: Principal, uow: SqlUnitOfWork, start: datetime | None = None,
                end: datetime | None = None) -> tuple[list[ComplianceRow], dict[str, int]]:
     require_any(principal, REPORT)
+    start = parse_time(start, "from") if start is not None else None
+    end = parse_time(end, "to") if end is not None else None
     now = uow.clock.now()
     with uow:
         paths = agency_paths(uow)

@@ -134,6 +134,8 @@ def _apply(uow: SqlUnitOfWork, req: CoopRequest, action: str, text: str, actor: 
 
 def act(request_id: str, action: str, text: str = "", *, principal: Principal, uow: SqlUnitOfWork,
         fed: Federation, deadline: datetime | None = None) -> CoopRequest:
+    if deadline is not None:
+        deadline = parse_time(deadline, "deadline")
     now = uow.clock.now()
     with uow:
         req = repo(uow).request(request_id, lock=True)
