@@ -13,6 +13,7 @@ from sqlalchemy import MetaData
 from jingwu.cases.feature import FEATURE as CASES
 from jingwu.demo.feature import FEATURE as DEMO
 from jingwu.dispatch.feature import FEATURE as DISPATCH
+from jingwu.exchange.feature import FEATURE as EXCHANGE
 from jingwu.planning.feature import FEATURE as PLANNING
 from jingwu.platform.feature import Feature, NavEntry
 from jingwu.platform.registration import FEATURE as PLATFORM
@@ -26,7 +27,7 @@ from jingwu.web.feature import FEATURE as WEB
 # Modules announced in the navigation before their package exists ("coming" pages).
 COMING = Feature(name="coming", nav=tuple(
     NavEntry(slug, f"nav_{slug}", order=order, ready=False)
-    for slug, order in (("exchange", 60),)))
+    for slug, order in ()))
 
 FEATURES: tuple[Feature, ...] = (
     PLATFORM,
@@ -36,6 +37,7 @@ FEATURES: tuple[Feature, ...] = (
     SAFETY_INDEX,
     CASES,
     PLANNING,
+    EXCHANGE,
     SETUP,
     SIMULATION,
     DEMO,
