@@ -8,7 +8,7 @@ from jingwu.platform.feature import CliCommand, CliGroup, Feature, NavEntry
 FEATURE = Feature(
     name="planning",
     routers=(api.router, ui.router),
-    nav=(NavEntry("planning", "nav_planning", order=70),),
+    nav=(NavEntry("planning", "nav_planning", order=70, permission="analyse"),),  # planners (analysts)
     cli_groups=(CliGroup("plan", "Planning (勤务规划): coverage, hot spots, event security, beats, rosters, "
                                  "school gates."),),
     cli=(
