@@ -1,12 +1,16 @@
 """The monthly joint bulletin at the receiving deployment: records received by type and partner, incidents by
 type, the day series, requests answered in time; as JSON and as the page (zh/en) with its inline charts;
-a bad month refused; no personal field printed."""
+a bad month refused; no personal field printed; the PDF form (A4, tables and the day chart) with the same scope,
+permission and validation as the JSON."""
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
+
+from pypdf import PdfReader
 
 from exchange.xc_support import PW, deliver, deployment, h, pair, peer_agreement
 from support import StepClock, page_login
@@ -54,8 +58,25 @@ def test_bulletin_counts_what_crossed(tmp_path: Path, clock: StepClock) -> None:
         assert b.client.get(f"/api/v1/exchange/bulletin?month={month}",
                             headers=h(b.client, "inv_b")).status_code == 403
 
+        pdf = b.client.get(f"/api/v1/exchange/bulletin.pdf?month={month}", headers=h(b.client, "cmd_b"))
+        assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+        assert pdf.content.startswith(b"%PDF")
+        text = "".join(pg.extract_text() for pg in PdfReader(io.BytesIO(pdf.content)).pages)
+        assert "月度联合通报" in text and month in text
+        assert "盗窃" in text and "界牌镇" in text and "13800000000" not in text
+        en = b.client.get(f"/api/v1/exchange/bulletin.pdf?month={month}&lang=en", headers=h(b.client, "cmd_b"))
+        assert "Monthly joint bulletin" in "".join(pg.extract_text() for pg in PdfReader(io.BytesIO(en.content)).pages)
+        # the sending side's PDF is its own scope: what it sent, not what b received
+        sent_pdf = a.client.get(f"/api/v1/exchange/bulletin.pdf?month={month}", headers=h(a.client, "cmd_a"))
+        sent_text = "".join(pg.extract_text() for pg in PdfReader(io.BytesIO(sent_pdf.content)).pages)
+        assert sent_pdf.status_code == 200 and "盗窃" not in sent_text
+        assert b.client.get(f"/api/v1/exchange/bulletin.pdf?month={month}",
+                            headers=h(b.client, "inv_b")).status_code == 403
+        r = b.client.get("/api/v1/exchange/bulletin.pdf?month=2026-13", headers=h(b.client, "cmd_b"))
+        assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_month"
+
         page_login(b.client, "cmd_b", PW)
         html = b.client.get(f"/exchange/bulletin?month={month}").text
         assert "月度联合通报" in html and "盗窃" in html and "界牌镇" in html and "<rect" in html
-        assert "13800000000" not in html
+        assert "13800000000" not in html and f"/api/v1/exchange/bulletin.pdf?month={month}" in html
         assert "Monthly joint bulletin" in b.client.get(f"/exchange/bulletin?month={month}&lang=en").text

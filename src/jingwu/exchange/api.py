@@ -36,10 +36,11 @@ from jingwu.exchange.schemas import (
     ShareBody,
 )
 from jingwu.exchange.services import agreements, disputes, measures, patrols, requests, risks
-from jingwu.exchange.services.bulletin import bulletin
+from jingwu.exchange.services.bulletin import bulletin, bulletin_document_html
 from jingwu.exchange.services.inbound import receive
 from jingwu.exchange.settings import ExchangeSettings
 from jingwu.exchange.wiring import federation
+from jingwu.platform import documents
 from jingwu.platform.errors import Conflict
 from jingwu.platform.http import ERROR_RESPONSES, ContainerDep, PrincipalDep, error_response
 
@@ -207,6 +208,20 @@ def get_bulletin(p: PrincipalDep, c: ContainerDep,
     """The monthly joint bulletin as JSON (the page /exchange/bulletin draws it with charts)."""
     b = bulletin(month, principal=p, uow=c.uow(), tz=ZoneInfo(c.settings.timezone))
     return {**plain({k: v for k, v in vars(b).items() if k not in ("days",)}), "days": [d.isoformat() for d in b.days]}
+
+
+@router.get("/bulletin.pdf", response_class=Response,
+            responses={200: {"content": {"application/pdf": {}}, "description": "The bulletin as a PDF"}})
+def get_bulletin_pdf(p: PrincipalDep, c: ContainerDep,
+                     month: Annotated[str, Query(description="YYYY-MM, in the deployment's time zone")],
+                     lang: Annotated[str, Query(description="zh-CN (default) or en")] = "zh-CN") -> Response:
+    """The monthly joint bulletin as a PDF (A4, tables and the day-by-day bar chart), same scope and
+    permission as the JSON."""
+    b = bulletin(month, principal=p, uow=c.uow(), tz=ZoneInfo(c.settings.timezone))
+    html = bulletin_document_html(b, lang)
+    title = ("Monthly joint bulletin " if lang == "en" else "月度联合通报 ") + b.month
+    return Response(documents.html_to_pdf(html, title=title), media_type="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="bulletin-{b.month}.pdf"'})
 
 
 @router.get("/risks")
