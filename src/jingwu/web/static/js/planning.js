@@ -92,6 +92,7 @@
   // coverage
   document.getElementById("f-coverage").addEventListener("submit", function (ev) {
     ev.preventDefault();
+    el.setAttribute("data-status", "loading");  // at once, before any file is read or request sent
     var f = ev.target;
     Promise.all([readFile(fld(f, "demand")), readFile(fld(f, "sites")), readFile(fld(f, "costs"))]).then(function (t) {
       clear();
@@ -134,6 +135,7 @@
   }
   document.getElementById("f-hotspots").addEventListener("submit", function (ev) {
     ev.preventDefault();
+    el.setAttribute("data-status", "loading");  // at once, before any file is read or request sent
     var f = ev.target;
     readFile(fld(f, "incidents")).then(function (text) {
       clear();
@@ -171,6 +173,7 @@
   });
   fe.addEventListener("submit", function (ev) {
     ev.preventDefault();
+    el.setAttribute("data-status", "loading");  // at once, before any file is read or request sent
     clear();
     var body = {lon: parseFloat(fld(fe, "lon").value), lat: parseFloat(fld(fe, "lat").value), crowd: parseInt(fld(fe, "crowd").value, 10), name: fld(fe, "name").value};
     post("/api/v1/planning/event", body).then(function (a) {
