@@ -562,18 +562,22 @@ class ExchangeRepository:
     def add_dispute(self, **values: Any) -> None:
         self.s.execute(insert(xc_disputes).values(**values))
 
-    def dispute(self, dispute_id: str, *, lock: bool = False) -> dict[str, Any] | None:
-        q = select(xc_disputes).where(xc_disputes.c.id == dispute_id)
+    def _with_children(self, parent: Table, pid: str, child: Table, fk: Any, key: str,
+                       lock: bool) -> dict[str, Any] | None:
+        """One row of ``parent`` with its child rows (in insertion order) under ``key``; None if absent."""
+        q = select(parent).where(parent.c.id == pid)
         if lock:
             q = q.with_for_update()
         r = self.s.execute(q).one_or_none()
         if r is None:
             return None
         d = dict(r._mapping)
-        d["arguments"] = [dict(a._mapping) for a in self.s.execute(
-            select(xc_dispute_args).where(xc_dispute_args.c.dispute_id == dispute_id)
-            .order_by(xc_dispute_args.c.id)).all()]
+        d[key] = [dict(x._mapping) for x in self.s.execute(select(child).where(fk == pid).order_by(child.c.id)).all()]
         return d
+
+    def dispute(self, dispute_id: str, *, lock: bool = False) -> dict[str, Any] | None:
+        return self._with_children(xc_disputes, dispute_id, xc_dispute_args, xc_dispute_args.c.dispute_id,
+                                   "arguments", lock)
 
     def disputes(self) -> list[dict[str, Any]]:
         return [dict(r._mapping) for r in self.s.execute(
@@ -590,17 +594,8 @@ class ExchangeRepository:
         self.s.execute(insert(xc_risks).values(**values))
 
     def risk(self, risk_id: str, *, lock: bool = False) -> dict[str, Any] | None:
-        q = select(xc_risks).where(xc_risks.c.id == risk_id)
-        if lock:
-            q = q.with_for_update()
-        r = self.s.execute(q).one_or_none()
-        if r is None:
-            return None
-        d = dict(r._mapping)
-        d["followups"] = [dict(x._mapping) for x in self.s.execute(
-            select(xc_risk_followups).where(xc_risk_followups.c.risk_id == risk_id)
-            .order_by(xc_risk_followups.c.id)).all()]
-        return d
+        return self._with_children(xc_risks, risk_id, xc_risk_followups, xc_risk_followups.c.risk_id,
+                                   "followups", lock)
 
     def risks(self, agency_ids: set[str]) -> list[dict[str, Any]]:
         return [dict(r._mapping) for r in self.s.execute(
