@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
+from jingwu.exchange.bulletin_document import bulletin_document_html
 from jingwu.exchange.cap import alert_to_cap
 from jingwu.exchange.domain import Agreement, CoopRequest, Measure
 from jingwu.exchange.schemas import (
@@ -36,7 +37,7 @@ from jingwu.exchange.schemas import (
     ShareBody,
 )
 from jingwu.exchange.services import agreements, disputes, measures, patrols, requests, risks
-from jingwu.exchange.services.bulletin import bulletin, bulletin_document_html
+from jingwu.exchange.services.bulletin import bulletin
 from jingwu.exchange.services.inbound import receive
 from jingwu.exchange.settings import ExchangeSettings
 from jingwu.exchange.wiring import federation
