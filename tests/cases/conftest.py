@@ -13,7 +13,7 @@ from sqlalchemy import select
 from jingwu.platform import services
 from jingwu.platform.container import Container
 from jingwu.platform.notify_store import NotificationRow, notifications
-from jingwu.platform.notify_store import _row as notify_row
+from jingwu.platform.notify_store import repo as notify_repo
 from support import Org, login
 
 
@@ -31,7 +31,9 @@ def sent(c: Container) -> list[NotificationRow]:
     """The notifications the cases feature queued (whatever their delivery status since), read back from
     the platform's notification outbox."""
     with c.uow() as uow:
-        return [notify_row(r) for r in uow.session.execute(select(notifications).order_by(notifications.c.created_at))]
+        ids = uow.session.execute(select(notifications.c.id).order_by(notifications.c.created_at)).scalars().all()
+        rows = [notify_repo(uow).get(i) for i in ids]
+    return [r for r in rows if r is not None]
 
 
 @pytest.fixture
